@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Set up everything benchgen needs on a fresh Debian machine: system packages (as root,
+# via apt) and a local virtual environment in .venv with benchgen installed editable.
+# Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# Mesa's EGL for headless MuJoCo rendering on CPU-only machines.
+ldconfig -p 2>/dev/null | grep -q 'libEGL.so.1' || need_apt+=(libegl1 libgl1-mesa-dri)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing system packages: ${need_apt[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "setup: warning: missing system packages (${need_apt[*]}) and not root; install them with apt" >&2
+  fi
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade uv
+# uv resolves and installs much faster than pip; the pins live in pyproject.toml.
+.venv/bin/uv pip install -q --python .venv/bin/python -e '.[dev]'
+echo "setup: ready ($(.venv/bin/benchgen version))"

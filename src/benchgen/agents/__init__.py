@@ -1,0 +1,29 @@
+"""The agent author: LLM agents (Planner → Coder → Reviewer on deepagents) that write scenario scripts.
+
+Public API, for ``benchgen generate --author agent``::
+
+    settings = AgentSettings(model="anthropic:claude-sonnet-4-5")
+    preflight(settings)                       # raises AgentConfigError before any work
+    outcome = run_agent_session("levers that lift a ball onto a shelf", None, settings, Path("dataset"))
+    if outcome.status == "approved":
+        ...  # outcome.script is a candidate for the trusted pipeline
+
+See :mod:`benchgen.agents.graph` for the graph, budgets and resuming.
+"""
+
+from benchgen.agents.graph import CHECKPOINT_FILE, SessionState, run_agent_session
+from benchgen.agents.models import preflight
+from benchgen.agents.reviewing import AgentReview
+from benchgen.agents.settings import AgentConfigError, AgentOutcome, AgentSettings, MissingApiKeyError
+
+__all__ = [
+    "CHECKPOINT_FILE",
+    "AgentConfigError",
+    "AgentOutcome",
+    "AgentReview",
+    "AgentSettings",
+    "MissingApiKeyError",
+    "SessionState",
+    "preflight",
+    "run_agent_session",
+]

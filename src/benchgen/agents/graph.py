@@ -1,0 +1,441 @@
+"""The agent author: a LangGraph graph of deepagents agents, Planner → Coder → Reviewer.
+
+::
+
+    START → planner → check_plan ─┬─(plan ok)──→ coder ─(submitted)→ reviewer ─┬─ approve / reject → finish → END
+                ↑_____(bad plan)__┘                ↑___(request_changes)_______┘
+    any node ─(status set: budget, repeated failure, no plan ...)→ finish
+
+Each role is a ``create_deep_agent`` agent on a filesystem backend rooted at the
+session workspace; each graph node runs one agent invocation (the coder's may be nudged
+to continue). The outer graph's state (:class:`SessionState`) holds a snapshot of the
+workspace's text files, counters and usage, and a SQLite checkpointer
+(``DIR/checkpoints.sqlite``) saves it after every node, so a killed session resumes at
+the node that was running, with the workspace restored from the last checkpoint. Inner
+agent steps are not checkpointed (``checkpointer=False``): a node that was interrupted
+runs again from its start.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any, TypedDict
+
+from deepagents import create_deep_agent
+from deepagents.middleware.filesystem import FilesystemMiddleware, FsToolName
+from langchain.agents.middleware import AgentMiddleware
+from langchain.agents.structured_output import ToolStrategy
+from langchain_core.messages import AnyMessage, HumanMessage
+from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.tools import BaseTool
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.graph import END, START, StateGraph
+
+from benchgen.agents import prompts
+from benchgen.agents.accounting import BudgetMiddleware, Ledger, UsageCallback
+from benchgen.agents.models import make_chat_model, preflight
+from benchgen.agents.plan import plan_problems
+from benchgen.agents.reviewing import AgentReview, review_images, review_message
+from benchgen.agents.settings import AgentConfigError, AgentOutcome, AgentSettings, Role, Status
+from benchgen.agents.tools import Checker, CheckTools, default_checker, docs_tool, journal_tool, report_summary
+from benchgen.agents.workspace import WRITABLE, Workspace, WorkspaceGuard, permissions_for, remove_tree, sha256_text
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_FILE = "checkpoints.sqlite"
+SESSIONS_DIR = "agent-sessions"
+SYSTEM_PROMPTS: dict[Role, str] = {"planner": prompts.PLANNER, "coder": prompts.CODER, "reviewer": prompts.REVIEWER}
+
+
+class SessionState(TypedDict, total=False):
+    """What the checkpointer saves after every node (plain JSON-able values only)."""
+
+    session_id: str
+    theme: str | None
+    tier: str | None
+    files: dict[str, str]
+    """Snapshot of plan.md, todo.md, journal.md and script.py."""
+    plan_attempts: int
+    plan_ok: bool
+    plan_feedback: str | None
+    coder_rounds: int
+    coder_turns: int
+    review_rounds: int
+    review_fixes: list[str]
+    submitted_sha: str | None
+    report: dict[str, Any] | None
+    review: dict[str, Any] | None
+    usage: dict[str, dict[str, Any]]
+    elapsed_s: float
+    status: Status | None
+    reason: str | None
+
+
+class _NoSubagents(AgentMiddleware[Any, Any, Any]):
+    """Takes the ``SubAgentMiddleware`` slot so no ``task`` tool exists: each role works alone,
+    and every model call stays under the role's budget and accounting."""
+
+    @property
+    def name(self) -> str:
+        return "SubAgentMiddleware"
+
+
+def new_session_id() -> str:
+    """A short random session id."""
+    return uuid.uuid4().hex[:12]
+
+
+@contextmanager
+def open_checkpointer(path: Path) -> Iterator[SqliteSaver]:
+    """A SQLite checkpointer on ``path`` (created if needed), closed on exit."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(str(path), check_same_thread=False)) as conn:
+        saver = SqliteSaver(conn)
+        saver.setup()
+        yield saver
+
+
+class SessionRunner:
+    """One run of one session: workspace, ledger, agents and the graph's node functions."""
+
+    def __init__(self, settings: AgentSettings, dataset_dir: Path, session_id: str, checker: Checker) -> None:
+        self.settings = settings
+        self.session_id = session_id
+        self.session_dir = dataset_dir / SESSIONS_DIR / session_id
+        self.workspace = Workspace.create(self.session_dir / "workspace")
+        self.checker = checker
+        self.ledger = Ledger(settings)
+        self.tools: CheckTools | None = None
+        self.agents: dict[Role, Runnable[Any, Any]] = {}
+
+    # -- setup ----------------------------------------------------------------
+
+    def start(self, saved: SessionState) -> None:
+        """Ledger from the saved state (usage, turns, active time), then the agents."""
+        self.ledger = Ledger(
+            self.settings,
+            usage=saved.get("usage"),
+            coder_turns=saved.get("coder_turns", 0),
+            elapsed_before_s=saved.get("elapsed_s", 0.0),
+        )
+        self.tools = CheckTools(
+            self.workspace,
+            self.session_dir / "checks",
+            self.ledger,
+            self.settings.check,
+            self.checker,
+            self.settings.max_identical_failures,
+        )
+        models = {spec: make_chat_model(spec, self.settings) for spec in {self.settings.model, self.settings.reviewer}}
+        caps: dict[Role, int | None] = {
+            "planner": self.settings.max_planner_turns,
+            "coder": None,
+            "reviewer": self.settings.max_reviewer_turns,
+        }
+        extra: dict[Role, list[BaseTool]] = {
+            "planner": [docs_tool()],
+            "coder": [*self.tools.tools(), docs_tool()],
+            "reviewer": [],
+        }
+        for role in ("planner", "coder", "reviewer"):
+            self.agents[role] = self._agent(role, models[self.settings.model_for(role)], extra[role], caps[role])
+
+    def _agent(self, role: Role, model: Any, tools: Sequence[BaseTool], cap: int | None) -> Runnable[Any, Any]:
+        backend = self.workspace.backend()
+        fs_tools: list[FsToolName] = ["ls", "read_file", "glob", "grep"]
+        if WRITABLE[role]:
+            fs_tools += ["write_file", "edit_file"]
+        return create_deep_agent(
+            model,
+            tools=[*tools, journal_tool(self.workspace, role)],
+            system_prompt=SYSTEM_PROMPTS[role],
+            backend=backend,
+            permissions=permissions_for(role),
+            skills=["/skills/"],
+            middleware=[
+                FilesystemMiddleware(backend=backend, tools=fs_tools),
+                _NoSubagents(),
+                WorkspaceGuard(role),
+                BudgetMiddleware(role, self.ledger, cap),
+            ],
+            response_format=ToolStrategy(AgentReview) if role == "reviewer" else None,
+            checkpointer=False,
+            name=f"benchgen-{role}",
+        )
+
+    def build_graph(self, checkpointer: SqliteSaver) -> Any:
+        """The outer graph, compiled with the checkpointer."""
+        graph = StateGraph(SessionState)
+        graph.add_node("planner", self.planner)
+        graph.add_node("check_plan", self.check_plan)
+        graph.add_node("coder", self.coder)
+        graph.add_node("reviewer", self.reviewer)
+        graph.add_node("finish", self.finish)
+        graph.add_edge(START, "planner")
+        graph.add_conditional_edges("planner", self._after_planner, ["check_plan", "finish"])
+        graph.add_conditional_edges("check_plan", self._after_plan_check, ["planner", "coder", "finish"])
+        graph.add_conditional_edges("coder", self._after_coder, ["reviewer", "finish"])
+        graph.add_conditional_edges("reviewer", self._after_review, ["coder", "finish"])
+        graph.add_edge("finish", END)
+        return graph.compile(checkpointer=checkpointer)
+
+    # -- helpers --------------------------------------------------------------
+
+    def _begin(self, state: SessionState) -> None:
+        self.workspace.restore(state.get("files", {}))
+
+    def _end(self, update: dict[str, Any]) -> dict[str, Any]:
+        update |= {
+            "files": self.workspace.snapshot(),
+            "usage": self.ledger.usage_dict(),
+            "coder_turns": self.ledger.coder_turns,
+            "elapsed_s": round(self.ledger.elapsed_s(), 3),
+        }
+        if self.ledger.stop is not None and not update.get("status"):
+            update["status"], update["reason"] = self.ledger.stop
+        return update
+
+    def _invoke(self, role: Role, messages: list[AnyMessage]) -> dict[str, Any]:
+        config: RunnableConfig = {"callbacks": [UsageCallback(role, self.ledger)], "run_name": f"benchgen-{role}"}
+        result: dict[str, Any] = self.agents[role].invoke({"messages": messages}, config)
+        return result
+
+    def _journal(self, entry: str) -> None:
+        self.workspace.append_journal("orchestrator", entry)
+
+    def _stopped(self, state: SessionState) -> bool:
+        return bool(state.get("status")) or self.ledger.check_session_budgets() is not None
+
+    # -- nodes ----------------------------------------------------------------
+
+    def planner(self, state: SessionState) -> dict[str, Any]:
+        """Run the planner once: it writes plan.md and todo.md."""
+        self._begin(state)
+        attempt = state.get("plan_attempts", 0) + 1
+        self._journal(f"planner attempt {attempt} of {self.settings.max_plan_attempts}")
+        task = prompts.planner_task(state.get("theme"), state.get("tier"), state.get("plan_feedback"))
+        self._invoke("planner", [HumanMessage(task)])
+        return self._end({"plan_attempts": attempt})
+
+    def check_plan(self, state: SessionState) -> dict[str, Any]:
+        """Gate the plan: files exist, parameters have ranges, collisions are addressed."""
+        self._begin(state)
+        problems = plan_problems(self.workspace.read("plan.md"), self.workspace.read("todo.md"))
+        if not problems:
+            self._journal("plan check passed")
+            return self._end({"plan_ok": True, "plan_feedback": None})
+        feedback = "\n".join(f"- {p}" for p in problems)
+        self._journal(f"plan check failed:\n{feedback}")
+        update: dict[str, Any] = {"plan_ok": False, "plan_feedback": feedback}
+        if state.get("plan_attempts", 0) >= self.settings.max_plan_attempts:
+            update |= {
+                "status": "failed",
+                "reason": f"no acceptable plan after {self.settings.max_plan_attempts} attempts: {problems[0]}",
+            }
+        return self._end(update)
+
+    def coder(self, state: SessionState) -> dict[str, Any]:
+        """Run the coder until it submits a script whose simulate() passed, or a budget stops it."""
+        self._begin(state)
+        assert self.tools is not None
+        round_ = state.get("coder_rounds", 0) + 1
+        self.ledger.submitted_sha = None
+        self._journal(f"coder round {round_}" + (" (after review)" if state.get("review_fixes") else ""))
+        task = prompts.coder_task(state.get("theme"), state.get("tier"), round_, state.get("review_fixes"))
+        messages: list[AnyMessage] = [HumanMessage(task)]
+        nudges = 0
+        while True:
+            result = self._invoke("coder", messages)
+            if self.ledger.submitted_sha is not None or self.ledger.stop is not None:
+                break
+            if nudges >= self.settings.max_nudges:
+                self.ledger.halt("failed", f"the coder ended its turn {nudges + 1} times without a successful submit_for_review()")
+                break
+            nudges += 1
+            messages = [*result["messages"], HumanMessage(prompts.CODER_NUDGE)]
+        update: dict[str, Any] = {"coder_rounds": round_, "submitted_sha": self.ledger.submitted_sha}
+        if self.ledger.submitted_sha is not None:
+            report = self.tools.cached(self.ledger.submitted_sha, "simulate")
+            update["report"] = report_summary(report) if report is not None else None
+        return self._end(update)
+
+    def reviewer(self, state: SessionState) -> dict[str, Any]:
+        """Show the reviewer the renders; record its structured decision."""
+        self._begin(state)
+        round_ = state.get("review_rounds", 0) + 1
+        sha = state.get("submitted_sha")
+        update: dict[str, Any] = {"review_rounds": round_}
+        render_dir = self._ensure_renders(sha, state) if sha else None
+        if render_dir is None:
+            return self._end(update)
+        images = review_images(render_dir)
+        message = review_message(
+            state.get("theme"), state.get("tier"), self.workspace.read("plan.md") or "", state.get("report") or {}, images, round_
+        )
+        result = self._invoke("reviewer", [message])
+        decision = result.get("structured_response")
+        if decision is None and self.ledger.stop is None:
+            result = self._invoke("reviewer", [*result["messages"], HumanMessage(prompts.REVIEWER_NUDGE)])
+            decision = result.get("structured_response")
+        if not isinstance(decision, AgentReview):
+            if self.ledger.stop is None:
+                update |= {"status": "failed", "reason": "the reviewer gave no structured decision"}
+            return self._end(update)
+        update["review"] = decision.model_dump()
+        self._journal(_review_entry(decision, round_))
+        if decision.decision == "approve":
+            update |= {"status": "approved", "reason": f"approved by the reviewer: {decision.summary}"}
+        elif decision.decision == "reject":
+            update |= {"status": "rejected", "reason": "rejected by the reviewer: " + "; ".join(decision.reasons)}
+        elif round_ >= self.settings.max_review_rounds:
+            update |= {
+                "status": "budget_exhausted",
+                "reason": f"review rounds spent ({round_}); last requested fixes: " + "; ".join(decision.required_fixes),
+            }
+        else:
+            update |= {"review_fixes": decision.required_fixes, "submitted_sha": None}
+        return self._end(update)
+
+    def finish(self, state: SessionState) -> dict[str, Any]:
+        """Record the final status in the journal."""
+        self._begin(state)
+        status, reason = state.get("status"), state.get("reason")
+        if not status:
+            status, reason = self.ledger.stop or ("failed", "the session ended without a decision")
+        self._journal(f"session ended: {status}: {reason}")
+        return self._end({"status": status, "reason": reason})
+
+    def _ensure_renders(self, sha: str, state: SessionState) -> Path | None:
+        """The submitted version's renders; re-simulated if the workspace lost them (resume)."""
+        assert self.tools is not None
+        render_dir = self.workspace.render_dir(sha)
+        if any((render_dir / "renders").glob("*.png")):
+            return render_dir
+        text = state.get("files", {}).get("script.py")
+        if text is None or sha256_text(text) != sha:
+            self.ledger.halt("failed", "the submitted script is missing from the checkpoint")
+            return None
+        report = self.tools.run_check(text, sha, "simulate")
+        if not report.accepted:
+            self.ledger.halt("failed", f"re-simulating the submitted script failed: [{report.code}] {report.message[:300]}")
+            return None
+        return render_dir
+
+    # -- routing --------------------------------------------------------------
+
+    def _after_planner(self, state: SessionState) -> str:
+        return "finish" if self._stopped(state) else "check_plan"
+
+    def _after_plan_check(self, state: SessionState) -> str:
+        if self._stopped(state):
+            return "finish"
+        return "coder" if state.get("plan_ok") else "planner"
+
+    def _after_coder(self, state: SessionState) -> str:
+        return "reviewer" if not self._stopped(state) and state.get("submitted_sha") else "finish"
+
+    def _after_review(self, state: SessionState) -> str:
+        return "finish" if self._stopped(state) else "coder"
+
+    # -- results --------------------------------------------------------------
+
+    def outcome(self, state: SessionState) -> AgentOutcome:
+        """The session's outcome from a (final or interrupted) state."""
+        files = state.get("files", {})
+        report = state.get("report")
+        scene_tier = (report or {}).get("scene", {}).get("tier") if report else None
+        return AgentOutcome(
+            session_id=self.session_id,
+            status=state.get("status") or "failed",
+            reason=state.get("reason") or "the session ended without a decision",
+            script=files.get("script.py"),
+            plan=files.get("plan.md"),
+            review=state.get("review"),
+            usage=state.get("usage") or self.ledger.usage_dict(),
+            journal=files.get("journal.md", ""),
+            theme=state.get("theme"),
+            tier=state.get("tier") or scene_tier,
+            report=report,
+            counters={
+                "plan_attempts": state.get("plan_attempts", 0),
+                "coder_rounds": state.get("coder_rounds", 0),
+                "coder_turns": state.get("coder_turns", 0),
+                "review_rounds": state.get("review_rounds", 0),
+            },
+            elapsed_s=state.get("elapsed_s", 0.0),
+        )
+
+    def cleanup(self) -> None:
+        """Remove the session's workspace and check scratch (unless asked to keep them)."""
+        if not self.settings.keep_workspace:
+            remove_tree(self.session_dir)
+
+
+def _review_entry(decision: AgentReview, round_: int) -> str:
+    lines = [f"review {round_}: {decision.decision}: {decision.summary}"]
+    lines += [f"- fix: {fix}" for fix in decision.required_fixes]
+    lines += [f"- reason: {reason}" for reason in decision.reasons]
+    return "\n".join(lines)
+
+
+def run_agent_session(
+    theme: str | None,
+    tier: str | None,
+    settings: AgentSettings,
+    dataset_dir: Path,
+    session_id: str | None = None,
+    resume: bool = False,
+    *,
+    checker: Checker | None = None,
+) -> AgentOutcome:
+    """Run (or resume) one Planner → Coder → Reviewer session and return how it ended.
+
+    Checkpoints go to ``dataset_dir/checkpoints.sqlite`` under ``session_id`` (a new id
+    when None); the workspace lives in ``dataset_dir/agent-sessions/<id>/`` until the
+    session ends. ``resume=True`` continues a session from its last checkpoint (theme
+    and tier then come from the checkpoint). A model or transport error ends the call
+    with status ``failed`` and leaves the checkpoint, so the session can be resumed.
+    ``checker`` replaces the trusted check (tests memoize it); default: ``check_script``.
+
+    Raises :class:`AgentConfigError` (or :class:`MissingApiKeyError`) before any work
+    when the configuration is unusable, the session to resume does not exist, or a new
+    session would overwrite an existing one.
+    """
+    preflight(settings)
+    if resume and not session_id:
+        raise AgentConfigError("resuming needs the session id")
+    session_id = session_id or new_session_id()
+    dataset_dir = dataset_dir.resolve()
+    with open_checkpointer(dataset_dir / CHECKPOINT_FILE) as saver:
+        runner = SessionRunner(settings, dataset_dir, session_id, checker or default_checker)
+        graph = runner.build_graph(saver)
+        config: RunnableConfig = {"configurable": {"thread_id": session_id}, "recursion_limit": 200}
+        snapshot = graph.get_state(config)
+        saved: SessionState = snapshot.values or {}
+        if resume and not saved:
+            raise AgentConfigError(f"no checkpoint for session {session_id!r} in {dataset_dir / CHECKPOINT_FILE}")
+        if not resume and saved:
+            raise AgentConfigError(f"session {session_id!r} already exists in {dataset_dir}; resume it instead")
+        if resume and not snapshot.next:
+            return runner.outcome(saved)
+        runner.start(saved)
+        graph_input: SessionState | None = None if resume else {"session_id": session_id, "theme": theme, "tier": tier}
+        try:
+            final: SessionState = graph.invoke(graph_input, config, durability="sync")
+        except Exception as exc:  # a model/transport error: report it, keep the checkpoint for --resume
+            logger.exception("agent session %s stopped by an error", session_id)
+            state: SessionState = {**(graph.get_state(config).values or {})}
+            state |= {
+                "status": "failed",
+                "reason": f"{type(exc).__name__}: {str(exc).strip()[:500]} (resumable: session {session_id})",
+                "usage": runner.ledger.usage_dict(),
+            }
+            return runner.outcome(state)
+        outcome = runner.outcome(final)
+    runner.cleanup()
+    return outcome

@@ -1,0 +1,1 @@
+"""Scenario authors: producers of scenario scripts (the offline, procedural author lives in ``offline``)."""

@@ -1,0 +1,63 @@
+"""Family ``flap_gate``: push a ball through a one-way hinged flap into the pocket behind a wall."""
+
+BODY = '''
+
+def build(seed: int, scale: float = 1.0) -> Scenario:
+    """Build the scene for ``seed`` at ``scale`` (every length multiplied by ``scale``)."""
+    rng = random.Random(seed)
+    f = Frame(mirror=seed % 2 == 1, scale=scale)
+    params: dict[str, float] = {"mirrored": float(seed % 2)}
+
+    wall_x = params["wall_x"] = rng.uniform(60.0, 110.0)
+    wall_h = params["wall_height"] = rng.uniform(150.0, 200.0)
+    door_w = params["door_width"] = rng.uniform(*DOOR_WIDTH)
+    door_h = params["door_height"] = rng.uniform(*DOOR_HEIGHT)
+    door_y = params["door_y"] = rng.uniform(-60.0, 60.0)
+    wx0, wx1 = wall_x - 6.0, wall_x + 6.0
+    doorway = f.box(wx0 - 1, wx1 + 1, door_y - door_w / 2, door_y + door_w / 2, -1, door_h)
+    wall = f.box(wx0, wx1, -DEPTH / 2 + 10, DEPTH / 2 - 10, 0, wall_h) - doorway
+
+    # The flap hangs from an axis 6 mm under the lintel, 6 mm clear of each jamb, built
+    # leaning FLAP_LEAN degrees towards the pocket. Its range starts at that pose, so
+    # gravity holds it on the lower limit and only a push from the start side opens it.
+    flap_len = door_h - 14.0
+    anchor = (wall_x, door_y, door_h - 6.0)
+    plate = Pos(0, 0, -flap_len / 2 * f.k) * Box(5 * f.k, (door_w - 12.0) * f.k, flap_len * f.k)
+    flap = Pos(*f.point(*anchor)) * Rot(0, -f.sx * FLAP_LEAN, 0) * plate
+    hinge = f.hinge_y(anchor, -1.0, (0.0, OPEN_LIMIT))
+
+    # U-shaped kerb behind the door, open towards it, beyond the flap's reach.
+    pocket_len = params["pocket_length"] = flap_len + rng.uniform(40.0, 70.0)
+    px0, px1 = wx1 + CLEARANCE, wx1 + CLEARANCE + pocket_len
+    py0, py1 = door_y - door_w / 2 - 14.0, door_y + door_w / 2 + 14.0
+    kerb = f.box(px0, px1, py0, py1, 0, 30) - f.box(px0 - 1, px1 - 8, py0 + 8, py1 - 8, -1, 31)
+
+    radius = params["ball_radius"] = rng.uniform(*BALL_RADIUS)
+    start = (rng.uniform(-290.0, -230.0), rng.uniform(-80.0, 80.0), rng.uniform(180.0, 240.0))
+    params.update(start_x=start[0], start_y=start[1], start_z=start[2])
+
+    extra_parts, forbid = fill_lane(f, rng, -200.0, wx0 - 20.0, params)
+    return Scenario(
+        name="flap_gate",
+        description=(
+            "Get the falling ball through the one-way flap in the wall and into the pocket behind "
+            "it. The flap only opens away from you and drops shut by itself."
+        ),
+        tier="kinematic",
+        parts=[
+            Part("wall", wall, material=WALL_MATERIAL),
+            Part("flap", flap, material=FLAP_MATERIAL, joint=hinge),
+            Part("pocket_kerb", kerb, material="abs"),
+            *extra_parts,
+        ],
+        payload=Payload(
+            "ball", Sphere(radius * f.k), material=BALL_MATERIAL, start=f.point(*start), jitter=(6 * f.k, 6 * f.k, 2 * f.k)
+        ),
+        goal_zone=f.zone(wx1 + 14, px1 - 9, py0 + 9, py1 - 9, 0, 45, "pocket"),
+        build_zone=f.zone(-WIDTH / 2 + 10, wx0 - 1, -DEPTH / 2, DEPTH / 2, 0, HEIGHT - 10, "build"),
+        bounds=f.zone(-WIDTH / 2, WIDTH / 2, -DEPTH / 2, DEPTH / 2, 0, HEIGHT, "bounds"),
+        constraints=Constraints(target_quantity=TARGET_QUANTITY, max_unit_cost=MAX_UNIT_COST, max_weight_g=MAX_WEIGHT_G),
+        forbid_zones=forbid,
+        params=params,
+    )
+'''

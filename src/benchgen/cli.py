@@ -1,0 +1,287 @@
+"""The ``benchgen`` command line: ``check``, ``doctor`` and (in later modules) dataset commands.
+
+Exit codes: 0 accepted/success, 1 rejected/failure, 2 the command itself was misused.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from benchgen import __version__
+
+app = typer.Typer(
+    name="benchgen",
+    help="Generate simulation-checked benchmark datasets of physics puzzles for engineering agents.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+MISUSE = 2
+
+
+def _stderr() -> Console:
+    return Console(stderr=True)
+
+
+@app.command()
+def check(
+    script: Annotated[Path, typer.Argument(help="Scenario script defining build(seed, scale) -> Scenario")],
+    seeds: Annotated[int, typer.Option(min=2, help="Check seeds 0..N-1 at scale 1")] = 8,
+    as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON report on stdout")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write model.xml, meshes, 24 renders and report.json here")] = None,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds allowed per build() call")] = 60.0,
+    memory: Annotated[int, typer.Option(min=256, help="Memory limit of the sandbox, MB")] = 4096,
+) -> None:
+    """Check a scenario script: sandboxed builds, geometry, physics and renders. Exit 0 = accepted, 1 = rejected."""
+    from benchgen.check import CheckOptions, check_script
+
+    if not script.is_file():
+        _stderr().print(f"[red]error:[/] no such script: {script}")
+        raise typer.Exit(MISUSE)
+    options = CheckOptions(seeds=seeds, timeout_s=timeout, memory_mb=memory)
+    console = _stderr()
+    with console.status("checking…") as status:
+        report = check_script(script, options, out_dir=out, progress=lambda stage: status.update(f"checking: {stage}"))
+    if as_json:
+        sys.stdout.write(report.model_dump_json() + "\n")
+    else:
+        _print_report(console, report, out)
+    raise typer.Exit(0 if report.accepted else 1)
+
+
+def _print_report(console: Console, report: object, out: Path | None) -> None:
+    from benchgen.verdict import CheckReport
+
+    assert isinstance(report, CheckReport)
+    if report.accepted:
+        console.print("[bold green]ACCEPTED[/]")
+    else:
+        console.print(f"[bold red]REJECTED[/] [yellow]{report.code}[/]: {report.message}")
+    timings = report.metrics.get("timings_s", {})
+    if timings:
+        table = Table("stage", "seconds", title="stage times")
+        for stage, seconds in timings.items():
+            table.add_row(stage, f"{seconds:.2f}")
+        console.print(table)
+    if out is not None:
+        console.print(f"artifacts: {out}")
+
+
+@app.command()
+def doctor() -> None:
+    """Report the environment: versions, sandbox isolation, headless rendering."""
+    from benchgen.sandbox import isolation_report
+
+    console = Console()
+    table = Table("component", "status")
+    table.add_row("benchgen", __version__)
+    table.add_row("python", sys.version.split()[0])
+    for module in ("build123d", "mujoco", "trimesh", "manifold3d", "coacd"):
+        try:
+            version = getattr(__import__(module), "__version__", "installed")
+            table.add_row(module, str(version))
+        except Exception as exc:  # the doctor reports, it does not crash
+            table.add_row(module, f"[red]missing: {exc}[/]")
+    for key, value in isolation_report().items():
+        table.add_row(f"sandbox: {key}", str(value))
+    table.add_row("rendering", _probe_rendering())
+    console.print(table)
+
+
+def _probe_rendering() -> str:
+    import os
+
+    try:
+        import mujoco
+
+        model = mujoco.MjModel.from_xml_string("<mujoco><worldbody><geom size='1'/></worldbody></mujoco>")
+        with mujoco.Renderer(model, 32, 32) as renderer:
+            data = mujoco.MjData(model)
+            mujoco.mj_forward(model, data)
+            renderer.update_scene(data)
+            renderer.render()
+        return f"ok (MUJOCO_GL={os.environ.get('MUJOCO_GL')})"
+    except Exception as exc:  # reported, not raised: doctor must finish
+        return f"[red]failed: {exc}[/]"
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Dataset directory (created or resumed)")] = Path("dataset"),
+    count: Annotated[int, typer.Option(min=1, help="How many accepted benchmarks to produce")] = 5,
+    theme: Annotated[str | None, typer.Option(help="Steer the author, e.g. 'hinge', 'bin', 'stairs'")] = None,
+    tier: Annotated[str | None, typer.Option(help="spatial | kinematic | mechanism")] = None,
+    seed: Annotated[int, typer.Option(help="Run seed: same seed and options, same benchmarks")] = 0,
+    workers: Annotated[int, typer.Option(min=1, help="Parallel check workers")] = 1,
+    author: Annotated[str, typer.Option(help="offline (procedural, no LLM) | agent (LLM graph)")] = "offline",
+    budget_factor: Annotated[float, typer.Option(help="Give up after this × COUNT candidates")] = 5.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Plain log lines instead of a live display")] = False,
+) -> None:
+    """Generate a dataset of accepted, physics-verified benchmarks (resumable: re-run to continue)."""
+    from benchgen.authors.offline import NoFamilyMatches, select_families
+    from benchgen.generate import GenerateOptions, Generator
+
+    console = _stderr()
+    if tier is not None and tier not in ("spatial", "kinematic", "mechanism"):
+        console.print(f"[red]error:[/] unknown tier {tier!r} (spatial, kinematic, mechanism)")
+        raise typer.Exit(MISUSE)
+    if author not in ("offline", "agent"):
+        console.print(f"[red]error:[/] unknown author {author!r} (offline, agent)")
+        raise typer.Exit(MISUSE)
+    if author == "agent":
+        console.print("[red]error:[/] the agent author is not available in this version; use --author offline")
+        raise typer.Exit(MISUSE)
+    try:
+        select_families(theme, tier)
+    except NoFamilyMatches as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(MISUSE) from None
+    options = GenerateOptions(
+        out=out, count=count, theme=theme, tier=tier, seed=seed, workers=workers, author=author,  # type: ignore[arg-type]
+        budget_factor=budget_factor,
+    )
+    display = ProgressDisplay(console, quiet)
+    with display:
+        summary = Generator(options, on_progress=display.update).run()
+    verdict = "[green]done[/]" if summary.stopped_because == "count_reached" else "[yellow]budget spent[/]"
+    console.print(
+        f"{verdict}: {summary.accepted}/{summary.target} accepted from {summary.candidates} candidates "
+        f"({summary.resumed} resumed) in {summary.seconds:.0f} s; rejected: {summary.rejected or 'none'}"
+    )
+    console.print(f"gallery: {summary.gallery.resolve()}")
+    raise typer.Exit(0 if summary.stopped_because == "count_reached" else 1)
+
+
+class ProgressDisplay:
+    """A live rich table of a generate run, or plain log lines in quiet mode."""
+
+    def __init__(self, console: Console, quiet: bool) -> None:
+        from rich.live import Live
+
+        self.console = console
+        self.quiet = quiet
+        self.live = None if quiet else Live(console=console, refresh_per_second=4, transient=True)
+        self.last = ""
+
+    def __enter__(self) -> ProgressDisplay:
+        if self.live:
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live:
+            self.live.__exit__(None, None, None)
+
+    def update(self, progress: object) -> None:
+        from benchgen.generate import Progress
+
+        assert isinstance(progress, Progress)
+        rate = progress.accepted / (progress.elapsed_s / 60) if progress.elapsed_s > 0 else 0.0
+        rejected = ", ".join(f"{k}={v}" for k, v in sorted(progress.rejected.items())) or "none"
+        if self.quiet:
+            if progress.last and progress.last != self.last:
+                self.console.print(
+                    f"[{progress.elapsed_s:7.1f}s] {progress.last} (accepted {progress.accepted}/{progress.target})",
+                    highlight=False,
+                )
+                self.last = progress.last
+            return
+        table = Table(title="benchgen generate", show_header=False)
+        table.add_row("accepted", f"{progress.accepted}/{progress.target}")
+        table.add_row("rejected", rejected)
+        table.add_row("in flight", str(progress.in_flight))
+        table.add_row("candidates", f"{progress.candidates} ({progress.resumed} resumed)")
+        table.add_row("elapsed", f"{progress.elapsed_s:.0f} s ({rate:.1f} accepted/min)")
+        table.add_row("last", progress.last)
+        assert self.live is not None
+        self.live.update(table)
+
+
+@app.command("list")
+def list_benchmarks(directory: Annotated[Path, typer.Argument(help="Dataset directory")]) -> None:
+    """List the benchmarks of a dataset."""
+    from benchgen.dataset import open as open_dataset
+
+    try:
+        dataset = open_dataset(directory)
+    except FileNotFoundError as exc:
+        _stderr().print(f"[red]error:[/] {exc}")
+        raise typer.Exit(MISUSE) from None
+    table = Table("id", "tier", "name", "difficulty", "units", "max $/unit", title=f"{directory}")
+    for bench in dataset:
+        m = bench.manifest
+        table.add_row(m.id, m.tier, m.name, f"{m.difficulty['score']:.2f}", str(m.target_quantity), f"{m.max_unit_cost:.2f}")
+    Console().print(table)
+
+
+@app.command()
+def show(benchmark: Annotated[Path, typer.Argument(help="A benchmark directory, DIR/<id>")]) -> None:
+    """Show one benchmark's manifest in readable form."""
+    from benchgen.dataset import open_benchmark
+
+    try:
+        bench = open_benchmark(benchmark)
+    except FileNotFoundError as exc:
+        _stderr().print(f"[red]error:[/] {exc}")
+        raise typer.Exit(MISUSE) from None
+    m = bench.manifest
+    console = Console()
+    console.print(f"[bold]{m.name}[/]  ({m.id})")
+    console.print(f"tier: {m.tier}   family: {m.family}   author: {m.author.get('kind')}   difficulty: {m.difficulty['score']:.2f}")
+    console.print(m.description)
+    weight = f", max {m.max_weight_g:g} g" if m.max_weight_g else ""
+    console.print(f"constraints: {m.target_quantity} units at max ${m.max_unit_cost:.2f}/unit{weight}")
+    console.print(f"params (seed 0): {m.params}")
+    console.print(f"validated seeds {m.seeds} at scales {m.scales}; review: {'; '.join(m.review.get('reasons', []))}")
+    console.print(f"model: {bench.mjcf_path}")
+    console.print(f"content hash: {m.content_hash}")
+
+
+@app.command()
+def variant(
+    benchmark: Annotated[Path, typer.Argument(help="A benchmark directory, DIR/<id>")],
+    seed: Annotated[int, typer.Option(help="Variant seed")] = 0,
+    scale: Annotated[float, typer.Option(min=0.5, max=2.0, help="Global scale")] = 1.0,
+    out: Annotated[Path, typer.Option(help="Output directory for model.xml, meshes and renders")] = Path("variant"),
+    no_render: Annotated[bool, typer.Option("--no-render", help="Skip the 24 renders")] = False,
+) -> None:
+    """Regenerate one randomized variant (MJCF + renders) of a benchmark through the sandbox."""
+    from benchgen.dataset import open_benchmark
+    from benchgen.verdict import CheckFailure
+
+    console = _stderr()
+    try:
+        bench = open_benchmark(benchmark)
+    except FileNotFoundError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(MISUSE) from None
+    try:
+        with console.status(f"building {bench.id} seed={seed} scale={scale:g}…"):
+            xml = bench.variant(seed, scale, out, render=not no_render)
+    except CheckFailure as failure:
+        console.print(f"[red]variant failed[/] {failure.code.value}: {failure.message}")
+        raise typer.Exit(1) from None
+    console.print(f"model: {xml}")
+
+
+@app.command()
+def version() -> None:
+    """Print the benchgen version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Entry point for ``python -m benchgen``."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

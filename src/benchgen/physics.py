@@ -1,0 +1,485 @@
+"""Physics: build a MuJoCo model of a scene with ``MjSpec`` and run the stability check.
+
+Frames and units: scripts are in millimetres and degrees; the model is SI (metres,
+radians, kilograms), Z up, gravity -9.81 m/s². A ground plane at z=0 is always present.
+Fixed parts are static bodies; hinge/slide/free parts get their joint; the payload gets
+a free joint and spawns at ``start`` plus a seeded offset within ``±jitter``.
+
+Collision geometry is faithful to the CAD: boxes and spheres become exact primitives,
+every other solid becomes the convex pieces of its decomposition (MuJoCo collides a
+mesh as its convex hull, so a concave solid as one mesh would fill its holes).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import mujoco
+import numpy as np
+import trimesh
+from pydantic import BaseModel
+
+from benchgen.decomposition import DecompositionCache, DecompositionSettings, decompose
+from benchgen.geometry import BodyGeometry, LoadedScene, SolidGeometry, TriMesh
+from benchgen.materials import get_material
+from benchgen.scene import BodyRecord, JointRecord, SceneRecord
+from benchgen.scenario import Zone
+from benchgen.verdict import CheckFailure, RejectCode
+
+MM = 0.001
+"""Metres per millimetre."""
+
+GOAL_RGBA = (0.1, 0.85, 0.2, 0.35)
+FORBID_RGBA = (0.9, 0.1, 0.1, 0.35)
+BUILD_RGBA = (0.15, 0.35, 1.0, 0.9)
+
+
+class PhysicsSettings(BaseModel):
+    """Stability-run settings (SI units)."""
+
+    timestep: float = 0.002
+    steps: int = 1000
+    explosion_speed_floor: float = 10.0
+    explosion_factor: float = 3.0
+    """A point faster than max(floor, factor × the free-fall speed from the top of ``bounds``) (m/s)
+    moves faster than gravity could make it in this scene: the simulation exploded."""
+    settle_speed: float = 0.01
+    """Movable parts must end slower than this (m/s at their fastest point) to count as settled."""
+    ground_friction: float = 0.8
+    joint_damping: float = 0.002
+    """A little damping (N·m·s/rad or N·s/m) on hinge/slide joints, as real bearings have."""
+    bounds_tolerance_mm: float = 1.0
+
+
+@dataclass(frozen=True)
+class Primitive:
+    """An exact collision primitive: ``kind`` box (half sizes) or sphere (radius), centred at ``center`` (mm)."""
+
+    kind: str
+    center: np.ndarray
+    size: np.ndarray
+
+
+CollisionPiece = Primitive | TriMesh
+
+
+def detect_primitive(solid: SolidGeometry) -> Primitive | None:
+    """Recognise a solid that is exactly an axis-aligned box or a sphere.
+
+    Exact primitives collide and roll correctly (a tessellated ball does not) and are
+    cheaper than meshes. The test is closed-form: an axis-aligned box fills its AABB; a
+    sphere has a cubic AABB of side 2r and volume 4/3·π·r³.
+    """
+    lo, hi = solid.bbox_min, solid.bbox_max
+    volume_mm3 = solid.volume_mm3
+    size = hi - lo
+    box_volume = float(np.prod(size))
+    if box_volume <= 0:
+        return None
+    center = (lo + hi) / 2
+    if abs(volume_mm3 - box_volume) <= 1e-4 * box_volume:
+        return Primitive("box", center, size / 2)
+    radius = float(size.max()) / 2
+    sphere_volume = 4 / 3 * math.pi * radius**3
+    if np.ptp(size) <= 1e-3 * radius and abs(volume_mm3 - sphere_volume) <= 2e-3 * sphere_volume:
+        return Primitive("sphere", center, np.array([radius]))
+    return None
+
+
+def payload_offset(record: SceneRecord) -> np.ndarray:
+    """The seeded spawn offset within ±jitter (mm); the same seed always gives the same offset."""
+    rng = np.random.default_rng([record.seed, 0x6A_69_74])
+    jitter = np.asarray(record.payload.jitter, dtype=float)
+    return rng.uniform(-1.0, 1.0, size=3) * jitter
+
+
+def body_frame_origin(body: BodyRecord, joint: JointRecord | None, geom: BodyGeometry) -> np.ndarray:
+    """Where a body's frame sits in world mm: the hinge anchor, else the centroid.
+
+    Placing movable bodies' frames at a meaningful point keeps joint velocities and
+    positions readable in the MJCF; fixed parts stay at the world origin.
+    """
+    if joint is None:
+        return np.zeros(3)
+    if joint.kind == "hinge":
+        assert joint.anchor is not None
+        return np.asarray(joint.anchor, dtype=float)
+    if joint.kind == "fixed":
+        return np.zeros(3)
+    return np.asarray(geom.centroid, dtype=float)
+
+
+def _add_piece(
+    spec: mujoco.MjSpec, body: mujoco.MjsBody, name: str, piece: CollisionPiece, origin: np.ndarray, material: str
+) -> None:
+    mat = get_material(material)
+    friction = [mat.friction, 0.005, 0.0001]
+    if isinstance(piece, Primitive):
+        kind = mujoco.mjtGeom.mjGEOM_BOX if piece.kind == "box" else mujoco.mjtGeom.mjGEOM_SPHERE
+        size = list(piece.size * MM) + [0.0] * (3 - len(piece.size))
+        body.add_geom(
+            name=name,
+            type=kind,
+            size=size,
+            pos=list((piece.center - origin) * MM),
+            density=mat.density_kg_m3,
+            friction=friction,
+            rgba=list(mat.rgba),
+        )
+        return
+    mesh = spec.add_mesh(name=name)
+    mesh.uservert = ((piece.vertices - origin) * MM).ravel().tolist()
+    mesh.userface = np.asarray(piece.faces, dtype=np.int64).ravel().tolist()
+    body.add_geom(
+        name=name,
+        type=mujoco.mjtGeom.mjGEOM_MESH,
+        meshname=name,
+        density=mat.density_kg_m3,
+        friction=friction,
+        rgba=list(mat.rgba),
+    )
+
+
+def _add_zone_site(parent: mujoco.MjsBody, name: str, zone: Zone, rgba: tuple[float, ...]) -> None:
+    parent.add_site(
+        name=name,
+        type=mujoco.mjtGeom.mjGEOM_BOX,
+        size=[s / 2 * MM for s in zone.size],
+        pos=[c * MM for c in zone.center],
+        rgba=list(rgba),
+    )
+
+
+def _add_zone_outline(parent: mujoco.MjsBody, name: str, zone: Zone, rgba: tuple[float, ...]) -> None:
+    """Draw a zone as its 12 edges (thin capsule sites), so it frames rather than hides the scene."""
+    lo, hi = np.asarray(zone.min) * MM, np.asarray(zone.max) * MM
+    radius = max(float(np.max(hi - lo)) * 0.004, 0.0005)
+    corners = [np.array([x, y, z]) for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
+    index = 0
+    for a in range(8):
+        for b in range(a + 1, 8):
+            if np.count_nonzero(corners[a] != corners[b]) == 1:  # an edge differs on one axis
+                parent.add_site(
+                    name=f"{name}_edge{index}",
+                    type=mujoco.mjtGeom.mjGEOM_CAPSULE,
+                    fromto=[*corners[a], *corners[b]],
+                    size=[radius, 0, 0],
+                    rgba=list(rgba),
+                )
+                index += 1
+
+
+def _add_joint(body: mujoco.MjsBody, label: str, joint: JointRecord, settings: PhysicsSettings) -> None:
+    if joint.kind == "free":
+        body.add_freejoint(name=f"{label}_free")
+        return
+    assert joint.axis is not None
+    axis = np.asarray(joint.axis, dtype=float)
+    kind = mujoco.mjtJoint.mjJNT_HINGE if joint.kind == "hinge" else mujoco.mjtJoint.mjJNT_SLIDE
+    mj_joint = body.add_joint(
+        name=f"{label}_{joint.kind}",
+        type=kind,
+        axis=list(axis / np.linalg.norm(axis)),
+        damping=settings.joint_damping,
+    )
+    if joint.range is not None:
+        # Hinge ranges are degrees in the contract, slide ranges millimetres; the model is SI.
+        factor = math.pi / 180 if joint.kind == "hinge" else MM
+        mj_joint.limited = mujoco.mjtLimited.mjLIMITED_TRUE
+        mj_joint.range = [joint.range[0] * factor, joint.range[1] * factor]
+
+
+def bounds_frame(record: SceneRecord) -> tuple[np.ndarray, np.ndarray]:
+    """The scene's ``bounds`` in metres: what every render must show."""
+    return np.asarray(record.bounds.min) * MM, np.asarray(record.bounds.max) * MM
+
+
+def _frame_extent(record: SceneRecord) -> tuple[np.ndarray, float]:
+    bounds = record.bounds
+    center = np.asarray(bounds.center) * MM
+    radius = float(np.linalg.norm(bounds.size)) / 2 * MM
+    return center, radius
+
+
+def build_spec(
+    scene: LoadedScene,
+    pieces: dict[str, list[CollisionPiece]],
+    settings: PhysicsSettings,
+    render_size: tuple[int, int] = (640, 480),
+) -> mujoco.MjSpec:
+    """Build the MuJoCo model of one scene.
+
+    ``pieces`` maps each body label to its collision pieces in world mm (parts) or payload
+    mm (around the payload origin). Bodies are named after labels; zones are non-colliding
+    sites: ``goal_zone``, ``forbid_zone_<i>``, ``build_zone`` (drawn as edges).
+    """
+    record = scene.record
+    spec = mujoco.MjSpec()
+    spec.modelname = record.name[:60] or "scene"
+    spec.compiler.degree = False
+    spec.option.timestep = settings.timestep
+    spec.option.gravity = [0.0, 0.0, -9.81]
+    spec.visual.global_.offwidth = max(render_size[0], 640)
+    spec.visual.global_.offheight = max(render_size[1], 480)
+    center, radius = _frame_extent(record)
+    spec.stat.center = list(center)
+    spec.stat.extent = 2 * radius
+
+    world = spec.worldbody
+    ground_half = max(radius * 2, 0.5)
+    spec.add_texture(
+        name="ground_tex",
+        type=mujoco.mjtTexture.mjTEXTURE_2D,
+        builtin=mujoco.mjtBuiltin.mjBUILTIN_CHECKER,
+        rgb1=[0.82, 0.84, 0.86],
+        rgb2=[0.70, 0.72, 0.75],
+        width=256,
+        height=256,
+    )
+    spec.add_texture(
+        name="sky",
+        type=mujoco.mjtTexture.mjTEXTURE_SKYBOX,
+        builtin=mujoco.mjtBuiltin.mjBUILTIN_GRADIENT,
+        rgb1=[0.55, 0.68, 0.85],
+        rgb2=[0.95, 0.96, 0.98],
+        width=64,
+        height=64,
+    )
+    ground_material = spec.add_material(name="ground_mat")
+    ground_material.textures[mujoco.mjtTextureRole.mjTEXROLE_RGB] = "ground_tex"
+    ground_material.texrepeat = [8, 8]
+    world.add_geom(
+        name="ground",
+        type=mujoco.mjtGeom.mjGEOM_PLANE,
+        size=[ground_half, ground_half, 0.01],
+        friction=[settings.ground_friction, 0.005, 0.0001],
+        material="ground_mat",
+    )
+    world.add_light(name="key", pos=[center[0], center[1], center[2] + 4 * radius], dir=[0.3, 0.2, -1], type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL, castshadow=False)
+
+    for part in record.parts:
+        geom = scene.bodies[part.label]
+        movable = part.joint.kind != "fixed"
+        origin = body_frame_origin(part, part.joint if movable else None, geom)
+        body = world.add_body(name=part.label, pos=list(origin * MM))
+        if movable:
+            _add_joint(body, part.label, part.joint, settings)
+        for index, piece in enumerate(pieces[part.label]):
+            _add_piece(spec, body, f"{part.label}_{index}", piece, origin, part.material)
+
+    payload = record.payload
+    spawn = np.asarray(payload.start, dtype=float) + payload_offset(record)
+    body = world.add_body(name=payload.label, pos=list(spawn * MM))
+    body.add_freejoint(name=f"{payload.label}_free")
+    for index, piece in enumerate(pieces[payload.label]):
+        _add_piece(spec, body, f"{payload.label}_{index}", piece, np.zeros(3), payload.material)
+
+    _add_zone_site(world, "goal_zone", record.goal_zone, GOAL_RGBA)
+    for index, zone in enumerate(record.forbid_zones):
+        _add_zone_site(world, f"forbid_zone_{index}", zone, FORBID_RGBA)
+    _add_zone_outline(world, "build_zone", record.build_zone, BUILD_RGBA)
+    return spec
+
+
+def compile_spec(spec: mujoco.MjSpec) -> mujoco.MjModel:
+    """Compile a spec; a compile error (degenerate mesh, bad inertia) is a geometry problem."""
+    try:
+        return spec.compile()
+    except ValueError as exc:
+        raise CheckFailure(RejectCode.INVALID_GEOMETRY, f"MuJoCo cannot compile the scene: {exc}") from None
+
+
+def write_mjcf(spec: mujoco.MjSpec, out_dir: Path) -> Path:
+    """Write ``model.xml`` plus ``meshes/<name>.stl`` into ``out_dir``; returns the XML path.
+
+    The in-memory model carries vertices inline; on disk each mesh becomes a binary STL so
+    the MJCF stays readable and other tools can open the meshes.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    export = spec.copy()
+    mesh_dir = out_dir / "meshes"
+    if export.meshes:
+        mesh_dir.mkdir(exist_ok=True)
+        export.meshdir = "meshes"
+    for mesh in export.meshes:
+        vertices = np.asarray(mesh.uservert, dtype=float).reshape(-1, 3)
+        faces = np.asarray(mesh.userface, dtype=np.int64).reshape(-1, 3)
+        filename = f"{mesh.name}.stl"
+        trimesh.Trimesh(vertices, faces, process=False).export(mesh_dir / filename, file_type="stl")
+        mesh.uservert = []
+        mesh.userface = []
+        mesh.file = filename
+    export.modelfiledir = str(out_dir)
+    xml_path = out_dir / "model.xml"
+    xml_path.write_text(export.to_xml())
+    return xml_path
+
+
+class SimulationMetrics(BaseModel):
+    """What one stability run measured (SI units unless the name says mm)."""
+
+    steps: int
+    max_speed: float
+    initial_penetration_mm: float
+    final_kinetic_energy: float
+    final_part_speed: float
+    slowest_settling_part: str | None
+    payload_end_mm: tuple[float, float, float]
+    """Payload centre of mass at the end of the run."""
+    payload_in_goal: bool
+    warnings: dict[str, int]
+
+
+@dataclass(frozen=True)
+class _Tracked:
+    label: str
+    body_id: int
+    radius: float
+    """Largest distance (m) from the body frame to any of its points: bounds point speed via ω·r."""
+    is_payload: bool
+
+
+def _tracked_bodies(model: mujoco.MjModel, record: SceneRecord) -> list[_Tracked]:
+    tracked = []
+    for label, is_payload in [(p.label, False) for p in record.parts if p.joint.movable] + [
+        (record.payload.label, True)
+    ]:
+        body_id = model.body(label).id
+        geoms = [g for g in range(model.ngeom) if model.geom_bodyid[g] == body_id]
+        radius = max((float(np.linalg.norm(model.geom_pos[g])) + float(model.geom_rbound[g]) for g in geoms), default=0.0)
+        tracked.append(_Tracked(label, body_id, radius, is_payload))
+    return tracked
+
+
+def _point_speed(model: mujoco.MjModel, data: mujoco.MjData, body: _Tracked, buffer: np.ndarray) -> float:
+    mujoco.mj_objectVelocity(model, data, mujoco.mjtObj.mjOBJ_BODY, body.body_id, buffer, 0)
+    return float(np.linalg.norm(buffer[3:]) + np.linalg.norm(buffer[:3]) * body.radius)
+
+
+def _inside(point_m: np.ndarray, zone: Zone, tol_mm: float = 0.0) -> bool:
+    point = point_m / MM
+    return all(zone.min[i] - tol_mm <= point[i] <= zone.max[i] + tol_mm for i in range(3))
+
+
+def explosion_threshold(record: SceneRecord, settings: PhysicsSettings) -> float:
+    """The speed (m/s) beyond which a body must have been flung by the solver, not by gravity."""
+    drop = max(record.bounds.max[2] - min(record.bounds.min[2], 0.0), 0.0) * MM
+    return max(settings.explosion_speed_floor, settings.explosion_factor * math.sqrt(2 * 9.81 * drop))
+
+
+def simulate(model: mujoco.MjModel, record: SceneRecord, settings: PhysicsSettings) -> SimulationMetrics:
+    """Run the stability check and return its metrics, or raise ``unstable``/``out_of_bounds``.
+
+    Each step is checked for NaN/Inf and explosive speeds; every movable non-payload body's
+    geoms must stay inside ``bounds``. Settling and triviality are judged by the caller
+    from the returned metrics (:func:`judge`).
+    """
+    data = mujoco.MjData(model)
+    model.opt.enableflags |= mujoco.mjtEnableBit.mjENBL_ENERGY
+    mujoco.mj_forward(model, data)
+    penetration = max((-float(data.contact[i].dist) for i in range(data.ncon)), default=0.0)
+    tracked = _tracked_bodies(model, record)
+    parts = [t for t in tracked if not t.is_payload]
+    part_geoms = {t.label: [g for g in range(model.ngeom) if model.geom_bodyid[g] == t.body_id] for t in parts}
+    buffer = np.zeros(6)
+    max_speed = 0.0
+    explosion_speed = explosion_threshold(record, settings)
+    where = f"seed={record.seed}, scale={record.scale:g}"
+    for step in range(settings.steps):
+        mujoco.mj_step(model, data)
+        if not (np.isfinite(data.qpos).all() and np.isfinite(data.qvel).all()):
+            raise CheckFailure(RejectCode.UNSTABLE, f"simulation produced NaN/Inf at step {step} ({where})")
+        for body in tracked:
+            speed = _point_speed(model, data, body, buffer)
+            max_speed = max(max_speed, speed)
+            if speed > explosion_speed:
+                raise CheckFailure(
+                    RejectCode.UNSTABLE,
+                    f"{body.label!r} reached {speed:.1f} m/s at step {step} ({where}): the simulation exploded",
+                )
+        if step % 10 == 9:
+            for body in parts:
+                for g in part_geoms[body.label]:
+                    if not _inside(data.geom_xpos[g], record.bounds, settings.bounds_tolerance_mm):
+                        raise CheckFailure(
+                            RejectCode.OUT_OF_BOUNDS,
+                            f"part {body.label!r} left bounds during simulation at t={data.time:.2f} s ({where})",
+                        )
+    warnings = {
+        mujoco.mjtWarning(i).name: int(data.warning[i].number)
+        for i in range(len(data.warning))
+        if data.warning[i].number > 0
+    }
+    if warnings:
+        raise CheckFailure(RejectCode.UNSTABLE, f"MuJoCo warnings {warnings} ({where})")
+    part_speeds = {b.label: _point_speed(model, data, b, buffer) for b in parts}
+    slowest = max(part_speeds, key=lambda k: part_speeds[k]) if part_speeds else None
+    # The payload's centre of mass, so where its origin was modelled does not matter.
+    payload_end = np.asarray(data.xipos[model.body(record.payload.label).id])
+    return SimulationMetrics(
+        steps=settings.steps,
+        max_speed=max_speed,
+        initial_penetration_mm=penetration / MM,
+        final_kinetic_energy=float(data.energy[1]),
+        final_part_speed=part_speeds[slowest] if slowest else 0.0,
+        slowest_settling_part=slowest,
+        payload_end_mm=tuple(float(v) for v in payload_end / MM),  # type: ignore[arg-type]
+        payload_in_goal=_inside(payload_end, record.goal_zone),
+        warnings=warnings,
+    )
+
+
+def judge(metrics: SimulationMetrics, record: SceneRecord, settings: PhysicsSettings) -> None:
+    """Turn metrics into a verdict: ``not_settled`` or ``trivial``; returns when the run is fine."""
+    where = f"seed={record.seed}, scale={record.scale:g}"
+    if metrics.slowest_settling_part and metrics.final_part_speed > settings.settle_speed:
+        raise CheckFailure(
+            RejectCode.NOT_SETTLED,
+            f"part {metrics.slowest_settling_part!r} still moves at {metrics.final_part_speed * 1000:.1f} mm/s "
+            f"after {metrics.steps * settings.timestep:.1f} s ({where})",
+        )
+    if metrics.payload_in_goal:
+        end = ", ".join(f"{v:.0f}" for v in metrics.payload_end_mm)
+        raise CheckFailure(
+            RejectCode.TRIVIAL,
+            f"payload {record.payload.label!r} ends inside goal zone {record.goal_zone.name!r} at ({end}) mm "
+            f"with no solver ({where})",
+        )
+
+
+class CollisionInfo(BaseModel):
+    """How one body's collision geometry was made: piece count, methods, over-fill error, time."""
+
+    pieces: int
+    methods: list[str]
+    error: float
+    seconds: float
+    cached: bool
+
+
+def collision_pieces(
+    body: BodyGeometry, settings: DecompositionSettings, cache: DecompositionCache | None
+) -> tuple[list[CollisionPiece], CollisionInfo]:
+    """Exact primitives where a solid is a box or sphere, convex decomposition otherwise."""
+    pieces: list[CollisionPiece] = []
+    methods: list[str] = []
+    excess = 0.0
+    seconds = 0.0
+    cached = True
+    for solid in body.solids:
+        primitive = detect_primitive(solid)
+        if primitive is not None:
+            pieces.append(primitive)
+            methods.append(f"primitive:{primitive.kind}")
+            continue
+        result = decompose(solid.mesh.vertices, solid.mesh.faces, settings, cache)
+        pieces.extend(TriMesh(np.asarray(v, dtype=float), np.asarray(f, dtype=np.int64)) for v, f in result.pieces)
+        methods.append(result.method)
+        excess += result.error * solid.volume_mm3
+        seconds += result.seconds
+        cached = cached and result.cached
+    return pieces, CollisionInfo(
+        pieces=len(pieces), methods=methods, error=excess / body.volume_mm3, seconds=seconds, cached=cached
+    )

@@ -1,0 +1,127 @@
+"""Headless renders of a scene from 24 angles (3 elevations × 8 azimuths), plus segmentation.
+
+Rendering uses MuJoCo's offscreen renderer; on a CPU-only machine set ``MUJOCO_GL=egl``
+(Mesa's software EGL) before ``mujoco`` is first imported — ``benchgen`` does so on
+import when the variable is unset. The camera orbits the centre of the scene's
+``bounds``, per view at the distance that just fits the whole bounds box in the frame.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import mujoco
+import numpy as np
+from PIL import Image
+from pydantic import BaseModel
+
+ELEVATIONS: tuple[float, ...] = (-15.0, -35.0, -60.0)
+"""Degrees; negative looks down at the scene (MuJoCo's convention)."""
+AZIMUTHS: tuple[float, ...] = tuple(float(a) for a in range(0, 360, 45))
+
+
+class RenderSettings(BaseModel):
+    """Image size and framing of the review renders."""
+
+    width: int = 320
+    height: int = 240
+    margin: float = 1.05
+    """Distance factor beyond the tight fit, so the bounds box is not clipped."""
+
+
+class View(BaseModel):
+    """One camera pose around the scene centre."""
+
+    elevation: float
+    azimuth: float
+
+    @property
+    def name(self) -> str:
+        """File stem, e.g. ``e35_a090``."""
+        return f"e{abs(int(self.elevation)):02d}_a{int(self.azimuth):03d}"
+
+
+def standard_views() -> list[View]:
+    """The 24 review views, in a stable order (elevation-major)."""
+    return [View(elevation=e, azimuth=a) for e in ELEVATIONS for a in AZIMUTHS]
+
+
+def _view_basis(view: View) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Forward, right and up unit vectors of MuJoCo's free camera at this elevation/azimuth."""
+    el, az = math.radians(view.elevation), math.radians(view.azimuth)
+    forward = np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right)
+    return forward, right, np.cross(right, forward)
+
+
+def frame_camera(
+    view: View, center: np.ndarray, corners: np.ndarray, settings: RenderSettings, fovy_deg: float
+) -> mujoco.MjvCamera:
+    """A free camera aimed at ``center``, just far enough that every corner is in the frame.
+
+    For each corner the distance d must satisfy |lateral offset| <= tan(half fov) · depth,
+    where depth = d + the corner's offset along the view axis; the tightest d fits all.
+    """
+    forward, right, up = _view_basis(view)
+    tan_y = math.tan(math.radians(fovy_deg) / 2)
+    tan_x = tan_y * settings.width / settings.height
+    offsets = corners - center
+    along = offsets @ forward
+    needed = np.maximum(np.abs(offsets @ right) / tan_x, np.abs(offsets @ up) / tan_y) - along
+    camera = mujoco.MjvCamera()
+    camera.type = mujoco.mjtCamera.mjCAMERA_FREE
+    camera.lookat[:] = center
+    camera.distance = float(needed.max()) * settings.margin
+    camera.elevation = view.elevation
+    camera.azimuth = view.azimuth
+    return camera
+
+
+def box_corners(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The 8 corners of an axis-aligned box."""
+    return np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+
+
+def render_views(
+    model: mujoco.MjModel,
+    frame: tuple[np.ndarray, np.ndarray],
+    out_dir: Path,
+    settings: RenderSettings | None = None,
+    views: list[View] | None = None,
+) -> list[Path]:
+    """Render the model's initial state from each view into ``out_dir/<view>.png``.
+
+    ``frame`` is the (min, max) corner, in metres, of the box every view must show whole
+    (the scene's ``bounds``).
+    """
+    settings = settings or RenderSettings()
+    center, corners = (frame[0] + frame[1]) / 2, box_corners(*frame)
+    fovy = float(model.vis.global_.fovy)
+    views = views if views is not None else standard_views()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = mujoco.MjData(model)
+    mujoco.mj_forward(model, data)
+    paths = []
+    with mujoco.Renderer(model, settings.height, settings.width) as renderer:
+        for view in views:
+            renderer.update_scene(data, camera=frame_camera(view, center, corners, settings, fovy))
+            path = out_dir / f"{view.name}.png"
+            Image.fromarray(renderer.render()).save(path, optimize=False)
+            paths.append(path)
+    return paths
+
+
+def render_segmentation(
+    model: mujoco.MjModel, frame: tuple[np.ndarray, np.ndarray], view: View, settings: RenderSettings | None = None
+) -> np.ndarray:
+    """Per-pixel (object id, object type) for one view of the initial state; id -1 is background."""
+    settings = settings or RenderSettings()
+    center, corners = (frame[0] + frame[1]) / 2, box_corners(*frame)
+    data = mujoco.MjData(model)
+    mujoco.mj_forward(model, data)
+    with mujoco.Renderer(model, settings.height, settings.width) as renderer:
+        renderer.enable_segmentation_rendering()
+        renderer.update_scene(data, camera=frame_camera(view, center, corners, settings, float(model.vis.global_.fovy)))
+        return np.asarray(renderer.render()).copy()

@@ -1,0 +1,466 @@
+"""The inside of the sandbox: import build123d, guard the process, run the untrusted script.
+
+:mod:`benchgen.sandbox` starts this module as
+``python -s -P -B -u -m benchgen.sandbox_runner --workdir W --protocol-fd N`` inside the
+OS sandbox. It imports build123d and the contract types, installs an audit hook that
+turns network, process and out-of-workdir writes into a fatal violation, then imports
+the script and calls ``build(seed, scale)`` for every request in ``job.json``. Each
+build becomes ``builds/<index>/scene.json`` plus ``body_<n>.brep`` files.
+
+Progress and failures go to the parent as JSON lines (:class:`RunnerEvent`) on the
+protocol fd, never on stdout, which belongs to the script. The script runs in this
+process and can write to that fd too, so the parent treats every event as a hint:
+it enforces deadlines itself and re-validates every file this module writes.
+
+This module must stay cheap to import: the parent imports its constants and models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import inspect
+import ipaddress
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType, TracebackType
+from typing import Any, Literal, NoReturn
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+SCRIPT_FILE = "script.py"
+JOB_FILE = "job.json"
+BUILDS_DIR = "builds"
+STDOUT_FILE = "stdout.txt"
+STDERR_FILE = "stderr.txt"
+VIOLATION_EXIT_CODE = 87
+"""Exit status of a process the audit hook stopped; the script cannot catch ``os._exit``."""
+FAILURE_EXIT_CODE = 3
+MAX_MESSAGE_CHARS = 4_000
+MAX_TRACEBACK_CHARS = 20_000
+
+EventKind = Literal["ready", "imported", "start", "done", "error", "violation", "finished"]
+ErrorStatus = Literal["script_error", "contract_error", "resource_limit"]
+
+
+class RunnerJob(BaseModel):
+    """What the parent asks for: the script's file name in the workdir and ``(seed, scale)`` pairs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    script: str
+    requests: list[tuple[int, float]]
+
+
+class RunnerEvent(BaseModel):
+    """One line on the protocol fd.
+
+    ``ready``: build123d is imported and the guard installed; ``imported``: the script
+    module loaded; ``start``/``done``: request ``index`` began/finished; ``error``: the
+    run stopped with ``status``; ``violation``: the guard stopped the process;
+    ``finished``: every request is done.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: EventKind
+    index: int | None = None
+    status: ErrorStatus | None = None
+    message: str = ""
+    traceback: str | None = None
+
+
+class RunFailure(Exception):
+    """Stops the run with a status the parent reports as is."""
+
+    def __init__(self, status: ErrorStatus, message: str, tb: str | None = None) -> None:
+        super().__init__(message)
+        self.status: ErrorStatus = status
+        self.message = message
+        self.tb = tb
+
+
+class Channel:
+    """Writes events to the protocol fd."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def emit(self, event: RunnerEvent) -> None:
+        data = (event.model_dump_json(exclude_none=True) + "\n").encode()
+        while data:
+            data = data[os.write(self.fd, data) :]
+
+
+# --- the guard -------------------------------------------------------------------------------
+
+_PROCESS_EVENTS = frozenset(
+    {"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.fork", "os.forkpty", "os.spawn", "pty.spawn"}
+)
+_NETWORK_EVENTS = {
+    "socket.connect": "connect to",
+    "socket.bind": "bind",
+    "socket.sendto": "send to",
+    "socket.sendmsg": "send to",
+    "socket.getaddrinfo": "resolve",
+    "socket.gethostbyname": "resolve",
+    "socket.gethostbyaddr": "resolve",
+}
+# Audit event -> positions of arguments naming paths the operation creates, modifies or
+# removes. Hard links, renames and moves check both ends: a link to an outside file
+# would let a later "inside" write change it.
+_WRITE_PATH_ARGS: dict[str, tuple[int, ...]] = {
+    "os.rename": (0, 1),
+    "os.link": (0, 1),
+    "os.remove": (0,),
+    "os.rmdir": (0,),
+    "os.mkdir": (0,),
+    "os.chmod": (0,),
+    "os.chown": (0,),
+    "os.truncate": (0,),
+    "os.utime": (0,),
+    "os.setxattr": (0,),
+    "os.removexattr": (0,),
+    "shutil.copyfile": (1,),
+    "shutil.copymode": (1,),
+    "shutil.copystat": (1,),
+    "shutil.copytree": (1,),
+    "shutil.move": (0, 1),
+    "shutil.rmtree": (0,),
+    "shutil.chown": (0,),
+    "shutil.make_archive": (0,),
+    "shutil.unpack_archive": (1,),
+    "tempfile.mkstemp": (0,),
+    "tempfile.mkdtemp": (0,),
+}
+# Events whose argument tuple carries a dir_fd that relative paths are resolved against.
+_DIR_FD_ARG: dict[str, int] = {"os.remove": 1, "os.rmdir": 1, "os.mkdir": 2, "os.chmod": 2, "os.chown": 3, "os.utime": 3}
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+_WRITABLE_DEVICES = frozenset({"/dev/null"})
+
+
+def _describe_process(event: str, args: tuple[Any, ...]) -> str:
+    if event == "subprocess.Popen" and len(args) > 1:
+        return f"tried to start a process: {args[1]!r}"
+    if event == "os.system" and args:
+        command = os.fsdecode(args[0]) if isinstance(args[0], bytes) else args[0]
+        return f"tried to start a process: os.system({command!r})"
+    if event in ("os.exec", "os.posix_spawn") and len(args) > 1:
+        return f"tried to start a process: {list(args[1])!r}"
+    if event == "pty.spawn" and args:
+        return f"tried to start a process: pty.spawn({args[0]!r})"
+    return f"tried to start a process ({event})"
+
+
+def _describe_address(address: Any) -> str:
+    if isinstance(address, tuple) and len(address) >= 2:
+        return f"{address[0]}:{address[1]}"
+    return repr(address)
+
+
+def make_guard(workdir: str, protocol_fd: int) -> Callable[[str, tuple[Any, ...]], None]:
+    """Build the audit hook that stops the process on network, process or outside-write events.
+
+    Every helper the hook calls is bound here, at install time, so that a script that
+    later monkeypatches ``os``, ``json`` or ``os.path`` cannot disarm it. That is
+    defence in depth, not a boundary: in-process guards cannot stop a determined
+    attacker (see the OS layer in :mod:`benchgen.sandbox`).
+    """
+    root = os.path.realpath(workdir)
+    prefix = root.rstrip("/") + "/"
+    _exit, _write, _dumps, _realpath = os._exit, os.write, json.dumps, os.path.realpath
+    _fspath, _fsdecode, _join, _dirname, _readlink = os.fspath, os.fsdecode, os.path.join, os.path.dirname, os.readlink
+    _stdout, _stderr = sys.stdout, sys.stderr
+    process_events, network_events = _PROCESS_EVENTS, dict(_NETWORK_EVENTS)
+    write_path_args, dir_fd_arg = dict(_WRITE_PATH_ARGS), dict(_DIR_FD_ARG)
+    describe_process, describe_address, ip_address = _describe_process, _describe_address, ipaddress.ip_address
+    write_flags, writable_devices, exit_code = _WRITE_FLAGS, _WRITABLE_DEVICES, VIOLATION_EXIT_CODE
+    limit = MAX_MESSAGE_CHARS
+
+    def stop(what: str) -> NoReturn:
+        try:
+            for stream in (_stdout, _stderr):
+                stream.flush()
+        except BaseException:  # flushing is best effort; stopping is not
+            pass
+        try:
+            record = _dumps({"event": "violation", "message": what[:limit]}) + "\n"
+            _write(protocol_fd, record.encode())
+        finally:
+            _exit(exit_code)
+        # Unreachable unless os._exit was subverted; raising still aborts the operation.
+        raise SystemExit(exit_code)
+
+    def resolve(path: Any, dir_fd: Any = None) -> str:
+        text = _fsdecode(_fspath(path))
+        if not text.startswith("/") and isinstance(dir_fd, int):
+            text = _join(_readlink(f"/proc/self/fd/{dir_fd}"), text)
+        return _realpath(text)
+
+    def inside(resolved: str) -> bool:
+        return resolved == root or resolved.startswith(prefix)
+
+    def check_write(event: str, path: Any, dir_fd: Any = None) -> None:
+        if isinstance(path, int):  # an fd the process already holds
+            return
+        try:
+            resolved = resolve(path, dir_fd)
+        except BaseException:  # an unreadable path is refused, not trusted
+            stop(f"tried to write {path!r} ({event}), which could not be resolved")
+        if not inside(resolved) and resolved not in writable_devices:
+            stop(f"tried to write {resolved} outside its working directory ({event})")
+
+    def numeric_host(host: Any) -> bool:
+        try:
+            ip_address(_fsdecode(host) if isinstance(host, bytes) else host)
+        except (TypeError, ValueError):
+            return False
+        return True
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event == "open":
+            path, _mode, flags = args
+            if isinstance(flags, int) and flags & write_flags:
+                check_write(event, path)
+        elif event in write_path_args:
+            dir_fd = args[dir_fd_arg[event]] if event in dir_fd_arg and len(args) > dir_fd_arg[event] else None
+            for position in write_path_args[event]:
+                if position < len(args) and args[position] is not None:
+                    check_write(event, args[position], dir_fd)
+        elif event == "os.symlink":
+            target, link = args[0], args[1]
+            check_write(event, link, args[2] if len(args) > 2 else None)
+            if not isinstance(link, int):
+                check_write(event, _join(_dirname(_fsdecode(_fspath(link))), _fsdecode(_fspath(target))))
+        elif event in process_events:
+            stop(describe_process(event, args))
+        elif event == "socket.getaddrinfo":
+            # Parsing a literal IP touches no network; the connect that follows is the real attempt.
+            if not numeric_host(args[0]):
+                stop(f"tried to resolve {describe_address((args[0], args[1]))}")
+        elif event in network_events:
+            address = args[1] if event.startswith(("socket.connect", "socket.bind", "socket.send")) else args[0]
+            stop(f"tried to {network_events[event]} {describe_address(address)}")
+        elif event in ("os.kill", "os.killpg"):
+            stop(f"tried to send a signal to process {args[0]} ({event})")
+        elif event.startswith("ctypes."):
+            # ctypes reaches libc directly (fork, execve, connect) past every other check.
+            stop(f"tried to use ctypes ({event})")
+        elif event in ("resource.setrlimit", "resource.prlimit"):
+            stop("tried to change its resource limits")
+
+    return hook
+
+
+def install_guard(workdir: Path, protocol_fd: int) -> None:
+    """Install the guard; audit hooks cannot be removed once added."""
+    sys.addaudithook(make_guard(str(workdir), protocol_fd))
+
+
+# --- running the script ----------------------------------------------------------------------
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else "...\n" + text[-limit:]
+
+
+def _script_traceback(exc: BaseException, script: Path) -> str:
+    """Format ``exc`` from the first frame in the script on, so the runner's frames do not show."""
+    tb: TracebackType | None = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != str(script):
+        tb = tb.tb_next
+    lines = traceback.format_exception(type(exc), exc, tb or exc.__traceback__)
+    return _clip("".join(lines), MAX_TRACEBACK_CHARS)
+
+
+def _exception_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _failure(what: str, exc: BaseException, script: Path) -> RunFailure:
+    """Classify an exception escaping the script during ``what`` (e.g. ``build(seed=1, scale=1.0)``)."""
+    tb = _script_traceback(exc, script)
+    if isinstance(exc, MemoryError):
+        return RunFailure("resource_limit", _clip(f"{what} ran out of memory ({_exception_text(exc)})", MAX_MESSAGE_CHARS), tb)
+    if isinstance(exc, ValidationError):
+        return RunFailure(
+            "contract_error", _clip(f"{what} broke the scenario contract: {exc}", MAX_MESSAGE_CHARS), tb
+        )
+    return RunFailure("script_error", _clip(f"{what} raised {_exception_text(exc)}", MAX_MESSAGE_CHARS), tb)
+
+
+def load_script(path: Path) -> ModuleType:
+    """Import the script as module ``scenario_script``; failures become :class:`RunFailure`."""
+    spec = importlib.util.spec_from_file_location("scenario_script", path)
+    if spec is None or spec.loader is None:
+        raise RunFailure("script_error", f"could not load {path.name} as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        tb = _clip("".join(traceback.format_exception_only(type(exc), exc)), MAX_TRACEBACK_CHARS)
+        raise RunFailure("script_error", f"the script does not parse: {_exception_text(exc)}", tb) from None
+    except BaseException as exc:  # SystemExit and friends are script errors too
+        raise _failure("importing the script", exc, path) from None
+    return module
+
+
+def find_build(module: ModuleType) -> Callable[[int, float], Any]:
+    """Return the script's ``build`` if it can be called as ``build(seed, scale)``."""
+    build = getattr(module, "build", None)
+    if build is None:
+        raise RunFailure("contract_error", "the script defines no build function")
+    if not callable(build):
+        raise RunFailure("contract_error", f"build is a {type(build).__name__}, not a function")
+    try:
+        inspect.signature(build).bind(0, 1.0)
+    except (TypeError, ValueError) as exc:
+        raise RunFailure(
+            "contract_error", f"build must accept (seed, scale) as two positional arguments: {exc}"
+        ) from None
+    return build  # type: ignore[no-any-return]
+
+
+def scene_record(scenario: Any, seed: int, scale: float) -> Any:
+    """Convert a :class:`benchgen.scenario.Scenario` into a :class:`benchgen.scene.SceneRecord`."""
+    from benchgen.scene import JointRecord, PartRecord, PayloadRecord, SceneRecord
+
+    parts = [
+        PartRecord(
+            label=part.label,
+            material=part.material,
+            brep=f"body_{index}.brep",
+            joint=JointRecord.from_joint(part.joint),
+        )
+        for index, part in enumerate(scenario.parts)
+    ]
+    payload = scenario.payload
+    return SceneRecord(
+        seed=seed,
+        scale=scale,
+        name=scenario.name,
+        description=scenario.description,
+        tier=scenario.tier,
+        parts=parts,
+        payload=PayloadRecord(
+            label=payload.label,
+            material=payload.material,
+            brep=f"body_{len(parts)}.brep",
+            start=payload.start,
+            jitter=payload.jitter,
+        ),
+        goal_zone=scenario.goal_zone,
+        build_zone=scenario.build_zone,
+        bounds=scenario.bounds,
+        constraints=scenario.constraints,
+        forbid_zones=list(scenario.forbid_zones),
+        params=dict(scenario.params),
+    )
+
+
+def write_build(result: Any, seed: int, scale: float, directory: Path, what: str) -> None:
+    """Check the returned value's types, then write ``scene.json`` and one BREP per body."""
+    from build123d import Shape, export_brep
+
+    from benchgen.scenario import Part, Payload, Scenario
+    from benchgen.scene import SCENE_FILE
+
+    if not isinstance(result, Scenario):
+        raise RunFailure(
+            "contract_error", f"{what} returned {type(result).__name__}, not a benchgen.scenario.Scenario"
+        )
+    bodies: list[Part | Payload] = [*result.parts, result.payload]
+    for body in bodies:
+        if not isinstance(body.shape, Shape):
+            raise RunFailure(
+                "contract_error",
+                f"{what}: the shape of {body.label!r} is a {type(body.shape).__name__}, not a build123d Shape",
+            )
+    try:
+        record = scene_record(result, seed, scale)
+    except ValidationError as exc:
+        raise RunFailure("contract_error", _clip(f"{what} returned an invalid scene: {exc}", MAX_MESSAGE_CHARS)) from None
+    directory.mkdir(parents=True, exist_ok=True)
+    for index, body in enumerate(bodies):
+        if not export_brep(body.shape, directory / f"body_{index}.brep"):
+            raise RunFailure("contract_error", f"{what}: the shape of {body.label!r} could not be exported as BREP")
+    (directory / SCENE_FILE).write_text(record.model_dump_json(), encoding="utf-8")
+
+
+def run_requests(channel: Channel, workdir: Path, job: RunnerJob) -> None:
+    """Import the script and build every request, emitting progress; raises :class:`RunFailure`."""
+    script = workdir / job.script
+    module = load_script(script)
+    channel.emit(RunnerEvent(event="imported"))
+    build = find_build(module)
+    for index, (seed, scale) in enumerate(job.requests):
+        what = f"build(seed={seed}, scale={scale})"
+        channel.emit(RunnerEvent(event="start", index=index))
+        try:
+            result = build(seed, scale)
+            write_build(result, seed, scale, workdir / BUILDS_DIR / str(index), what)
+        except RunFailure as failure:
+            failure.message = _clip(failure.message, MAX_MESSAGE_CHARS)
+            raise
+        except BaseException as exc:  # whatever the script raises ends its run
+            raise _failure(what, exc, script) from None
+        channel.emit(RunnerEvent(event="done", index=index))
+
+
+def _preload() -> None:
+    """Import everything a script and the runner need before untrusted code runs.
+
+    The script's own ``import build123d`` is then a cache hit, and nothing needs to
+    load a library (ctypes is forbidden afterwards) or write a cache file.
+    """
+    import build123d  # noqa: F401
+    import numpy  # noqa: F401
+
+    import benchgen.scenario  # noqa: F401
+    import benchgen.scene  # noqa: F401
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="benchgen.sandbox_runner")
+    parser.add_argument("--workdir", required=True, type=Path)
+    parser.add_argument("--protocol-fd", required=True, type=int)
+    return parser.parse_args(argv)
+
+
+def _finish(code: int) -> NoReturn:
+    # os._exit skips the script's atexit handlers and non-daemon threads, which could hang.
+    for stream in (sys.stdout, sys.stderr):
+        # A closed or replaced stream must not change the outcome.
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Entry point inside the sandbox."""
+    args = _parse_args(argv)
+    workdir = args.workdir.resolve()
+    channel = Channel(args.protocol_fd)
+    job = RunnerJob.model_validate_json((workdir / JOB_FILE).read_text(encoding="utf-8"))
+    _preload()
+    install_guard(workdir, args.protocol_fd)
+    channel.emit(RunnerEvent(event="ready"))
+    try:
+        run_requests(channel, workdir, job)
+    except RunFailure as failure:
+        channel.emit(RunnerEvent(event="error", status=failure.status, message=failure.message, traceback=failure.tb))
+        _finish(FAILURE_EXIT_CODE)
+    except MemoryError:
+        channel.emit(RunnerEvent(event="error", status="resource_limit", message="the sandbox ran out of memory"))
+        _finish(FAILURE_EXIT_CODE)
+    channel.emit(RunnerEvent(event="finished"))
+    _finish(0)
+
+
+if __name__ == "__main__":
+    main()

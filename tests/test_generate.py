@@ -1,0 +1,186 @@
+"""`benchgen generate` end to end: packaging, determinism, resume after SIGKILL, the rejection
+archive, near-duplicate rejection, `list`/`show`/`variant`, the Python API and the gallery.
+
+Every candidate goes through the real sandbox, checker, MuJoCo and renderer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import mujoco
+import numpy as np
+import pytest
+
+import benchgen.dataset
+from benchgen.authors.offline import Candidate
+from benchgen.generate import GenerateOptions, Generator
+from scenario_template import scenario_source
+
+BENCHGEN = [sys.executable, "-m", "benchgen"]
+RUN_SEED = 3
+
+
+def generate_cli(out: Path, *extra: str, count: int = 2, workers: int = 1) -> subprocess.CompletedProcess[str]:
+    command = [*BENCHGEN, "generate", "--out", str(out), "--count", str(count), "--seed", str(RUN_SEED)]
+    command += ["--workers", str(workers), "--quiet", *extra]
+    return subprocess.run(command, capture_output=True, text=True, timeout=1200)
+
+
+def published(out: Path) -> dict[str, str]:
+    """id → content hash of every benchmark listed in the index."""
+    lines = (out / "index.jsonl").read_text().splitlines()
+    return {m["id"]: m["content_hash"] for m in map(json.loads, lines)}
+
+
+@pytest.fixture(scope="module")
+def dataset_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A two-benchmark dataset made by the CLI with two workers."""
+    out = tmp_path_factory.mktemp("gen") / "dataset"
+    result = generate_cli(out, workers=2)
+    assert result.returncode == 0, result.stderr
+    assert "gallery:" in result.stderr
+    yield out
+
+
+def test_dataset_layout_and_manifest(dataset_dir: Path) -> None:
+    ids = published(dataset_dir)
+    assert len(ids) == 2
+    for benchmark_id, digest in ids.items():
+        bench = dataset_dir / benchmark_id
+        manifest = json.loads((bench / "manifest.json").read_text())
+        for key in ("name", "tier", "description", "target_quantity", "max_unit_cost", "params", "seeds",
+                    "scales", "validation", "review", "difficulty", "author", "benchgen_version", "created_at"):
+            assert key in manifest, key
+        assert manifest["content_hash"] == digest == benchgen.dataset.content_hash(bench)
+        assert manifest["review"]["approved"] is True
+        assert manifest["difficulty"]["score"] > 1.0
+        assert json.loads((bench / "report.json").read_text())["accepted"] is True
+        assets = bench / "assets"
+        assert len(list((assets / "renders").glob("*.png"))) == 24
+        assert (assets / "contact_sheet.png").is_file()
+        assert list((assets / "cad").glob("*.step"))
+        model = mujoco.MjModel.from_xml_path(str(assets / "model.xml"))
+        assert model.nbody >= 3
+    assert (dataset_dir / "benchgen.db").is_file()
+    assert not list((dataset_dir / ".staging").iterdir())
+
+
+def test_rerun_resumes_without_rechecking(dataset_dir: Path) -> None:
+    before = published(dataset_dir)
+    started = time.monotonic()
+    result = generate_cli(dataset_dir)
+    assert result.returncode == 0, result.stderr
+    assert published(dataset_dir) == before
+    assert "resumed" in result.stderr
+    assert time.monotonic() - started < 60  # nothing was checked again
+
+
+def test_sigkill_then_resume_gives_the_uninterrupted_result(dataset_dir: Path, tmp_path: Path) -> None:
+    """Kill mid-run: no half benchmark is visible; re-running finishes with the same benchmarks
+    as the uninterrupted two-worker run (so results do not depend on workers or interruptions)."""
+    out = tmp_path / "killed"
+    command = [*BENCHGEN, "generate", "--out", str(out), "--count", "2", "--seed", str(RUN_SEED), "--quiet"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    # Wait until the first benchmark is published and the next candidate is being checked.
+    while time.monotonic() < deadline:
+        if (out / "index.jsonl").is_file() and published(out) and any((out / ".staging").glob("*/script.py")):
+            break
+        time.sleep(0.5)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    for manifest in out.glob("*/manifest.json"):
+        bench = manifest.parent
+        assert (bench / "script.py").is_file() and (bench / "report.json").is_file()
+        assert len(list((bench / "assets" / "renders").glob("*.png"))) == 24
+    result = generate_cli(out)
+    assert result.returncode == 0, result.stderr
+    assert published(out) == published(dataset_dir)
+
+
+def test_list_show_variant_and_python_api(dataset_dir: Path, tmp_path: Path) -> None:
+    listing = subprocess.run([*BENCHGEN, "list", str(dataset_dir)], capture_output=True, text=True, timeout=120)
+    assert listing.returncode == 0
+    dataset = benchgen.dataset.open(dataset_dir)
+    benches = list(dataset)
+    assert len(benches) == len(dataset) == 2
+    for bench in benches:
+        assert bench.id[:12] in listing.stdout
+    bench = benches[0]
+    shown = subprocess.run([*BENCHGEN, "show", str(bench.path)], capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0 and bench.manifest.name in shown.stdout
+
+    out = tmp_path / "variant"
+    result = subprocess.run(
+        [*BENCHGEN, "variant", str(bench.path), "--seed", "5", "--scale", "1.5", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    variant = mujoco.MjModel.from_xml_path(str(out / "model.xml"))
+    scene = json.loads((out / "scene.json").read_text())
+    assert scene["seed"] == 5 and scene["scale"] == 1.5
+    assert len(list((out / "renders").glob("*.png"))) == 24
+    original = mujoco.MjModel.from_xml_path(str(bench.mjcf_path))
+    assert variant.nbody == original.nbody
+    # A different seed at a larger scale is a different scene, built from the stored script.
+    assert not np.allclose(variant.stat.extent, original.stat.extent)
+
+
+def _scripted_author(sources: list[str]):  # type: ignore[no-untyped-def]
+    """An author that hands out the given scripts in order (each one then goes through the real checks)."""
+    queue = list(sources)
+
+    def author(rng: np.random.Generator, theme: str | None, tier: str | None) -> Candidate:
+        return Candidate(family="fixture", tier="spatial", script=queue.pop(0), choices={})
+
+    return author
+
+
+def test_rejection_archive_and_near_duplicates(tmp_path: Path) -> None:
+    valid = scenario_source()
+    sources = [
+        scenario_source(before="raise ValueError('broken on purpose')"),  # script_error
+        valid,  # accepted
+        valid + "\n# the same scene, reworded\n",  # near-duplicate of the accepted one
+        scenario_source(parts="parts.append(Part('post', Pos(150 * s, -150 * s, 40 * s) * Box(30 * s, 30 * s, 80 * s)))"),
+    ]
+    options = GenerateOptions(out=tmp_path / "ds", count=2, seed=0, workers=1)
+    summary = Generator(options, author=_scripted_author(sources)).run()
+    assert summary.accepted == 2 and summary.candidates == 4
+    assert summary.rejected == {"script_error": 1, "near_duplicate": 1}
+    archive = {r.code: r for r in benchgen.dataset.DatasetWriter(options.out).rejections()}
+    assert "broken on purpose" in archive["script_error"].message
+    assert (options.out / "rejected" / archive["script_error"].candidate_id / "script.py").read_text() == sources[0]
+    assert archive["near_duplicate"].stage == "duplicate"
+
+
+def test_gallery_loads_in_headless_chromium(dataset_dir: Path, tmp_path: Path) -> None:
+    chromium = "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.fail("chromium is not installed: scripts/setup.sh installs it")
+    flags = [
+        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000",
+    ]
+    page = (dataset_dir / "index.html").resolve().as_uri()
+    dom = subprocess.run([*flags, "--dump-dom", page], capture_output=True, text=True, timeout=120).stdout
+    assert 'data-images-total="2"' in dom, dom[:2000]
+    assert 'data-images-loaded="2"' in dom
+    shot = tmp_path / "gallery.png"
+    subprocess.run([*flags, f"--screenshot={shot}", "--window-size=1280,900", page], capture_output=True, timeout=120)
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=float)
+    # The contact sheets are colourful renders on a light page: plenty of distinct colours.
+    assert len(np.unique(pixels.reshape(-1, 3)[::7], axis=0)) > 200
