@@ -115,7 +115,9 @@ def main(scripts: list[Path]) -> None:
         print(f"{script.name:<18}{'verdict':<15}{verdict:>28}")
         for stage, raw_s in raw.items():
             ours = stages.get(stage, float("nan"))
-            print(f"{'':<18}{stage:<15}{ours:>11.2f}{raw_s:>9.2f}{ours / raw_s if raw_s else float('nan'):>8.2f}")
+            print(
+                f"{'':<18}{stage:<15}{ours:>11.2f}{raw_s:>9.2f}{ours / raw_s if raw_s else float('nan'):>8.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -36,11 +36,10 @@ class Reply:
     """Seconds to wait before answering (cut short when the server stops)."""
 
 
-def call(role: str, name: str, *, prompt_tokens: int = 120, completion_tokens: int = 30, **args: Any) -> Reply:
-    """A reply with one tool call ``name(**args)``."""
-    return Reply(
-        tool_calls=[(name, args)], role=role, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
-    )
+def call(role: str, tool: str, /, **args: Any) -> Reply:
+    """A reply with one tool call ``tool(**args)``; ``_prompt_tokens``/``_completion_tokens`` set its usage."""
+    usage = {k.removeprefix("_"): args.pop(k) for k in ("_prompt_tokens", "_completion_tokens") if k in args}
+    return Reply(tool_calls=[(tool, args)], role=role, **usage)
 
 
 def say(role: str, text: str, **kwargs: Any) -> Reply:
@@ -92,8 +91,8 @@ class StubLLM:
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}/v1"
 
     def __enter__(self) -> StubLLM:
         self._thread.start()
@@ -211,7 +210,11 @@ class StubLLM:
 
 def _tool_calls(reply: Reply) -> list[dict[str, Any]]:
     return [
-        {"id": f"call_{i}_{name}", "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
+        {
+            "id": f"call_{i}_{name}",
+            "type": "function",
+            "function": {"name": name, "arguments": json.dumps(args)},
+        }
         for i, (name, args) in enumerate(reply.tool_calls)
     ]
 
@@ -243,8 +246,16 @@ def completion(reply: Reply, model: str) -> dict[str, Any]:
 
 def stream_chunks(reply: Reply, model: str, include_usage: bool) -> Iterator[dict[str, Any]]:
     """The ``chat.completion.chunk`` objects of an SSE stream for ``reply``."""
-    base = {"id": f"chatcmpl-stub-{time.monotonic_ns()}", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
-    yield {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
+    base = {
+        "id": f"chatcmpl-stub-{time.monotonic_ns()}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+    }
+    yield {
+        **base,
+        "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
+    }
     if reply.content:
         yield {**base, "choices": [{"index": 0, "delta": {"content": reply.content}, "finish_reason": None}]}
     for i, tool_call in enumerate(_tool_calls(reply)):

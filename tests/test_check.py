@@ -23,7 +23,9 @@ CASES: dict[str, tuple[RejectCode, dict[str, str], str]] = {
     ),
     "unknown_material": (
         RejectCode.CONTRACT_ERROR,
-        {"parts": "parts.append(Part('gadget', Pos(0, -150 * s, 10 * s) * Box(20 * s, 20 * s, 20 * s), material='unobtainium'))"},
+        {
+            "parts": "parts.append(Part('gadget', Pos(0, -150 * s, 10 * s) * Box(20 * s, 20 * s, 20 * s), material='unobtainium'))"
+        },
         "unobtainium",
     ),
     "scale_ignored": (RejectCode.CONTRACT_ERROR, {"before": "s = 1.0"}, "scale"),
@@ -44,12 +46,16 @@ CASES: dict[str, tuple[RejectCode, dict[str, str], str]] = {
     ),
     "overlapping_parts": (
         RejectCode.INTERSECTION,
-        {"parts": "parts.append(Part('block', Pos(-150 * s, -60 * s, 50 * s) * Box(40 * s, 40 * s, 40 * s)))"},
+        {
+            "parts": "parts.append(Part('block', Pos(-150 * s, -60 * s, 50 * s) * Box(40 * s, 40 * s, 40 * s)))"
+        },
         "block",
     ),
     "part_on_payload": (
         RejectCode.INTERSECTION,
-        {"parts": "parts.append(Part('lid', Pos(-150 * s, -100 * s, 135 * s) * Box(30 * s, 30 * s, 10 * s)))"},
+        {
+            "parts": "parts.append(Part('lid', Pos(-150 * s, -100 * s, 135 * s) * Box(30 * s, 30 * s, 10 * s)))"
+        },
         "lid",
     ),
     "outside_bounds": (

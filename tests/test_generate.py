@@ -28,7 +28,9 @@ BENCHGEN = [sys.executable, "-m", "benchgen"]
 RUN_SEED = 3
 
 
-def generate_cli(out: Path, *extra: str, count: int = 2, workers: int = 1) -> subprocess.CompletedProcess[str]:
+def generate_cli(
+    out: Path, *extra: str, count: int = 2, workers: int = 1
+) -> subprocess.CompletedProcess[str]:
     command = [*BENCHGEN, "generate", "--out", str(out), "--count", str(count), "--seed", str(RUN_SEED)]
     command += ["--workers", str(workers), "--quiet", *extra]
     return subprocess.run(command, capture_output=True, text=True, timeout=1200)
@@ -56,8 +58,22 @@ def test_dataset_layout_and_manifest(dataset_dir: Path) -> None:
     for benchmark_id, digest in ids.items():
         bench = dataset_dir / benchmark_id
         manifest = json.loads((bench / "manifest.json").read_text())
-        for key in ("name", "tier", "description", "target_quantity", "max_unit_cost", "params", "seeds",
-                    "scales", "validation", "review", "difficulty", "author", "benchgen_version", "created_at"):
+        for key in (
+            "name",
+            "tier",
+            "description",
+            "target_quantity",
+            "max_unit_cost",
+            "params",
+            "seeds",
+            "scales",
+            "validation",
+            "review",
+            "difficulty",
+            "author",
+            "benchgen_version",
+            "created_at",
+        ):
             assert key in manifest, key
         assert manifest["content_hash"] == digest == benchgen.dataset.content_hash(bench)
         assert manifest["review"]["approved"] is True
@@ -107,7 +123,9 @@ def test_sigkill_then_resume_gives_the_uninterrupted_result(dataset_dir: Path, t
 
 
 def test_list_show_variant_and_python_api(dataset_dir: Path, tmp_path: Path) -> None:
-    listing = subprocess.run([*BENCHGEN, "list", str(dataset_dir)], capture_output=True, text=True, timeout=120)
+    listing = subprocess.run(
+        [*BENCHGEN, "list", str(dataset_dir)], capture_output=True, text=True, timeout=120
+    )
     assert listing.returncode == 0
     dataset = benchgen.dataset.open(dataset_dir)
     benches = list(dataset)
@@ -152,7 +170,9 @@ def test_rejection_archive_and_near_duplicates(tmp_path: Path) -> None:
         scenario_source(before="raise ValueError('broken on purpose')"),  # script_error
         valid,  # accepted
         valid + "\n# the same scene, reworded\n",  # near-duplicate of the accepted one
-        scenario_source(parts="parts.append(Part('post', Pos(150 * s, -150 * s, 40 * s) * Box(30 * s, 30 * s, 80 * s)))"),
+        scenario_source(
+            parts="parts.append(Part('post', Pos(150 * s, -150 * s, 40 * s) * Box(30 * s, 30 * s, 80 * s)))"
+        ),
     ]
     options = GenerateOptions(out=tmp_path / "ds", count=2, seed=0, workers=1)
     summary = Generator(options, author=_scripted_author(sources)).run()
@@ -160,7 +180,9 @@ def test_rejection_archive_and_near_duplicates(tmp_path: Path) -> None:
     assert summary.rejected == {"script_error": 1, "near_duplicate": 1}
     archive = {r.code: r for r in benchgen.dataset.DatasetWriter(options.out).rejections()}
     assert "broken on purpose" in archive["script_error"].message
-    assert (options.out / "rejected" / archive["script_error"].candidate_id / "script.py").read_text() == sources[0]
+    assert (
+        options.out / "rejected" / archive["script_error"].candidate_id / "script.py"
+    ).read_text() == sources[0]
     assert archive["near_duplicate"].stage == "duplicate"
 
 
@@ -169,16 +191,26 @@ def test_gallery_loads_in_headless_chromium(dataset_dir: Path, tmp_path: Path) -
     if not Path(chromium).exists():
         pytest.fail("chromium is not installed: scripts/setup.sh installs it")
     flags = [
-        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000",
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=5000",
     ]
     page = (dataset_dir / "index.html").resolve().as_uri()
     dom = subprocess.run([*flags, "--dump-dom", page], capture_output=True, text=True, timeout=120).stdout
     assert 'data-images-total="2"' in dom, dom[:2000]
     assert 'data-images-loaded="2"' in dom
     shot = tmp_path / "gallery.png"
-    subprocess.run([*flags, f"--screenshot={shot}", "--window-size=1280,900", page], capture_output=True, timeout=120)
+    subprocess.run(
+        [*flags, f"--screenshot={shot}", "--window-size=1280,900", page], capture_output=True, timeout=120
+    )
     from PIL import Image
 
     pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=float)

@@ -18,6 +18,7 @@ import pytest
 from benchgen.sandbox import (
     BuildRequest,
     IsolationMode,
+    SandboxError,
     SandboxLimits,
     SandboxResult,
     isolation_report,
@@ -27,7 +28,7 @@ from benchgen.scene import SCENE_FILE, SceneRecord
 
 SECRET = "sk-test-secret"
 
-PRELUDE = '''
+PRELUDE = """
 import os
 from build123d import Box, Pos, Sphere
 from benchgen.scenario import Constraints, Part, Payload, Scenario, Zone
@@ -48,7 +49,7 @@ def scene(seed, scale, material="aluminum_6061", shape=None):
         constraints=Constraints(target_quantity=100, max_unit_cost=5.0),
         params={"seed": float(seed)},
     )
-'''
+"""
 
 
 @dataclass
@@ -71,7 +72,9 @@ class Outcome:
 
 
 def _writer(path: Path, mode: IsolationMode | None = None) -> Case:
-    body = f"def build(seed, scale):\n    open({str(path)!r}, 'w').write('x')\n    return scene(seed, scale)\n"
+    body = (
+        f"def build(seed, scale):\n    open({str(path)!r}, 'w').write('x')\n    return scene(seed, scale)\n"
+    )
     return Case(body, mode=mode, forbidden=path)
 
 
@@ -87,14 +90,18 @@ def _cases(outside: Path) -> dict[str, Case]:
         "no_build": Case("def make(seed, scale):\n    return scene(seed, scale)\n"),
         "signature": Case("def build(seed):\n    return scene(seed, 1.0)\n"),
         "wrong_return": Case("def build(seed, scale):\n    return {'name': 'box'}\n"),
-        "material": Case("def build(seed, scale):\n    return scene(seed, scale, material='unobtainium')\n", seeds=[7]),
+        "material": Case(
+            "def build(seed, scale):\n    return scene(seed, scale, material='unobtainium')\n", seeds=[7]
+        ),
         "not_a_shape": Case("def build(seed, scale):\n    return scene(seed, scale, shape=42)\n"),
         "loop": Case(
             "def build(seed, scale):\n    while seed == 1:\n        pass\n    return scene(seed, scale)\n",
             seeds=[0, 1],
             timeout_s=3.0,
         ),
-        "memory": Case("def build(seed, scale):\n    blob = bytearray(64 * 1024**3)\n    return scene(seed, scale)\n"),
+        "memory": Case(
+            "def build(seed, scale):\n    blob = bytearray(64 * 1024**3)\n    return scene(seed, scale)\n"
+        ),
         "socket": Case(
             textwrap.dedent(
                 """
@@ -154,7 +161,9 @@ def cases(outside: Path) -> dict[str, Case]:
 def outcomes(
     tmp_path_factory: pytest.TempPathFactory, cases: dict[str, Case], report: dict[str, str | bool]
 ) -> dict[str, Outcome]:
-    runnable = {name: case for name, case in cases.items() if case.mode != "unshare" or report["unshare_usable"]}
+    runnable = {
+        name: case for name, case in cases.items() if case.mode != "unshare" or report["unshare_usable"]
+    }
     base = tmp_path_factory.mktemp("runs")
     with pytest.MonkeyPatch.context() as patch, ThreadPoolExecutor(max_workers=2) as pool:
         # A caller's secrets must never reach the script.
@@ -289,14 +298,18 @@ def test_violations(outcomes: dict[str, Outcome], name: str, fragment: str) -> N
 
 
 @pytest.mark.parametrize("name", ["write_outside", "write_tmp", "guards_only"])
-def test_writes_outside_the_workdir_never_land(outcomes: dict[str, Outcome], cases: dict[str, Case], name: str) -> None:
+def test_writes_outside_the_workdir_never_land(
+    outcomes: dict[str, Outcome], cases: dict[str, Case], name: str
+) -> None:
     forbidden = cases[name].forbidden
     assert forbidden is not None
     assert outcomes[name].result.status == "sandbox_violation"
     assert not forbidden.exists()
 
 
-def test_fallback_modes_report_themselves(outcomes: dict[str, Outcome], report: dict[str, str | bool]) -> None:
+def test_fallback_modes_report_themselves(
+    outcomes: dict[str, Outcome], report: dict[str, str | bool]
+) -> None:
     assert "no OS isolation" in outcomes["guards_only"].result.isolation
     if not report["unshare_usable"]:
         pytest.skip("unshare is not usable here")
@@ -311,3 +324,25 @@ def test_workdir_must_not_expose_read_only_paths(tmp_path: Path) -> None:
     script.write_text("def build(seed, scale):\n    pass\n")
     with pytest.raises(ValueError, match="must stay read-only"):
         run_script(script, [BuildRequest(seed=0, scale=1.0)], Path("/"))
+
+
+def test_runtime_that_cannot_start_raises(tmp_path: Path) -> None:
+    # build123d cannot even be imported in 300 MB: no verdict on the script is possible.
+    script = tmp_path / "s.py"
+    script.write_text("def build(seed, scale):\n    pass\n")
+    with pytest.raises(SandboxError, match="did not start"):
+        run_script(script, [BuildRequest(seed=0, scale=1.0)], tmp_path / "work", SandboxLimits(memory_mb=300))
+
+
+def test_reused_workdir_links_are_replaced_not_followed(tmp_path: Path) -> None:
+    workdir, victim = tmp_path / "work", tmp_path / "victim.txt"
+    workdir.mkdir()
+    victim.write_text("precious")
+    for name in ("script.py", "job.json", "stdout.txt", "builds"):
+        (workdir / name).symlink_to(victim)
+    script = tmp_path / "s.py"
+    script.write_text("def build(seed, scale):\n    pass\n")
+    with pytest.raises(SandboxError):
+        run_script(script, [BuildRequest(seed=0, scale=1.0)], workdir, SandboxLimits(memory_mb=300))
+    assert victim.read_text() == "precious"
+    assert not (workdir / "script.py").is_symlink()

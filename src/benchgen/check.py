@@ -125,7 +125,10 @@ class _Run:
 
 
 def check_script(
-    script: Path, options: CheckOptions | None = None, out_dir: Path | None = None, progress: Progress | None = None
+    script: Path,
+    options: CheckOptions | None = None,
+    out_dir: Path | None = None,
+    progress: Progress | None = None,
 ) -> CheckReport:
     """Check one scenario script and return the verdict; writes artifacts to ``out_dir`` if given."""
     options = options or CheckOptions()
@@ -144,7 +147,12 @@ def check_script(
         except CheckFailure as failure:
             message = failure.message if not failure.detail else f"{failure.message}\n{failure.detail}"
             report = CheckReport(
-                accepted=False, code=failure.code, message=message, seeds=seeds, scales=scales, metrics=run.metrics
+                accepted=False,
+                code=failure.code,
+                message=message,
+                seeds=seeds,
+                scales=scales,
+                metrics=run.metrics,
             )
         if out_dir is not None:
             report.artifacts = _write_artifacts(out_dir, options, run)
@@ -169,7 +177,10 @@ def _verify(
         limits = SandboxLimits(timeout_s=options.timeout_s, memory_mb=options.memory_mb)
         result = run_script(script, requests, workdir, limits)
     run.metrics["isolation"] = result.isolation
-    run.metrics["sandbox"] = {"import_s": round(result.import_seconds, 3), "wall_s": round(result.wall_seconds, 3)}
+    run.metrics["sandbox"] = {
+        "import_s": round(result.import_seconds, 3),
+        "wall_s": round(result.wall_seconds, 3),
+    }
     _raise_for_sandbox(result)
 
     with run.stage("geometry"):
@@ -240,7 +251,8 @@ def _check_determinism(first: LoadedScene, repeat: LoadedScene) -> None:
     differences = [
         label
         for label in first.bodies
-        if label not in repeat.bodies or first.bodies[label].fingerprint() != repeat.bodies[label].fingerprint()
+        if label not in repeat.bodies
+        or first.bodies[label].fingerprint() != repeat.bodies[label].fingerprint()
     ]
     what = f"bodies {differences}" if differences else "scene fields (zones, start, params, ...)"
     raise CheckFailure(
@@ -323,7 +335,12 @@ def _write_artifacts(out_dir: Path, options: CheckOptions, run: _Run) -> dict[st
 
 
 def build_variant(
-    script: Path, seed: int, scale: float, out_dir: Path, options: CheckOptions | None = None, render: bool = True
+    script: Path,
+    seed: int,
+    scale: float,
+    out_dir: Path,
+    options: CheckOptions | None = None,
+    render: bool = True,
 ) -> Path:
     """Build one randomized variant of a script through the sandbox: MJCF + meshes (+ renders).
 

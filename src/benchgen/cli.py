@@ -5,7 +5,6 @@ Exit codes: 0 accepted/success, 1 rejected/failure, 2 the command itself was mis
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -36,7 +35,9 @@ def check(
     script: Annotated[Path, typer.Argument(help="Scenario script defining build(seed, scale) -> Scenario")],
     seeds: Annotated[int, typer.Option(min=2, help="Check seeds 0..N-1 at scale 1")] = 8,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON report on stdout")] = False,
-    out: Annotated[Path | None, typer.Option(help="Write model.xml, meshes, 24 renders and report.json here")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write model.xml, meshes, 24 renders and report.json here")
+    ] = None,
     timeout: Annotated[float, typer.Option(min=0.1, help="Seconds allowed per build() call")] = 60.0,
     memory: Annotated[int, typer.Option(min=256, help="Memory limit of the sandbox, MB")] = 4096,
 ) -> None:
@@ -49,7 +50,9 @@ def check(
     options = CheckOptions(seeds=seeds, timeout_s=timeout, memory_mb=memory)
     console = _stderr()
     with console.status("checking…") as status:
-        report = check_script(script, options, out_dir=out, progress=lambda stage: status.update(f"checking: {stage}"))
+        report = check_script(
+            script, options, out_dir=out, progress=lambda stage: status.update(f"checking: {stage}")
+        )
     if as_json:
         sys.stdout.write(report.model_dump_json() + "\n")
     else:
@@ -123,7 +126,9 @@ def generate(
     workers: Annotated[int, typer.Option(min=1, help="Parallel check workers")] = 1,
     author: Annotated[str, typer.Option(help="offline (procedural, no LLM) | agent (LLM graph)")] = "offline",
     budget_factor: Annotated[float, typer.Option(help="Give up after this × COUNT candidates")] = 5.0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Plain log lines instead of a live display")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Plain log lines instead of a live display")
+    ] = False,
 ) -> None:
     """Generate a dataset of accepted, physics-verified benchmarks (resumable: re-run to continue)."""
     from benchgen.authors.offline import NoFamilyMatches, select_families
@@ -137,16 +142,26 @@ def generate(
         console.print(f"[red]error:[/] unknown author {author!r} (offline, agent)")
         raise typer.Exit(MISUSE)
     if author == "agent":
-        console.print("[red]error:[/] the agent author is not available in this version; use --author offline")
+        console.print(
+            "[red]error:[/] the agent author is not available in this version; use --author offline"
+        )
         raise typer.Exit(MISUSE)
     try:
         select_families(theme, tier)
     except NoFamilyMatches as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(MISUSE) from None
-    options = GenerateOptions(
-        out=out, count=count, theme=theme, tier=tier, seed=seed, workers=workers, author=author,  # type: ignore[arg-type]
-        budget_factor=budget_factor,
+    options = GenerateOptions.model_validate(
+        {
+            "out": out,
+            "count": count,
+            "theme": theme,
+            "tier": tier,
+            "seed": seed,
+            "workers": workers,
+            "author": author,
+            "budget_factor": budget_factor,
+        }
     )
     display = ProgressDisplay(console, quiet)
     with display:
@@ -218,7 +233,14 @@ def list_benchmarks(directory: Annotated[Path, typer.Argument(help="Dataset dire
     table = Table("id", "tier", "name", "difficulty", "units", "max $/unit", title=f"{directory}")
     for bench in dataset:
         m = bench.manifest
-        table.add_row(m.id, m.tier, m.name, f"{m.difficulty['score']:.2f}", str(m.target_quantity), f"{m.max_unit_cost:.2f}")
+        table.add_row(
+            m.id,
+            m.tier,
+            m.name,
+            f"{m.difficulty['score']:.2f}",
+            str(m.target_quantity),
+            f"{m.max_unit_cost:.2f}",
+        )
     Console().print(table)
 
 
@@ -235,12 +257,16 @@ def show(benchmark: Annotated[Path, typer.Argument(help="A benchmark directory, 
     m = bench.manifest
     console = Console()
     console.print(f"[bold]{m.name}[/]  ({m.id})")
-    console.print(f"tier: {m.tier}   family: {m.family}   author: {m.author.get('kind')}   difficulty: {m.difficulty['score']:.2f}")
+    console.print(
+        f"tier: {m.tier}   family: {m.family}   author: {m.author.get('kind')}   difficulty: {m.difficulty['score']:.2f}"
+    )
     console.print(m.description)
     weight = f", max {m.max_weight_g:g} g" if m.max_weight_g else ""
     console.print(f"constraints: {m.target_quantity} units at max ${m.max_unit_cost:.2f}/unit{weight}")
     console.print(f"params (seed 0): {m.params}")
-    console.print(f"validated seeds {m.seeds} at scales {m.scales}; review: {'; '.join(m.review.get('reasons', []))}")
+    console.print(
+        f"validated seeds {m.seeds} at scales {m.scales}; review: {'; '.join(m.review.get('reasons', []))}"
+    )
     console.print(f"model: {bench.mjcf_path}")
     console.print(f"content hash: {m.content_hash}")
 
@@ -250,7 +276,9 @@ def variant(
     benchmark: Annotated[Path, typer.Argument(help="A benchmark directory, DIR/<id>")],
     seed: Annotated[int, typer.Option(help="Variant seed")] = 0,
     scale: Annotated[float, typer.Option(min=0.5, max=2.0, help="Global scale")] = 1.0,
-    out: Annotated[Path, typer.Option(help="Output directory for model.xml, meshes and renders")] = Path("variant"),
+    out: Annotated[Path, typer.Option(help="Output directory for model.xml, meshes and renders")] = Path(
+        "variant"
+    ),
     no_render: Annotated[bool, typer.Option("--no-render", help="Skip the 24 renders")] = False,
 ) -> None:
     """Regenerate one randomized variant (MJCF + renders) of a benchmark through the sandbox."""

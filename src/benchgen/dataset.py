@@ -117,10 +117,14 @@ class DatasetWriter:
     def prepare(self) -> None:
         """Create the layout, drop leftovers of an interrupted run, and rebuild the index."""
         self.root.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(self.staging, ignore_errors=True)
-        self.staging.mkdir()
+        self.clear_staging()
         self.rejected.mkdir(exist_ok=True)
         self.rebuild_index()
+
+    def clear_staging(self) -> None:
+        """Remove work in progress (abandoned or interrupted candidates); it was never visible."""
+        shutil.rmtree(self.staging, ignore_errors=True)
+        self.staging.mkdir()
 
     def stage(self, name: str) -> Path:
         """A fresh private directory for a candidate's work."""
@@ -141,7 +145,8 @@ class DatasetWriter:
     def rejections(self) -> list[Rejection]:
         """Every archived rejection."""
         return [
-            Rejection.model_validate_json(p.read_text()) for p in sorted(self.rejected.glob("*/rejection.json"))
+            Rejection.model_validate_json(p.read_text())
+            for p in sorted(self.rejected.glob("*/rejection.json"))
         ]
 
     def rebuild_index(self) -> None:

@@ -260,8 +260,42 @@ def _split_significant(
     return keep, filled
 
 
+def _solid_hull(solid: m3.Manifold) -> m3.Manifold:
+    """Convex hull of a boolean result, ignoring zero-thickness sheets left on it.
+
+    Cutting or subtracting exactly along a face whose vertices carry round-off leaves
+    sheets 1e-14 mm thick hanging off the result; their far vertices would blow the
+    hull up. A sheet's vertices see only faces in one plane (facing both ways), and so
+    does any vertex inside a flat region, which never shapes a hull: both are skipped.
+    """
+    points, tris = _mesh_arrays(solid)
+    a, b, c = points[tris[:, 0]], points[tris[:, 1]], points[tris[:, 2]]
+    cross = np.cross(b - a, c - a)
+    area = np.linalg.norm(cross, axis=1)
+    solid_tris = area > 1e-12 * max(float(area.max(initial=0.0)), 1e-300)
+    normals = cross[solid_tris] / area[solid_tris, None]
+    corners = tris[solid_tris].reshape(-1)
+    corner_normals = np.repeat(normals, 3, axis=0)
+    corner_area = np.repeat(area[solid_tris], 3)
+    # Reference normal per vertex: that of its largest incident face.
+    order = np.lexsort((-corner_area, corners))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = corners[order][1:] != corners[order][:-1]
+    reference = np.zeros((len(points), 3))
+    reference[corners[order][first]] = corner_normals[order][first]
+    deviation = 1 - np.abs(np.einsum("ij,ij->i", corner_normals, reference[corners]))
+    worst = np.zeros(len(points))
+    np.maximum.at(worst, corners, deviation)
+    used = np.zeros(len(points), dtype=bool)
+    used[corners] = True
+    keep = used & (worst > 1e-9)
+    if keep.sum() < 4:
+        return solid.hull()
+    return m3.Manifold.hull_points(np.ascontiguousarray(points[keep]))
+
+
 def _is_convex(solid: m3.Manifold, volume: float) -> bool:
-    return float(solid.hull().volume()) - volume <= _CONVEX_CAVITY_REL * volume
+    return float(_solid_hull(solid).volume()) - volume <= _CONVEX_CAVITY_REL * volume
 
 
 def _face_planes(solid: m3.Manifold, tol: _Tolerances) -> list[tuple[FloatArray, float]]:
@@ -311,7 +345,7 @@ def _convex_parts(cavity: m3.Manifold, tol: _Tolerances) -> list[m3.Manifold] | 
             pieces = [p for p in pieces if p.volume() > tol.volume]
             if len(pieces) < 2:
                 continue
-            excess = sum(float(p.hull().volume() - p.volume()) for p in pieces)
+            excess = sum(float(_solid_hull(p).volume() - p.volume()) for p in pieces)
             if best is None or excess < best[0]:
                 best = (excess, pieces)
         if best is None:
@@ -400,7 +434,7 @@ def _simplify(cavity: m3.Manifold, hull: _Polytope, tol: _Tolerances, volume_bud
     is left alone: a chord there would close the opening with a thin film. The gap is
     halved until the lost volume fits the budget.
     """
-    full = _polytope(cavity.hull())
+    full = _polytope(_solid_hull(cavity))
     if full is None:
         return None
     points, tris = _mesh_arrays(full.solid)
@@ -601,7 +635,7 @@ def _plane_split(
                 return None
             # Keep the cavity's hull out of the plane split and let CoACD handle the
             # material that pokes into it.
-            cavity_hull = _polytope(cavity.solid.hull())
+            cavity_hull = _polytope(_solid_hull(cavity.solid))
             if cavity_hull is None:
                 return None
             obstacles.append(cavity_hull)

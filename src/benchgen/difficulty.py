@@ -56,7 +56,9 @@ def score(scene: dict[str, Any], bodies: dict[str, dict[str, Any]]) -> Difficult
     payload_width = float(np.max(np.array(payload["bbox_max"][:2]) - np.array(payload["bbox_min"][:2])))
     fixed = [p["label"] for p in scene["parts"] if p["joint"]["kind"] == "fixed"]
     blockers = sum(
-        _segment_hits_box(start, goal, np.array(bodies[label]["bbox_min"]), np.array(bodies[label]["bbox_max"]))
+        _segment_hits_box(
+            start, goal, np.array(bodies[label]["bbox_min"]), np.array(bodies[label]["bbox_max"])
+        )
         for label in fixed
     )
     hazards = sum(

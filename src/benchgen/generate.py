@@ -121,6 +121,21 @@ def evaluate_candidate(staged: Path, check: CheckOptions, review: ReviewSettings
     return Evaluation(report=report, review=decision)
 
 
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop now: drop queued work and end workers still checking abandoned candidates.
+
+    Their sandboxes die with them (bubblewrap's --die-with-parent); their staging
+    directories are cleared by the next run.
+    """
+    processes = list(getattr(pool, "_processes", {}).values())  # no public API to end running work
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=10)
+
+
 def candidate_id(index: int, script_sha: str) -> str:
     """Stable name of a candidate: its index in the run and its script hash."""
     return f"c{index:05d}-{script_sha[:10]}"
@@ -183,35 +198,13 @@ class Generator:
         accepted = {m.script_sha256: m for m in self.writer.manifests()}
         archived = {r.candidate_id: r for r in self.writer.rejections()}
         self.signatures = [Signature.model_validate(m.signature) for m in accepted.values()]
-        pending: list[_Pending] = []
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=options.workers, mp_context=context) as pool:
-            index = 0
-            while self.progress.accepted < options.count:
-                while index < options.budget and len(pending) < 2 * options.workers:
-                    item = self._next_candidate(index, accepted, archived, pool)
-                    index += 1
-                    if item is not None:
-                        pending.append(item)
-                    if self.progress.accepted >= options.count:
-                        break
-                if not pending:
-                    break
-                head = pending.pop(0)
-                self.progress.in_flight = len(pending) + 1
-                self._emit()
-                try:
-                    evaluation = head.future.result()
-                except Exception as exc:  # a crashed checker is recorded, not fatal to the run
-                    self.progress.in_flight = len(pending)
-                    self._archive(head, "check", "checker_error", f"{type(exc).__name__}: {exc}")
-                    continue
-                self.progress.in_flight = len(pending)
-                self._commit(head, evaluation)
-                if self.progress.accepted >= options.count:
-                    break
-            for item in pending:
-                item.future.cancel()
+        pool = ProcessPoolExecutor(max_workers=options.workers, mp_context=context)
+        try:
+            self._loop(pool, accepted, archived)
+        finally:
+            _stop_pool(pool)
+            self.writer.clear_staging()
         self.writer.rebuild_index()
         gallery = write_gallery(options.out, self.writer.manifests())
         stopped: Literal["count_reached", "budget_spent"] = (
@@ -230,6 +223,39 @@ class Generator:
             seconds=round(time.monotonic() - self.started, 2),
         )
 
+    def _loop(
+        self, pool: ProcessPoolExecutor, accepted: dict[str, Manifest], archived: dict[str, Rejection]
+    ) -> None:
+        """Keep up to two candidates per worker in flight; commit results in candidate order."""
+        options = self.options
+        pending: list[_Pending] = []
+        index = 0
+        while self.progress.accepted < options.count:
+            while (
+                index < options.budget
+                and len(pending) < 2 * options.workers
+                and self.progress.accepted < options.count
+            ):
+                item = self._next_candidate(index, accepted, archived, pool)
+                index += 1
+                if item is not None:
+                    pending.append(item)
+            if not pending:
+                return
+            head = pending.pop(0)
+            self.progress.in_flight = len(pending) + 1
+            self._emit()
+            try:
+                evaluation = head.future.result()
+            except Exception as exc:  # a crashed checker is recorded, not fatal to the run
+                evaluation = None
+                error = f"{type(exc).__name__}: {exc}"
+            self.progress.in_flight = len(pending)
+            if evaluation is None:
+                self._archive(head, "check", "checker_error", error)
+            else:
+                self._commit(head, evaluation)
+
     def _next_candidate(
         self,
         index: int,
@@ -242,14 +268,15 @@ class Generator:
         rng = np.random.default_rng([options.seed, index])
         candidate = self.author(rng, options.theme, options.tier)
         script_sha = sha256_bytes(candidate.script.encode())
-        self.progress.candidates += 1
         if script_sha in accepted:
+            self.progress.candidates += 1
             self.progress.accepted += 1
             self.progress.resumed += 1
             self._emit(f"resumed {accepted[script_sha].id}")
             return None
         name = candidate_id(index, script_sha)
         if name in archived:
+            self.progress.candidates += 1
             self.progress.resumed += 1
             self._reject_count(archived[name].code)
             self._emit(f"resumed rejection {name}")
@@ -294,8 +321,11 @@ class Generator:
         manifest = self._manifest(item, report, review, sig)
         self.writer.publish(item.staged, manifest)
         self.signatures.append(sig)
+        self.progress.candidates += 1
         self.progress.accepted += 1
-        self._record_session(name, item.candidate, "accepted", validation_logs=[report.message, *review.reasons])
+        self._record_session(
+            name, item.candidate, "accepted", validation_logs=[report.message, *review.reasons]
+        )
         self._record_asset(manifest, name)
         self._emit(f"accepted {manifest.id}")
 
@@ -311,11 +341,14 @@ class Generator:
             script_sha256=item.script_sha,
         )
         self.writer.archive_rejection(item.staged, rejection)
+        self.progress.candidates += 1
         self._reject_count(code)
         self._record_session(name, item.candidate, "rejected", code=code, message=message[:4000])
         self._emit(f"rejected {name}: {code}")
 
-    def _manifest(self, item: _Pending, report: CheckReport, review: ReviewDecision, sig: Signature) -> Manifest:
+    def _manifest(
+        self, item: _Pending, report: CheckReport, review: ReviewDecision, sig: Signature
+    ) -> Manifest:
         scene, bodies = report.metrics["scene"], report.metrics["bodies"]
         constraints = scene["constraints"]
         options = self.options
@@ -334,12 +367,17 @@ class Generator:
             seeds=report.seeds,
             scales=report.scales,
             validation={
-                k: report.metrics[k] for k in ("per_build", "randomization", "collision", "scale_extent_ratios")
+                k: report.metrics[k]
+                for k in ("per_build", "randomization", "collision", "scale_extent_ratios")
             },
             review=review.model_dump(exclude={"views"}),
             difficulty=score(scene, bodies).model_dump(),
             signature=sig.model_dump(),
-            author={"kind": options.author, "family": item.candidate.family, "choices": item.candidate.choices},
+            author={
+                "kind": options.author,
+                "family": item.candidate.family,
+                "choices": item.candidate.choices,
+            },
             benchgen_version=__version__,
             content_hash=content_hash(item.staged),
             script_sha256=item.script_sha,
@@ -365,7 +403,8 @@ class Generator:
             mjcf_url=(base / "assets" / "model.xml").as_uri(),
             script_url=(base / "script.py").as_uri(),
             preview_url=(base / "assets" / "contact_sheet.png").as_uri(),
-            variants=[{"seed": s, "scale": 1.0} for s in manifest.seeds] + [{"seed": 0, "scale": x} for x in (0.5, 2.0)],
+            variants=[{"seed": s, "scale": 1.0} for s in manifest.seeds]
+            + [{"seed": 0, "scale": x} for x in (0.5, 2.0)],
             difficulty=manifest.difficulty["score"],
             content_hash=manifest.content_hash,
             candidate_index=manifest.candidate["index"],

@@ -20,8 +20,8 @@ import numpy as np
 import trimesh
 from pydantic import BaseModel, ValidationError
 
-from benchgen.scene import MAX_SCENE_JSON_BYTES, SCENE_FILE, BodyRecord, SceneRecord
 from benchgen.scenario import Zone
+from benchgen.scene import MAX_SCENE_JSON_BYTES, SCENE_FILE, BodyRecord, SceneRecord
 from benchgen.verdict import CheckFailure, RejectCode
 
 
@@ -148,7 +148,9 @@ def read_scene_record(directory: Path) -> SceneRecord:
     if not path.is_file():
         raise CheckFailure(RejectCode.CONTRACT_ERROR, f"build produced no {SCENE_FILE}")
     if path.stat().st_size > MAX_SCENE_JSON_BYTES:
-        raise CheckFailure(RejectCode.CONTRACT_ERROR, f"{SCENE_FILE} is larger than {MAX_SCENE_JSON_BYTES} bytes")
+        raise CheckFailure(
+            RejectCode.CONTRACT_ERROR, f"{SCENE_FILE} is larger than {MAX_SCENE_JSON_BYTES} bytes"
+        )
     try:
         return SceneRecord.model_validate_json(path.read_bytes())
     except ValidationError as exc:
@@ -204,7 +206,8 @@ def load_body(directory: Path, body: BodyRecord, settings: GeometrySettings) -> 
         mesh = tessellate_solid(solid, settings)
         if mesh.manifold.status() != manifold3d.Error.NoError:
             raise CheckFailure(
-                RejectCode.INVALID_GEOMETRY, f"{body.label!r}: solid {index} does not tessellate to a closed surface"
+                RejectCode.INVALID_GEOMETRY,
+                f"{body.label!r}: solid {index} does not tessellate to a closed surface",
             )
         solid_box = solid.bounding_box()
         geometries.append(
@@ -276,7 +279,8 @@ def check_bounds(scene: LoadedScene, settings: GeometrySettings) -> None:
         crossing = _outside(geom.bbox_min, geom.bbox_max, bounds, settings.bounds_tolerance)
         if crossing:
             raise CheckFailure(
-                RejectCode.OUT_OF_BOUNDS, f"part {part.label!r} lies outside bounds at {scene.where}: {crossing}"
+                RejectCode.OUT_OF_BOUNDS,
+                f"part {part.label!r} lies outside bounds at {scene.where}: {crossing}",
             )
     lo, hi = payload_envelope(scene).aabb
     crossing = _outside(lo, hi, bounds, settings.bounds_tolerance)
@@ -288,9 +292,7 @@ def check_bounds(scene: LoadedScene, settings: GeometrySettings) -> None:
 
 
 def _zone_inside(zone: Zone, bounds: Zone, tol: float) -> bool:
-    return all(
-        zone.min[i] >= bounds.min[i] - tol and zone.max[i] <= bounds.max[i] + tol for i in range(3)
-    )
+    return all(zone.min[i] >= bounds.min[i] - tol and zone.max[i] <= bounds.max[i] + tol for i in range(3))
 
 
 def _zones_overlap(a: Zone, b: Zone) -> bool:

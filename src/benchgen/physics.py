@@ -24,8 +24,8 @@ from pydantic import BaseModel
 from benchgen.decomposition import DecompositionCache, DecompositionSettings, decompose
 from benchgen.geometry import BodyGeometry, LoadedScene, SolidGeometry, TriMesh
 from benchgen.materials import get_material
-from benchgen.scene import BodyRecord, JointRecord, SceneRecord
 from benchgen.scenario import Zone
+from benchgen.scene import BodyRecord, JointRecord, SceneRecord
 from benchgen.verdict import CheckFailure, RejectCode
 
 MM = 0.001
@@ -112,7 +112,12 @@ def body_frame_origin(body: BodyRecord, joint: JointRecord | None, geom: BodyGeo
 
 
 def _add_piece(
-    spec: mujoco.MjSpec, body: mujoco.MjsBody, name: str, piece: CollisionPiece, origin: np.ndarray, material: str
+    spec: mujoco.MjSpec,
+    body: mujoco.MjsBody,
+    name: str,
+    piece: CollisionPiece,
+    origin: np.ndarray,
+    material: str,
 ) -> None:
     mat = get_material(material)
     friction = [mat.friction, 0.005, 0.0001]
@@ -257,7 +262,13 @@ def build_spec(
         friction=[settings.ground_friction, 0.005, 0.0001],
         material="ground_mat",
     )
-    world.add_light(name="key", pos=[center[0], center[1], center[2] + 4 * radius], dir=[0.3, 0.2, -1], type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL, castshadow=False)
+    world.add_light(
+        name="key",
+        pos=[center[0], center[1], center[2] + 4 * radius],
+        dir=[0.3, 0.2, -1],
+        type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL,
+        castshadow=False,
+    )
 
     for part in record.parts:
         geom = scene.bodies[part.label]
@@ -348,7 +359,10 @@ def _tracked_bodies(model: mujoco.MjModel, record: SceneRecord) -> list[_Tracked
     ]:
         body_id = model.body(label).id
         geoms = [g for g in range(model.ngeom) if model.geom_bodyid[g] == body_id]
-        radius = max((float(np.linalg.norm(model.geom_pos[g])) + float(model.geom_rbound[g]) for g in geoms), default=0.0)
+        radius = max(
+            (float(np.linalg.norm(model.geom_pos[g])) + float(model.geom_rbound[g]) for g in geoms),
+            default=0.0,
+        )
         tracked.append(_Tracked(label, body_id, radius, is_payload))
     return tracked
 
@@ -382,7 +396,9 @@ def simulate(model: mujoco.MjModel, record: SceneRecord, settings: PhysicsSettin
     penetration = max((-float(data.contact[i].dist) for i in range(data.ncon)), default=0.0)
     tracked = _tracked_bodies(model, record)
     parts = [t for t in tracked if not t.is_payload]
-    part_geoms = {t.label: [g for g in range(model.ngeom) if model.geom_bodyid[g] == t.body_id] for t in parts}
+    part_geoms = {
+        t.label: [g for g in range(model.ngeom) if model.geom_bodyid[g] == t.body_id] for t in parts
+    }
     buffer = np.zeros(6)
     max_speed = 0.0
     explosion_speed = explosion_threshold(record, settings)
@@ -475,7 +491,9 @@ def collision_pieces(
             methods.append(f"primitive:{primitive.kind}")
             continue
         result = decompose(solid.mesh.vertices, solid.mesh.faces, settings, cache)
-        pieces.extend(TriMesh(np.asarray(v, dtype=float), np.asarray(f, dtype=np.int64)) for v, f in result.pieces)
+        pieces.extend(
+            TriMesh(np.asarray(v, dtype=float), np.asarray(f, dtype=np.int64)) for v, f in result.pieces
+        )
         methods.append(result.method)
         excess += result.error * solid.volume_mm3
         seconds += result.seconds

@@ -114,7 +114,10 @@ def render_views(
 
 
 def render_segmentation(
-    model: mujoco.MjModel, frame: tuple[np.ndarray, np.ndarray], view: View, settings: RenderSettings | None = None
+    model: mujoco.MjModel,
+    frame: tuple[np.ndarray, np.ndarray],
+    view: View,
+    settings: RenderSettings | None = None,
 ) -> np.ndarray:
     """Per-pixel (object id, object type) for one view of the initial state; id -1 is background."""
     settings = settings or RenderSettings()
@@ -123,5 +126,7 @@ def render_segmentation(
     mujoco.mj_forward(model, data)
     with mujoco.Renderer(model, settings.height, settings.width) as renderer:
         renderer.enable_segmentation_rendering()
-        renderer.update_scene(data, camera=frame_camera(view, center, corners, settings, float(model.vis.global_.fovy)))
+        renderer.update_scene(
+            data, camera=frame_camera(view, center, corners, settings, float(model.vis.global_.fovy))
+        )
         return np.asarray(renderer.render()).copy()

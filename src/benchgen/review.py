@@ -140,7 +140,8 @@ def _decide(reviews: list[ViewReview], settings: ReviewSettings) -> ReviewDecisi
         reasons.append(f"scene clipped by the frame in {clipped} of {n} views")
     return ReviewDecision(
         approved=not reasons,
-        reasons=reasons or [f"payload visible in {payload_views}/{n} views, goal in {goal_views}/{n}, no clipping"],
+        reasons=reasons
+        or [f"payload visible in {payload_views}/{n} views, goal in {goal_views}/{n}, no clipping"],
         payload_visible_views=payload_views,
         goal_visible_views=goal_views,
         clipped_views=clipped,
@@ -159,7 +160,10 @@ def contact_sheet(render_paths: list[Path], out_path: Path, columns: int = 8, th
     rows = -(-len(images) // columns)
     sheet = Image.new("RGB", (thumb[0] * columns, thumb[1] * rows), (255, 255, 255))
     for index, image in enumerate(images):
-        sheet.paste(image.resize(thumb, Image.Resampling.LANCZOS), ((index % columns) * thumb[0], (index // columns) * thumb[1]))
+        sheet.paste(
+            image.resize(thumb, Image.Resampling.LANCZOS),
+            ((index % columns) * thumb[0], (index // columns) * thumb[1]),
+        )
     out_path.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out_path)
     return out_path

@@ -53,7 +53,9 @@ from benchgen.sandbox_runner import (
 from benchgen.scene import MAX_SCENE_JSON_BYTES, SCENE_FILE, SceneRecord
 
 IsolationMode = Literal["bwrap", "unshare", "none"]
-SandboxStatus = Literal["ok", "script_error", "contract_error", "timeout", "resource_limit", "sandbox_violation"]
+SandboxStatus = Literal[
+    "ok", "script_error", "contract_error", "timeout", "resource_limit", "sandbox_violation"
+]
 
 IMPORT_ALLOWANCE_S = 120.0
 """Wall time for the interpreter to start and import build123d (~12 s here), before any script code runs."""
@@ -355,16 +357,27 @@ def _cpu_backstop(limits: SandboxLimits, requests: int) -> int:
     return int(wall * max(1, os.cpu_count() or 1)) + 10
 
 
+def _remove(path: Path) -> None:
+    """Delete whatever a previous run left at ``path``, never following a symlink."""
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
 def _prepare_workdir(script: Path, requests: list[BuildRequest], workdir: Path) -> None:
-    shutil.copyfile(script, workdir / SCRIPT_FILE)
+    """Lay out a fresh run; a reused workdir may hold links a previous script planted."""
     job = RunnerJob(script=SCRIPT_FILE, requests=[(r.seed, r.scale) for r in requests])
-    (workdir / JOB_FILE).write_text(job.model_dump_json(), encoding="utf-8")
-    builds = workdir / BUILDS_DIR
-    if builds.is_symlink() or builds.is_file():
-        builds.unlink()
-    elif builds.exists():
-        shutil.rmtree(builds)  # stale builds must never be mistaken for this run's
+    files = {SCRIPT_FILE: script.read_bytes(), JOB_FILE: job.model_dump_json().encode()}
+    for name, data in files.items():
+        _remove(workdir / name)
+        with open(workdir / name, "xb") as handle:  # O_EXCL: never writes through a link
+            handle.write(data)
+    for name in (BUILDS_DIR, STDOUT_FILE, STDERR_FILE):
+        _remove(workdir / name)  # stale builds must never be mistaken for this run's
     for name in (BUILDS_DIR, ".tmp", ".cache"):
+        if (workdir / name).is_symlink():
+            _remove(workdir / name)
         (workdir / name).mkdir(exist_ok=True)
 
 
@@ -411,7 +424,11 @@ class _Progress:
             self.current, self.last_done = None, now
         elif event.event == "error" and self.ready is not None:
             self.error, self.error_index = event, self.current
-        elif event.event == "finished" and len(self.seconds) == len(self.requests) and self.imported is not None:
+        elif (
+            event.event == "finished"
+            and len(self.seconds) == len(self.requests)
+            and self.imported is not None
+        ):
             self.finished = True
 
     def _can_start(self, index: int | None) -> bool:
@@ -515,7 +532,20 @@ def _monitor(proc: subprocess.Popen[bytes], read_fd: int, progress: _Progress) -
     # Also reaps anything the script left behind in the group (unshare/none modes).
     _kill_group(proc.pid)
     returncode = proc.wait()
+    if not eof:
+        _await_eof(poller, read_fd, reader)
     return _Run(progress, returncode, timed_out, killed)
+
+
+def _await_eof(poller: select.poll, read_fd: int, reader: _ProtocolReader) -> None:
+    """Wait briefly until no process holds the protocol pipe, so none can still be writing files."""
+    give_up = time.monotonic() + EXIT_GRACE_S
+    while (remaining := give_up - time.monotonic()) > 0:
+        if poller.poll(max(1, int(remaining * 1000))):
+            chunk = os.read(read_fd, 65536)
+            if not chunk:
+                return
+            reader.feed(chunk)
 
 
 def _tail(stream: IO[bytes]) -> str:
@@ -558,7 +588,9 @@ def _load_build(workdir: Path, index: int, request: BuildRequest) -> SceneRecord
     if not (_plain_directory(workdir / BUILDS_DIR) and _plain_directory(directory)):
         raise ValueError(f"{BUILDS_DIR}/{index} is not a plain directory")
     try:
-        record = SceneRecord.model_validate_json(_read_regular_file(directory / SCENE_FILE, MAX_SCENE_JSON_BYTES))
+        record = SceneRecord.model_validate_json(
+            _read_regular_file(directory / SCENE_FILE, MAX_SCENE_JSON_BYTES)
+        )
     except (OSError, ValidationError) as exc:
         raise ValueError(f"{SCENE_FILE} is invalid: {exc}") from None
     if record.seed != request.seed or record.scale != request.scale:
@@ -617,9 +649,12 @@ def _verdict(
             message = f"build(seed={request.seed}, scale={request.scale}) produced invalid output: {exc}"
             return "contract_error", message, None, request, builds
         directory = workdir / BUILDS_DIR / str(index)
-        builds.append(BuildOutcome(seed=request.seed, scale=request.scale, directory=directory, seconds=seconds))
+        builds.append(
+            BuildOutcome(seed=request.seed, scale=request.scale, directory=directory, seconds=seconds)
+        )
     if progress.ready is None:
-        raise SandboxError(f"the sandbox did not start (exit status {run.returncode}): {stderr_tail[-2000:]}")
+        why = "in time" if run.timed_out else f"(exit status {run.returncode})"
+        raise SandboxError(f"the sandbox runtime did not start {why}: {stderr_tail[-2000:]}")
     if run.timed_out:
         limit = f"the {limits.timeout_s:g} s timeout"
         return "timeout", f"{where} exceeded {limit}", None, at_fault, builds
@@ -664,7 +699,7 @@ def run_script(
     memory = limits.memory_mb * 1024 * 1024
     started = time.monotonic()
     try:
-        with open(workdir / STDOUT_FILE, "w+b") as out, open(workdir / STDERR_FILE, "w+b") as err:
+        with open(workdir / STDOUT_FILE, "xb+") as out, open(workdir / STDERR_FILE, "xb+") as err:
             command = _wrap(mode, workdir, _python_command(workdir, write_fd), _bwrap_features())
             try:
                 proc = subprocess.Popen(
@@ -676,7 +711,9 @@ def run_script(
                     env=_child_env(workdir),
                     pass_fds=(write_fd,),
                     start_new_session=True,
-                    preexec_fn=functools.partial(_apply_rlimits, memory, _cpu_backstop(limits, len(requests))),
+                    preexec_fn=functools.partial(
+                        _apply_rlimits, memory, _cpu_backstop(limits, len(requests))
+                    ),
                 )
             except OSError as exc:
                 raise SandboxError(f"could not start the sandbox: {exc}") from exc

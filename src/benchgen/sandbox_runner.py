@@ -100,7 +100,16 @@ class Channel:
 # --- the guard -------------------------------------------------------------------------------
 
 _PROCESS_EVENTS = frozenset(
-    {"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.fork", "os.forkpty", "os.spawn", "pty.spawn"}
+    {
+        "subprocess.Popen",
+        "os.system",
+        "os.exec",
+        "os.posix_spawn",
+        "os.fork",
+        "os.forkpty",
+        "os.spawn",
+        "pty.spawn",
+    }
 )
 _NETWORK_EVENTS = {
     "socket.connect": "connect to",
@@ -139,8 +148,18 @@ _WRITE_PATH_ARGS: dict[str, tuple[int, ...]] = {
     "tempfile.mkdtemp": (0,),
 }
 # Events whose argument tuple carries a dir_fd that relative paths are resolved against.
-_DIR_FD_ARG: dict[str, int] = {"os.remove": 1, "os.rmdir": 1, "os.mkdir": 2, "os.chmod": 2, "os.chown": 3, "os.utime": 3}
+_DIR_FD_ARG: dict[str, int] = {
+    "os.remove": 1,
+    "os.rmdir": 1,
+    "os.mkdir": 2,
+    "os.chmod": 2,
+    "os.chown": 3,
+    "os.utime": 3,
+}
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+# Modules that start processes or call C directly without raising an audit event; once
+# the runner's imports are done, loading them afresh is refused.
+_UNAUDITED_MODULES = frozenset({"_posixsubprocess"})
 _WRITABLE_DEVICES = frozenset({"/dev/null"})
 
 
@@ -174,13 +193,24 @@ def make_guard(workdir: str, protocol_fd: int) -> Callable[[str, tuple[Any, ...]
     root = os.path.realpath(workdir)
     prefix = root.rstrip("/") + "/"
     _exit, _write, _dumps, _realpath = os._exit, os.write, json.dumps, os.path.realpath
-    _fspath, _fsdecode, _join, _dirname, _readlink = os.fspath, os.fsdecode, os.path.join, os.path.dirname, os.readlink
+    _fspath, _fsdecode, _join, _dirname, _readlink = (
+        os.fspath,
+        os.fsdecode,
+        os.path.join,
+        os.path.dirname,
+        os.readlink,
+    )
     _stdout, _stderr = sys.stdout, sys.stderr
     process_events, network_events = _PROCESS_EVENTS, dict(_NETWORK_EVENTS)
     write_path_args, dir_fd_arg = dict(_WRITE_PATH_ARGS), dict(_DIR_FD_ARG)
-    describe_process, describe_address, ip_address = _describe_process, _describe_address, ipaddress.ip_address
+    describe_process, describe_address, ip_address = (
+        _describe_process,
+        _describe_address,
+        ipaddress.ip_address,
+    )
     write_flags, writable_devices, exit_code = _WRITE_FLAGS, _WRITABLE_DEVICES, VIOLATION_EXIT_CODE
     limit = MAX_MESSAGE_CHARS
+    own_proc, unaudited_modules = f"/proc/{os.getpid()}", _UNAUDITED_MODULES
 
     def stop(what: str) -> NoReturn:
         try:
@@ -198,7 +228,8 @@ def make_guard(workdir: str, protocol_fd: int) -> Callable[[str, tuple[Any, ...]
 
     def resolve(path: Any, dir_fd: Any = None) -> str:
         text = _fsdecode(_fspath(path))
-        if not text.startswith("/") and isinstance(dir_fd, int):
+        # CPython reports a missing dir_fd as -1.
+        if not text.startswith("/") and isinstance(dir_fd, int) and dir_fd >= 0:
             text = _join(_readlink(f"/proc/self/fd/{dir_fd}"), text)
         return _realpath(text)
 
@@ -222,13 +253,40 @@ def make_guard(workdir: str, protocol_fd: int) -> Callable[[str, tuple[Any, ...]
             return False
         return True
 
+    def check_proc_read(path: Any) -> None:
+        # Another process's /proc entry (environ, cmdline, mem) can hold the caller's secrets
+        # when there is no pid namespace.
+        if isinstance(path, int):
+            return
+        try:
+            text = _fsdecode(_fspath(path))
+            if not (text.startswith("/proc/") or not text.startswith("/")):
+                return
+            resolved = _realpath(text)
+        except BaseException:  # an unresolvable path is refused, not trusted
+            stop(f"tried to open {path!r}, which could not be resolved")
+        parts = resolved.split("/")
+        if (
+            len(parts) > 2
+            and parts[1] == "proc"
+            and parts[2].isdigit()
+            and not (resolved == own_proc or resolved.startswith(own_proc + "/"))
+        ):
+            stop(f"tried to read {resolved}, which belongs to another process")
+
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event == "open":
             path, _mode, flags = args
             if isinstance(flags, int) and flags & write_flags:
                 check_write(event, path)
+            else:
+                check_proc_read(path)
+        elif event == "import" and args and args[0] in unaudited_modules:
+            stop(f"tried to load {args[0]}, which starts processes without auditing")
         elif event in write_path_args:
-            dir_fd = args[dir_fd_arg[event]] if event in dir_fd_arg and len(args) > dir_fd_arg[event] else None
+            dir_fd = (
+                args[dir_fd_arg[event]] if event in dir_fd_arg and len(args) > dir_fd_arg[event] else None
+            )
             for position in write_path_args[event]:
                 if position < len(args) and args[position] is not None:
                     check_write(event, args[position], dir_fd)
@@ -244,7 +302,9 @@ def make_guard(workdir: str, protocol_fd: int) -> Callable[[str, tuple[Any, ...]
             if not numeric_host(args[0]):
                 stop(f"tried to resolve {describe_address((args[0], args[1]))}")
         elif event in network_events:
-            address = args[1] if event.startswith(("socket.connect", "socket.bind", "socket.send")) else args[0]
+            address = (
+                args[1] if event.startswith(("socket.connect", "socket.bind", "socket.send")) else args[0]
+            )
             stop(f"tried to {network_events[event]} {describe_address(address)}")
         elif event in ("os.kill", "os.killpg"):
             stop(f"tried to send a signal to process {args[0]} ({event})")
@@ -257,8 +317,25 @@ def make_guard(workdir: str, protocol_fd: int) -> Callable[[str, tuple[Any, ...]
     return hook
 
 
+def _disarm_fork_exec() -> None:
+    """Remove ``_posixsubprocess.fork_exec``, which spawns processes without an audit event.
+
+    ``subprocess.Popen`` is audited before it calls it; calling it directly is not.
+    Nothing the runner or a scenario legitimately does needs it after the imports.
+    """
+    module = sys.modules.get("_posixsubprocess")
+    fork_exec = getattr(module, "fork_exec", None)
+    if fork_exec is None:
+        return
+    for loaded in list(sys.modules.values()):
+        names = [name for name, value in list(getattr(loaded, "__dict__", {}).items()) if value is fork_exec]
+        for name in names:
+            delattr(loaded, name)
+
+
 def install_guard(workdir: Path, protocol_fd: int) -> None:
     """Install the guard; audit hooks cannot be removed once added."""
+    _disarm_fork_exec()
     sys.addaudithook(make_guard(str(workdir), protocol_fd))
 
 
@@ -286,7 +363,11 @@ def _failure(what: str, exc: BaseException, script: Path) -> RunFailure:
     """Classify an exception escaping the script during ``what`` (e.g. ``build(seed=1, scale=1.0)``)."""
     tb = _script_traceback(exc, script)
     if isinstance(exc, MemoryError):
-        return RunFailure("resource_limit", _clip(f"{what} ran out of memory ({_exception_text(exc)})", MAX_MESSAGE_CHARS), tb)
+        return RunFailure(
+            "resource_limit",
+            _clip(f"{what} ran out of memory ({_exception_text(exc)})", MAX_MESSAGE_CHARS),
+            tb,
+        )
     if isinstance(exc, ValidationError):
         return RunFailure(
             "contract_error", _clip(f"{what} broke the scenario contract: {exc}", MAX_MESSAGE_CHARS), tb
@@ -384,11 +465,15 @@ def write_build(result: Any, seed: int, scale: float, directory: Path, what: str
     try:
         record = scene_record(result, seed, scale)
     except ValidationError as exc:
-        raise RunFailure("contract_error", _clip(f"{what} returned an invalid scene: {exc}", MAX_MESSAGE_CHARS)) from None
+        raise RunFailure(
+            "contract_error", _clip(f"{what} returned an invalid scene: {exc}", MAX_MESSAGE_CHARS)
+        ) from None
     directory.mkdir(parents=True, exist_ok=True)
     for index, body in enumerate(bodies):
         if not export_brep(body.shape, directory / f"body_{index}.brep"):
-            raise RunFailure("contract_error", f"{what}: the shape of {body.label!r} could not be exported as BREP")
+            raise RunFailure(
+                "contract_error", f"{what}: the shape of {body.label!r} could not be exported as BREP"
+            )
     (directory / SCENE_FILE).write_text(record.model_dump_json(), encoding="utf-8")
 
 
@@ -453,10 +538,14 @@ def main(argv: list[str] | None = None) -> NoReturn:
     try:
         run_requests(channel, workdir, job)
     except RunFailure as failure:
-        channel.emit(RunnerEvent(event="error", status=failure.status, message=failure.message, traceback=failure.tb))
+        channel.emit(
+            RunnerEvent(event="error", status=failure.status, message=failure.message, traceback=failure.tb)
+        )
         _finish(FAILURE_EXIT_CODE)
     except MemoryError:
-        channel.emit(RunnerEvent(event="error", status="resource_limit", message="the sandbox ran out of memory"))
+        channel.emit(
+            RunnerEvent(event="error", status="resource_limit", message="the sandbox ran out of memory")
+        )
         _finish(FAILURE_EXIT_CODE)
     channel.emit(RunnerEvent(event="finished"))
     _finish(0)

@@ -44,7 +44,9 @@ class Ledger:
         self.usage: dict[str, RoleUsage] = {}
         for role in ROLES:
             saved = (usage or {}).get(role)
-            self.usage[role] = RoleUsage.model_validate(saved) if saved else RoleUsage(model=settings.model_for(role))
+            self.usage[role] = (
+                RoleUsage.model_validate(saved) if saved else RoleUsage(model=settings.model_for(role))
+            )
         self.coder_turns = coder_turns
         self._elapsed_before_s = elapsed_before_s
         self._started = time.monotonic()
@@ -88,10 +90,14 @@ class Ledger:
         """Halt on a spent token or time budget; return the stop signal, if any."""
         tokens = self.total_tokens()
         if tokens >= self.settings.max_tokens:
-            self.halt("budget_exhausted", f"token budget spent: {tokens} of {self.settings.max_tokens} tokens")
+            self.halt(
+                "budget_exhausted", f"token budget spent: {tokens} of {self.settings.max_tokens} tokens"
+            )
         elapsed = self.elapsed_s()
         if elapsed >= self.settings.max_seconds:
-            self.halt("budget_exhausted", f"time budget spent: {elapsed:.0f} s of {self.settings.max_seconds:.0f} s")
+            self.halt(
+                "budget_exhausted", f"time budget spent: {elapsed:.0f} s of {self.settings.max_seconds:.0f} s"
+            )
         return self.stop
 
     def allow_model_call(self, role: Role, calls_this_run: int, cap: int | None) -> bool:
@@ -132,12 +138,14 @@ class UsageCallback(BaseCallbackHandler):
     def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
         for generations in response.generations:
             for generation in generations:
-                if not isinstance(generation, ChatGeneration) or not isinstance(generation.message, AIMessage):
+                if not isinstance(generation, ChatGeneration) or not isinstance(
+                    generation.message, AIMessage
+                ):
                     continue
-                usage = generation.message.usage_metadata or {}
-                model = generation.message.response_metadata.get("model_name") or generation.message.response_metadata.get(
-                    "model"
-                )
+                usage: dict[str, Any] = dict(generation.message.usage_metadata or {})
+                model = generation.message.response_metadata.get(
+                    "model_name"
+                ) or generation.message.response_metadata.get("model")
                 self.ledger.record(
                     self.role, int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0)), model
                 )

@@ -152,4 +152,8 @@ def get_docs(name: str) -> str:
 
 
 def _truncate(text: str) -> str:
-    return text if len(text) <= MAX_CHARS else text[:MAX_CHARS] + f"\n... [truncated, {len(text) - MAX_CHARS} more characters]"
+    return (
+        text
+        if len(text) <= MAX_CHARS
+        else text[:MAX_CHARS] + f"\n... [truncated, {len(text) - MAX_CHARS} more characters]"
+    )

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import uuid
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -42,14 +43,32 @@ from benchgen.agents.models import make_chat_model, preflight
 from benchgen.agents.plan import plan_problems
 from benchgen.agents.reviewing import AgentReview, review_images, review_message
 from benchgen.agents.settings import AgentConfigError, AgentOutcome, AgentSettings, Role, Status
-from benchgen.agents.tools import Checker, CheckTools, default_checker, docs_tool, journal_tool, report_summary
-from benchgen.agents.workspace import WRITABLE, Workspace, WorkspaceGuard, permissions_for, remove_tree, sha256_text
+from benchgen.agents.tools import (
+    Checker,
+    CheckTools,
+    default_checker,
+    docs_tool,
+    journal_tool,
+    report_summary,
+)
+from benchgen.agents.workspace import (
+    WRITABLE,
+    Workspace,
+    WorkspaceGuard,
+    permissions_for,
+    remove_tree,
+    sha256_text,
+)
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_FILE = "checkpoints.sqlite"
 SESSIONS_DIR = "agent-sessions"
-SYSTEM_PROMPTS: dict[Role, str] = {"planner": prompts.PLANNER, "coder": prompts.CODER, "reviewer": prompts.REVIEWER}
+SYSTEM_PROMPTS: dict[Role, str] = {
+    "planner": prompts.PLANNER,
+    "coder": prompts.CODER,
+    "reviewer": prompts.REVIEWER,
+}
 
 
 class SessionState(TypedDict, total=False):
@@ -112,6 +131,7 @@ class SessionRunner:
         self.ledger = Ledger(settings)
         self.tools: CheckTools | None = None
         self.agents: dict[Role, Runnable[Any, Any]] = {}
+        self.resumed = False
 
     # -- setup ----------------------------------------------------------------
 
@@ -131,7 +151,10 @@ class SessionRunner:
             self.checker,
             self.settings.max_identical_failures,
         )
-        models = {spec: make_chat_model(spec, self.settings) for spec in {self.settings.model, self.settings.reviewer}}
+        models = {
+            spec: make_chat_model(spec, self.settings)
+            for spec in {self.settings.model, self.settings.reviewer}
+        }
         caps: dict[Role, int | None] = {
             "planner": self.settings.max_planner_turns,
             "coder": None,
@@ -143,9 +166,13 @@ class SessionRunner:
             "reviewer": [],
         }
         for role in ("planner", "coder", "reviewer"):
-            self.agents[role] = self._agent(role, models[self.settings.model_for(role)], extra[role], caps[role])
+            self.agents[role] = self._agent(
+                role, models[self.settings.model_for(role)], extra[role], caps[role]
+            )
 
-    def _agent(self, role: Role, model: Any, tools: Sequence[BaseTool], cap: int | None) -> Runnable[Any, Any]:
+    def _agent(
+        self, role: Role, model: Any, tools: Sequence[BaseTool], cap: int | None
+    ) -> Runnable[Any, Any]:
         backend = self.workspace.backend()
         fs_tools: list[FsToolName] = ["ls", "read_file", "glob", "grep"]
         if WRITABLE[role]:
@@ -188,6 +215,9 @@ class SessionRunner:
 
     def _begin(self, state: SessionState) -> None:
         self.workspace.restore(state.get("files", {}))
+        if self.resumed:
+            self.resumed = False
+            self._journal("session resumed from its last checkpoint; the interrupted step starts over")
 
     def _end(self, update: dict[str, Any]) -> dict[str, Any]:
         update |= {
@@ -201,8 +231,17 @@ class SessionRunner:
         return update
 
     def _invoke(self, role: Role, messages: list[AnyMessage]) -> dict[str, Any]:
-        config: RunnableConfig = {"callbacks": [UsageCallback(role, self.ledger)], "run_name": f"benchgen-{role}"}
-        result: dict[str, Any] = self.agents[role].invoke({"messages": messages}, config)
+        config: RunnableConfig = {
+            "callbacks": [UsageCallback(role, self.ledger)],
+            "run_name": f"benchgen-{role}",
+        }
+        # Inner agents keep no checkpoints; "exit" stops them inheriting the outer graph's "sync" durability,
+        # which LangGraph would otherwise try to honour without a checkpointer.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="`durability` has no effect", category=UserWarning)
+            result: dict[str, Any] = self.agents[role].invoke(
+                {"messages": messages}, config, durability="exit"
+            )
         return result
 
     def _journal(self, entry: str) -> None:
@@ -218,7 +257,9 @@ class SessionRunner:
         self._begin(state)
         attempt = state.get("plan_attempts", 0) + 1
         self._journal(f"planner attempt {attempt} of {self.settings.max_plan_attempts}")
-        task = prompts.planner_task(state.get("theme"), state.get("tier"), state.get("plan_feedback"))
+        task = prompts.planner_task(
+            state.get("theme"), state.get("tier"), state.get("plan_feedback"), self.settings.check
+        )
         self._invoke("planner", [HumanMessage(task)])
         return self._end({"plan_attempts": attempt})
 
@@ -246,7 +287,9 @@ class SessionRunner:
         round_ = state.get("coder_rounds", 0) + 1
         self.ledger.submitted_sha = None
         self._journal(f"coder round {round_}" + (" (after review)" if state.get("review_fixes") else ""))
-        task = prompts.coder_task(state.get("theme"), state.get("tier"), round_, state.get("review_fixes"))
+        task = prompts.coder_task(
+            state.get("theme"), state.get("tier"), round_, state.get("review_fixes"), self.settings.check
+        )
         messages: list[AnyMessage] = [HumanMessage(task)]
         nudges = 0
         while True:
@@ -254,7 +297,10 @@ class SessionRunner:
             if self.ledger.submitted_sha is not None or self.ledger.stop is not None:
                 break
             if nudges >= self.settings.max_nudges:
-                self.ledger.halt("failed", f"the coder ended its turn {nudges + 1} times without a successful submit_for_review()")
+                self.ledger.halt(
+                    "failed",
+                    f"the coder ended its turn {nudges + 1} times without a successful submit_for_review()",
+                )
                 break
             nudges += 1
             messages = [*result["messages"], HumanMessage(prompts.CODER_NUDGE)]
@@ -275,7 +321,12 @@ class SessionRunner:
             return self._end(update)
         images = review_images(render_dir)
         message = review_message(
-            state.get("theme"), state.get("tier"), self.workspace.read("plan.md") or "", state.get("report") or {}, images, round_
+            state.get("theme"),
+            state.get("tier"),
+            self.workspace.read("plan.md") or "",
+            state.get("report") or {},
+            images,
+            round_,
         )
         result = self._invoke("reviewer", [message])
         decision = result.get("structured_response")
@@ -291,11 +342,15 @@ class SessionRunner:
         if decision.decision == "approve":
             update |= {"status": "approved", "reason": f"approved by the reviewer: {decision.summary}"}
         elif decision.decision == "reject":
-            update |= {"status": "rejected", "reason": "rejected by the reviewer: " + "; ".join(decision.reasons)}
+            update |= {
+                "status": "rejected",
+                "reason": "rejected by the reviewer: " + "; ".join(decision.reasons),
+            }
         elif round_ >= self.settings.max_review_rounds:
             update |= {
                 "status": "budget_exhausted",
-                "reason": f"review rounds spent ({round_}); last requested fixes: " + "; ".join(decision.required_fixes),
+                "reason": f"review rounds spent ({round_}); last requested fixes: "
+                + "; ".join(decision.required_fixes),
             }
         else:
             update |= {"review_fixes": decision.required_fixes, "submitted_sha": None}
@@ -322,7 +377,9 @@ class SessionRunner:
             return None
         report = self.tools.run_check(text, sha, "simulate")
         if not report.accepted:
-            self.ledger.halt("failed", f"re-simulating the submitted script failed: [{report.code}] {report.message[:300]}")
+            self.ledger.halt(
+                "failed", f"re-simulating the submitted script failed: [{report.code}] {report.message[:300]}"
+            )
             return None
         return render_dir
 
@@ -416,15 +473,22 @@ def run_agent_session(
         graph = runner.build_graph(saver)
         config: RunnableConfig = {"configurable": {"thread_id": session_id}, "recursion_limit": 200}
         snapshot = graph.get_state(config)
-        saved: SessionState = snapshot.values or {}
+        saved = SessionState(**(snapshot.values or {}))
         if resume and not saved:
-            raise AgentConfigError(f"no checkpoint for session {session_id!r} in {dataset_dir / CHECKPOINT_FILE}")
+            raise AgentConfigError(
+                f"no checkpoint for session {session_id!r} in {dataset_dir / CHECKPOINT_FILE}"
+            )
         if not resume and saved:
-            raise AgentConfigError(f"session {session_id!r} already exists in {dataset_dir}; resume it instead")
+            raise AgentConfigError(
+                f"session {session_id!r} already exists in {dataset_dir}; resume it instead"
+            )
         if resume and not snapshot.next:
             return runner.outcome(saved)
         runner.start(saved)
-        graph_input: SessionState | None = None if resume else {"session_id": session_id, "theme": theme, "tier": tier}
+        runner.resumed = resume
+        graph_input: SessionState | None = (
+            None if resume else {"session_id": session_id, "theme": theme, "tier": tier}
+        )
         try:
             final: SessionState = graph.invoke(graph_input, config, durability="sync")
         except Exception as exc:  # a model/transport error: report it, keep the checkpoint for --resume

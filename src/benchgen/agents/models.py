@@ -69,7 +69,9 @@ def parse_model(spec: str) -> ModelSpec:
     """Split ``provider:model`` at the first colon (Ollama tags like ``qwen3:32b`` keep theirs)."""
     provider, sep, name = spec.partition(":")
     if not sep or not provider or not name:
-        raise AgentConfigError(f"model {spec!r} must be 'provider:model' (e.g. anthropic:claude-sonnet-4-5, openai:gpt-4.1)")
+        raise AgentConfigError(
+            f"model {spec!r} must be 'provider:model' (e.g. anthropic:claude-sonnet-4-5, openai:gpt-4.1)"
+        )
     return ModelSpec(provider.strip().lower().replace("-", "_"), name.strip())
 
 
@@ -111,7 +113,11 @@ def _check_key(spec: ModelSpec, base_url: str | None) -> None:
         return
     names = API_KEY_VARS.get(spec.provider, ())
     if names and not any(os.environ.get(name) for name in names):
-        hint = f" (or pass --base-url for a local {spec.provider}-compatible server)" if spec.provider in BASE_URL_PROVIDERS else ""
+        hint = (
+            f" (or pass --base-url for a local {spec.provider}-compatible server)"
+            if spec.provider in BASE_URL_PROVIDERS
+            else ""
+        )
         raise MissingApiKeyError(f"model '{spec}': set {' or '.join(names)} in the environment{hint}")
 
 
@@ -124,7 +130,9 @@ def _check_vision(settings: AgentSettings) -> None:
         raise AgentConfigError(f"model {settings.reviewer!r}: {first_line}") from exc
     profile = getattr(model, "profile", None) or {}
     if profile.get("image_inputs") is False:
-        raise AgentConfigError(f"reviewer model {settings.reviewer!r} does not accept images; pick a vision model")
+        raise AgentConfigError(
+            f"reviewer model {settings.reviewer!r} does not accept images; pick a vision model"
+        )
 
 
 def make_chat_model(spec_text: str, settings: AgentSettings) -> BaseChatModel:

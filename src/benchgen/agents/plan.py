@@ -25,7 +25,11 @@ COLLISION_WORDS = re.compile(r"collision|collide|overlap|intersect|clearance|int
 
 def ranged_parameter_lines(plan: str) -> list[str]:
     """Lines of the plan that name something and give it a numeric range."""
-    return [line.strip() for line in plan.splitlines() if RANGE_PATTERN.search(line) and PARAMETER_LINE.search(line)]
+    return [
+        line.strip()
+        for line in plan.splitlines()
+        if RANGE_PATTERN.search(line) and PARAMETER_LINE.search(line)
+    ]
 
 
 def plan_problems(plan: str | None, todo: str | None) -> list[str]:
@@ -35,7 +39,9 @@ def plan_problems(plan: str | None, todo: str | None) -> list[str]:
         problems.append("/plan.md is missing or empty: write it with write_file.")
     else:
         if len(plan.strip()) < MIN_PLAN_CHARS:
-            problems.append(f"/plan.md is too short ({len(plan.strip())} characters): describe objects, randomization and collision avoidance.")
+            problems.append(
+                f"/plan.md is too short ({len(plan.strip())} characters): describe objects, randomization and collision avoidance."
+            )
         ranged = ranged_parameter_lines(plan)
         if len(ranged) < MIN_RANGED_PARAMETERS:
             problems.append(

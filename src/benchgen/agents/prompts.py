@@ -6,6 +6,8 @@ lets logs (and the test stub) attribute each request to a role.
 
 from __future__ import annotations
 
+from benchgen.check import CheckOptions
+
 WORKSPACE = """Workspace (virtual paths; you cannot reach anything outside it):
 - /skills/<name>/SKILL.md: read-only guides. Read the ones your task needs before you start.
 - /utils/examples/*.py: read-only, complete scripts the checker accepts.
@@ -81,26 +83,52 @@ CODER_NUDGE = (
     "You ended your turn without a successful submit_for_review(). Continue: fix /script.py, "
     "run validate() and simulate(), and call submit_for_review() once simulate() passes."
 )
-REVIEWER_NUDGE = "Give your decision now by calling the AgentReview tool (approve, request_changes or reject)."
+REVIEWER_NUDGE = (
+    "Give your decision now by calling the AgentReview tool (approve, request_changes or reject)."
+)
 
 
 def _brief(theme: str | None, tier: str | None) -> str:
-    theme_line = f"Theme: {theme}" if theme else "Theme: free choice: invent a fresh, non-trivial physics puzzle."
-    tier_line = f"Tier: {tier}" if tier else "Tier: choose the tier that fits the theme (spatial, kinematic or mechanism)."
+    theme_line = (
+        f"Theme: {theme}" if theme else "Theme: free choice: invent a fresh, non-trivial physics puzzle."
+    )
+    tier_line = (
+        f"Tier: {tier}"
+        if tier
+        else "Tier: choose the tier that fits the theme (spatial, kinematic or mechanism)."
+    )
     return f"{theme_line}\n{tier_line}"
 
 
-def planner_task(theme: str | None, tier: str | None, feedback: str | None) -> str:
+def checker_constraints(options: CheckOptions) -> str:
+    """The trusted check's hard constraints, with the numbers in force."""
+    physics = options.physics
+    return (
+        "Checker constraints:\n"
+        f"- build(seed, scale) runs for seeds 0..{options.seeds - 1} at scale 1, seed 0 at scales 0.5 and 2.0, "
+        f"and seed 0 twice (must be identical); each build within {options.timeout_s:g} s.\n"
+        f"- Across those seeds the payload start or the goal-zone centre moves >= {options.randomization_bar:.0%} "
+        "of the workspace (bounds) size along some axis.\n"
+        f"- Bodies never overlap (> {options.geometry.min_overlap_mm3:g} mm³), nor the payload's start envelope "
+        "(start ± jitter); everything stays inside bounds; zones inside bounds; the goal clear of forbid zones.\n"
+        f"- Left alone for {physics.steps * physics.timestep:g} s of simulation, nothing explodes, every movable part "
+        f"ends slower than {physics.settle_speed * 1000:g} mm/s, and the payload does NOT end in the goal zone."
+    )
+
+
+def planner_task(theme: str | None, tier: str | None, feedback: str | None, options: CheckOptions) -> str:
     """The planner's first message."""
-    text = f"{_brief(theme, tier)}\n\nWrite /plan.md and /todo.md as your instructions say."
+    text = f"{_brief(theme, tier)}\n\n{checker_constraints(options)}\n\nWrite /plan.md and /todo.md as your instructions say."
     if feedback:
         text += f"\n\nYour previous plan did not pass the plan check. Fix these problems:\n{feedback}"
     return text
 
 
-def coder_task(theme: str | None, tier: str | None, round_: int, review_fixes: list[str] | None) -> str:
+def coder_task(
+    theme: str | None, tier: str | None, round_: int, review_fixes: list[str] | None, options: CheckOptions
+) -> str:
     """The coder's first message of a round."""
-    text = f"{_brief(theme, tier)}\n\nRound {round_}. Implement /plan.md as /script.py, get simulate() to pass, then submit_for_review()."
+    text = f"{_brief(theme, tier)}\n\n{checker_constraints(options)}\n\nRound {round_}. Implement /plan.md as /script.py, get simulate() to pass, then submit_for_review()."
     if review_fixes:
         fixes = "\n".join(f"- {fix}" for fix in review_fixes)
         text += f"\n\nThe reviewer requested these changes to the submitted script; make them all, re-check and resubmit:\n{fixes}"

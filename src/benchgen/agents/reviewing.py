@@ -30,11 +30,16 @@ class AgentReview(BaseModel):
     decision: Literal["approve", "request_changes", "reject"] = Field(
         description="approve: good as is; request_changes: fixable, list required_fixes; reject: cannot be fixed, list reasons"
     )
-    summary: str = Field(description="What the renders show and how well they match the plan and theme (2-4 sentences).")
-    required_fixes: list[str] = Field(
-        default_factory=list, description="For request_changes: concrete, checkable changes the coder must make."
+    summary: str = Field(
+        description="What the renders show and how well they match the plan and theme (2-4 sentences)."
     )
-    reasons: list[str] = Field(default_factory=list, description="For reject: why this benchmark cannot become good.")
+    required_fixes: list[str] = Field(
+        default_factory=list,
+        description="For request_changes: concrete, checkable changes the coder must make.",
+    )
+    reasons: list[str] = Field(
+        default_factory=list, description="For reject: why this benchmark cannot become good."
+    )
 
     @model_validator(mode="after")
     def _justified(self) -> AgentReview:
@@ -55,18 +60,29 @@ def review_images(render_dir: Path) -> list[tuple[str, Path]]:
     sheet = render_dir / CONTACT_SHEET
     if not sheet.is_file():
         contact_sheet(ordered, sheet, columns=8)
-    images = [("contact sheet of all views: rows look down 15°, 35°, 60°; columns azimuth 0°, 45° ... 315°", sheet)]
+    images = [
+        ("contact sheet of all views: rows look down 15°, 35°, 60°; columns azimuth 0°, 45° ... 315°", sheet)
+    ]
     images += [(f"view {name}", by_name[name]) for name in KEY_VIEWS if name in by_name]
     return images
 
 
 def image_block(path: Path) -> dict[str, Any]:
     """A LangChain standard image content block for a PNG file."""
-    return {"type": "image", "base64": base64.b64encode(path.read_bytes()).decode("ascii"), "mime_type": "image/png"}
+    return {
+        "type": "image",
+        "base64": base64.b64encode(path.read_bytes()).decode("ascii"),
+        "mime_type": "image/png",
+    }
 
 
 def review_message(
-    theme: str | None, tier: str | None, plan: str, report_summary: dict[str, Any], images: list[tuple[str, Path]], round_: int
+    theme: str | None,
+    tier: str | None,
+    plan: str,
+    report_summary: dict[str, Any],
+    images: list[tuple[str, Path]],
+    round_: int,
 ) -> HumanMessage:
     """The reviewer's input: the brief, the plan, the check report and the renders."""
     captions = "\n".join(f"Image {i + 1}: {caption}" for i, (caption, _) in enumerate(images))

@@ -68,7 +68,11 @@ def _clip(text: str) -> str:
 def report_summary(report: CheckReport) -> dict[str, Any]:
     """The parts of a check report worth showing a model: verdict, randomization, physics per build."""
     metrics = report.metrics
-    summary: dict[str, Any] = {"accepted": report.accepted, "code": report.code, "message": _clip(report.message)}
+    summary: dict[str, Any] = {
+        "accepted": report.accepted,
+        "code": report.code,
+        "message": _clip(report.message),
+    }
     scene = metrics.get("scene")
     if isinstance(scene, dict):
         summary["scene"] = {k: scene.get(k) for k in ("name", "tier", "description")}
@@ -77,7 +81,17 @@ def report_summary(report: CheckReport) -> dict[str, Any]:
     builds = metrics.get("per_build")
     if builds:
         summary["simulation"] = [
-            {k: b.get(k) for k in ("seed", "scale", "max_speed", "final_part_speed", "payload_end_mm", "payload_in_goal")}
+            {
+                k: b.get(k)
+                for k in (
+                    "seed",
+                    "scale",
+                    "max_speed",
+                    "final_part_speed",
+                    "payload_end_mm",
+                    "payload_in_goal",
+                )
+            }
             for b in builds
         ]
     return summary
@@ -87,7 +101,13 @@ class CheckTools:
     """validate / simulate / submit for one session's workspace (results cached per script version)."""
 
     def __init__(
-        self, workspace: Workspace, scratch: Path, ledger: Ledger, options: CheckOptions, checker: Checker, max_identical: int
+        self,
+        workspace: Workspace,
+        scratch: Path,
+        ledger: Ledger,
+        options: CheckOptions,
+        checker: Checker,
+        max_identical: int,
     ) -> None:
         self.workspace = workspace
         self.scratch = scratch
@@ -138,14 +158,24 @@ class CheckTools:
             note = ""
             if report is not None:
                 note = "(unchanged script: cached result)"
-            elif mode == "simulate" and (failed := self.cached(sha, "validate")) is not None and not failed.accepted:
+            elif (
+                mode == "simulate"
+                and (failed := self.cached(sha, "validate")) is not None
+                and not failed.accepted
+            ):
                 report, note = failed, "(validate already failed for this exact script: fix it first)"
             else:
                 report = self.run_check(text, sha, mode)
                 self._results[(sha, mode)] = report
                 self._track_failure(report, sha)
                 self.workspace.append_journal(
-                    "checker", f"{mode} of script {sha[:12]}: " + ("PASSED" if report.accepted else f"FAILED [{report.code}] {report.message.splitlines()[0] if report.message else ''}")
+                    "checker",
+                    f"{mode} of script {sha[:12]}: "
+                    + (
+                        "PASSED"
+                        if report.accepted
+                        else f"FAILED [{report.code}] {report.message.splitlines()[0] if report.message else ''}"
+                    ),
                 )
             return self.format(report, mode, sha, note)
 
@@ -171,18 +201,33 @@ class CheckTools:
         head = f"{mode} of /script.py (version {sha[:12]}) {note}".rstrip()
         lines = [head]
         if report.accepted:
-            lines.append("PASSED" + (" the static stages (contract, geometry, intersections, zones, randomization)." if mode == "validate" else ": the full check accepted the script."))
+            lines.append(
+                "PASSED"
+                + (
+                    " the static stages (contract, geometry, intersections, zones, randomization)."
+                    if mode == "validate"
+                    else ": the full check accepted the script."
+                )
+            )
         else:
             lines.append(f"FAILED [{report.code}]")
             lines.append(_clip(report.message))
             if report.code is not None and report.code in HINTS:
                 lines.append(f"Hint: {HINTS[report.code]}")
-        metrics = {k: v for k, v in report_summary(report).items() if k not in ("accepted", "code", "message", "scene")}
+        metrics = {
+            k: v
+            for k, v in report_summary(report).items()
+            if k not in ("accepted", "code", "message", "scene")
+        }
         if metrics:
             lines.append("Metrics: " + json.dumps(metrics, default=str))
         renders = self.render_paths(sha) if mode == "simulate" else []
         if renders:
-            lines.append(f"Renders of seed 0 ({len(renders)} views, read_file shows them): " + ", ".join(renders[:4]) + (" ..." if len(renders) > 4 else ""))
+            lines.append(
+                f"Renders of seed 0 ({len(renders)} views, read_file shows them): "
+                + ", ".join(renders[:4])
+                + (" ..." if len(renders) > 4 else "")
+            )
         if self.ledger.stop is not None:
             lines.append(f"SESSION STOPPED: {self.ledger.stop.reason}")
         elif report.accepted:
@@ -194,7 +239,9 @@ class CheckTools:
     def render_paths(self, sha: str) -> list[str]:
         """Virtual paths of simulate()'s renders for this version (sorted by view name)."""
         directory = self.workspace.render_dir(sha) / "renders"
-        return [self.workspace.virtual(p) for p in sorted(directory.glob("*.png"))] if directory.is_dir() else []
+        return (
+            [self.workspace.virtual(p) for p in sorted(directory.glob("*.png"))] if directory.is_dir() else []
+        )
 
     def validate(self) -> str:
         """Fast static check of /script.py: sandboxed builds of every seed, contract, geometry, overlaps, zones, randomization. No physics."""

@@ -102,7 +102,10 @@ class WorkspaceGuard(AgentMiddleware[Any, Any, Any]):
                 problem = path_problem(value, self.role, call["name"])
                 if problem:
                     return ToolMessage(
-                        content=f"Refused: {problem}", tool_call_id=call["id"], name=call["name"], status="error"
+                        content=f"Refused: {problem}",
+                        tool_call_id=call["id"],
+                        name=call["name"],
+                        status="error",
                     )
         return None
 
@@ -112,7 +115,9 @@ class WorkspaceGuard(AgentMiddleware[Any, Any, Any]):
         return self._refusal(request) or handler(request)
 
     async def awrap_tool_call(
-        self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]]
+        self,
+        request: ToolCallRequest,
+        handler: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]],
     ) -> ToolMessage | Command[Any]:
         return self._refusal(request) or await handler(request)
 

@@ -1,0 +1,542 @@
+"""The agent author end to end, against a scripted OpenAI-compatible HTTP server (tests/stub_llm.py).
+
+No LLM is reachable here: every model call goes over real HTTP to the stub, which plays
+a scripted sequence of assistant turns (tool calls in OpenAI's wire format, with usage
+counts) and records each request. The trusted check is real (sandbox, build123d,
+MuJoCo); a session-wide memo shares its verdicts between tests so that each distinct
+script version is checked once.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchgen.agents import AgentConfigError, AgentSettings, MissingApiKeyError, preflight, run_agent_session
+from benchgen.agents.accounting import Ledger
+from benchgen.agents.tools import CheckTools
+from benchgen.agents.workspace import Workspace, path_problem, sha256_text
+from benchgen.check import CheckOptions, check_script
+from benchgen.verdict import CheckReport, RejectCode
+from stub_llm import Reply, StubLLM, call, message_text, say
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "src" / "benchgen" / "examples"
+GOOD = (EXAMPLES / "concave_bin.py").read_text()
+BIN_LINE = '            Part("bin", bin_part, material="pla"),\n'
+BLOCK_LINE = '            Part("block", f.box(pedestal_x - 20, pedestal_x + 20, -20, 20, 0, 40)),\n'
+BAD = GOOD.replace(BIN_LINE, BIN_LINE + BLOCK_LINE)  # a block buried in the launch deck's pedestal
+V1_MARK = "# v1: first submission\n"
+V1 = V1_MARK + GOOD
+
+PLAN = """# Concave bin
+
+## Puzzle
+A steel ball rolls off a sloped launch deck and stops against the outside of an open bin;
+the solver must carry it over a cable trench and drop it inside the bin.
+
+## Tier
+spatial: only static parts.
+
+## Objects
+- launch_deck: slab on a pedestal, aluminium, fixed. bin: open box, pla, fixed. ball: steel sphere.
+
+## Randomization
+- deck_height: 140..190 mm
+- tilt_deg: 4..8 degrees
+- bin_x: 130..250 mm
+- mirrored: odd seeds mirror x, so the start moves across the whole workspace
+
+## Collision avoidance
+Deck and bin live in disjoint x slots with at least 60 mm clearance; the ball starts 2 mm
+above the deck along its normal, so no draw makes parts overlap.
+
+## Stability
+The ball rolls off and rests against the bin wall: settled and not trivial.
+"""
+TODO = "- [ ] write script.py\n- [ ] validate\n- [ ] simulate\n- [ ] submit\n"
+
+
+# -- fixtures ---------------------------------------------------------------------------
+
+
+class MemoChecker:
+    """The real check_script, memoized by (script content, simulate) for the whole test session."""
+
+    def __init__(self, store: Path) -> None:
+        self.store = store
+        self.memo: dict[tuple[str, bool], tuple[CheckReport, Path | None]] = {}
+        self.real_runs: list[tuple[str, bool]] = []
+
+    def __call__(self, script: Path, options: CheckOptions, out_dir: Path | None) -> CheckReport:
+        key = (sha256_text(script.read_text()), options.simulate)
+        if key not in self.memo:
+            stored = self.store / f"{key[0][:12]}-{int(key[1])}" if out_dir is not None else None
+            self.memo[key] = (check_script(script, options, out_dir=stored), stored)
+            self.real_runs.append(key)
+        report, stored = self.memo[key]
+        if out_dir is not None and stored is not None:
+            shutil.copytree(stored, out_dir, dirs_exist_ok=True)
+        return report.model_copy(deep=True)
+
+
+@pytest.fixture(scope="session")
+def checker(tmp_path_factory: pytest.TempPathFactory) -> MemoChecker:
+    return MemoChecker(tmp_path_factory.mktemp("check-memo"))
+
+
+@pytest.fixture
+def no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def stub() -> Iterator[Callable[[list[Reply]], StubLLM]]:
+    servers: list[StubLLM] = []
+
+    def start(replies: list[Reply]) -> StubLLM:
+        server = StubLLM(replies).__enter__()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def settings_for(server: StubLLM, **overrides: Any) -> AgentSettings:
+    return AgentSettings(model="openai:stub-model", base_url=server.base_url, max_retries=0, **overrides)
+
+
+def planner_replies() -> list[Reply]:
+    return [
+        call("planner", "read_file", file_path="/skills/scenario-contract/SKILL.md", limit=1000),
+        call("planner", "write_file", file_path="/plan.md", content=PLAN),
+        call("planner", "write_file", file_path="/todo.md", content=TODO),
+        call("planner", "append_journal", entry="Plan: concave bin, mirrored layout for randomization."),
+        say("planner", "Plan and todo written."),
+    ]
+
+
+def tool_messages(body: dict[str, Any]) -> list[str]:
+    return [message_text(m) for m in body["messages"] if m.get("role") == "tool"]
+
+
+def image_parts(body: dict[str, Any]) -> list[str]:
+    urls = []
+    for message in body["messages"]:
+        if message.get("role") == "user" and isinstance(message.get("content"), list):
+            urls += [p["image_url"]["url"] for p in message["content"] if p.get("type") == "image_url"]
+    return urls
+
+
+def assert_usage_matches(outcome_usage: dict[str, dict[str, Any]], server: StubLLM) -> None:
+    for role, (prompt, completion) in server.usage_by_role().items():
+        assert outcome_usage[role]["input_tokens"] == prompt, role
+        assert outcome_usage[role]["output_tokens"] == completion, role
+        assert outcome_usage[role]["model"] == "openai:stub-model"
+
+
+# -- end to end ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_end_to_end_plan_fix_simulate_review_approve(
+    stub: Callable[[list[Reply]], StubLLM], checker: MemoChecker, tmp_path: Path, no_keys: None
+) -> None:
+    replies = [
+        *planner_replies(),
+        call("coder", "read_file", file_path="/plan.md"),
+        call("coder", "get_docs_for", name="materials"),
+        call("coder", "write_file", file_path="/script.py", content=BAD),
+        call("coder", "validate"),
+        call("coder", "edit_file", file_path="/script.py", old_string=BLOCK_LINE, new_string=""),
+        call("coder", "append_journal", entry="validate: 'block' overlapped the pedestal; removed it."),
+        call("coder", "simulate"),
+        call("coder", "submit_for_review"),
+        call(
+            "reviewer",
+            "AgentReview",
+            decision="approve",
+            summary="Deck, trench and bin read clearly.",
+            _prompt_tokens=2500,
+        ),
+    ]
+    server = stub(replies)
+    settings = settings_for(server, prices={"openai:stub-model": (3.0, 15.0)})
+    outcome = run_agent_session(
+        "a ball rolls off a deck into a bin", "spatial", settings, tmp_path, checker=checker
+    )
+
+    assert server.errors == [] and server.remaining == 0
+    assert outcome.status == "approved", outcome.reason
+    assert outcome.script == GOOD and outcome.plan == PLAN
+    assert outcome.review is not None and outcome.review["decision"] == "approve"
+
+    # The coder saw the validate failure as readable feedback, then fixed the script.
+    coder_bodies = server.bodies("coder")
+    after_validate = tool_messages(coder_bodies[4])[-1]
+    assert "FAILED [intersection]" in after_validate and "'block'" in after_validate
+    after_simulate = tool_messages(coder_bodies[7])[-1]
+    assert "PASSED" in after_simulate and "/renders/" in after_simulate
+
+    # The reviewer got the renders as images: a contact sheet plus four key views, PNG data URLs.
+    urls = image_parts(server.bodies("reviewer")[0])
+    assert len(urls) == 5
+    for url in urls:
+        assert url.startswith("data:image/png;base64,")
+        assert base64.b64decode(url.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    reviewer_tools = {t["function"]["name"] for t in server.bodies("reviewer")[0]["tools"]}
+    assert "AgentReview" in reviewer_tools and "write_file" not in reviewer_tools
+
+    # Usage per role is exactly what the server reported; cost follows the configured prices.
+    assert_usage_matches(outcome.usage, server)
+    coder_usage = outcome.usage["coder"]
+    assert coder_usage["calls"] == 8
+    assert coder_usage["est_cost_usd"] == pytest.approx(
+        (coder_usage["input_tokens"] * 3 + coder_usage["output_tokens"] * 15) / 1e6
+    )
+
+    assert "submitted script" in outcome.journal and "session ended: approved" in outcome.journal
+    assert outcome.report is not None and outcome.report["accepted"]
+    assert (tmp_path / "checkpoints.sqlite").is_file()
+    assert not (tmp_path / "agent-sessions" / outcome.session_id).exists()  # the workspace is ephemeral
+
+
+@pytest.mark.slow
+def test_reviewer_requests_changes_then_approves(
+    stub: Callable[[list[Reply]], StubLLM], checker: MemoChecker, tmp_path: Path, no_keys: None
+) -> None:
+    fix = "Remove the 'v1' header comment."
+    replies = [
+        *planner_replies(),
+        call("coder", "write_file", file_path="/script.py", content=V1),
+        call("coder", "submit_for_review"),  # refused: never simulated
+        call("coder", "simulate"),
+        call("coder", "submit_for_review"),
+        call("reviewer", "read_file", file_path="/script.py"),
+        call(
+            "reviewer", "AgentReview", decision="request_changes", summary="Fine scene.", required_fixes=[fix]
+        ),
+        call("coder", "read_file", file_path="/journal.md"),
+        call("coder", "edit_file", file_path="/script.py", old_string=V1_MARK, new_string=""),
+        call("coder", "simulate"),
+        call("coder", "submit_for_review"),
+        call("reviewer", "AgentReview", decision="approve", summary="Clean."),
+    ]
+    server = stub(replies)
+    outcome = run_agent_session("deck and bin", "spatial", settings_for(server), tmp_path, checker=checker)
+
+    assert server.errors == [] and server.remaining == 0
+    assert outcome.status == "approved", outcome.reason
+    assert outcome.script == GOOD
+    assert outcome.counters["review_rounds"] == 2 and outcome.counters["coder_rounds"] == 2
+    coder_bodies = server.bodies("coder")
+    assert "Refused" in tool_messages(coder_bodies[2])[-1]
+    round_two = message_text([m for m in coder_bodies[4]["messages"] if m["role"] == "user"][0])
+    assert "Round 2" in round_two and fix in round_two
+    assert "request_changes" in tool_messages(coder_bodies[5])[-1]  # the journal carries the review
+    assert_usage_matches(outcome.usage, server)
+
+
+def test_coder_stopped_by_turn_budget(
+    stub: Callable[[list[Reply]], StubLLM], tmp_path: Path, no_keys: None
+) -> None:
+    replies = [
+        *planner_replies(),
+        call(
+            "coder",
+            "write_file",
+            file_path="/script.py",
+            content="def build(seed, scale=1.0):\n    raise NotImplementedError\n",
+        ),
+        call("coder", "get_docs_for", name="tiers"),
+        call("coder", "read_file", file_path="/utils/examples/concave_bin.py"),
+        # no more replies: a fourth coder call would hit the exhausted script
+    ]
+    server = stub(replies)
+    outcome = run_agent_session(
+        None, None, settings_for(server, max_coder_turns=3), tmp_path, checker=_never_check
+    )
+
+    assert server.errors == [] and server.remaining == 0
+    assert outcome.status == "budget_exhausted"
+    assert "coder turn budget" in outcome.reason
+    assert len(server.bodies("coder")) == 3 and server.bodies("reviewer") == []
+    assert outcome.counters["coder_turns"] == 3
+    assert_usage_matches(outcome.usage, server)
+
+
+def test_bad_plan_goes_back_to_planner_then_fails(
+    stub: Callable[[list[Reply]], StubLLM], tmp_path: Path, no_keys: None
+) -> None:
+    vague = "# Idea\nA ball and some levers. It will be great.\n"
+    replies = [
+        call("planner", "write_file", file_path="/plan.md", content=vague),
+        say("planner", "done"),
+        call("planner", "write_file", file_path="/plan.md", content=vague * 2),
+        say("planner", "done again"),
+    ]
+    server = stub(replies)
+    settings = settings_for(server, max_plan_attempts=2)
+    outcome = run_agent_session("levers", None, settings, tmp_path, checker=_never_check)
+
+    assert outcome.status == "failed" and "no acceptable plan after 2 attempts" in outcome.reason
+    second_task = message_text([m for m in server.bodies("planner")[2]["messages"] if m["role"] == "user"][0])
+    assert (
+        "did not pass the plan check" in second_task
+        and "numeric range" in second_task
+        and "todo.md" in second_task
+    )
+    assert server.bodies("coder") == []
+
+
+# -- kill and resume -------------------------------------------------------------------------
+
+CHILD = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from benchgen.agents import AgentSettings, run_agent_session
+    settings = AgentSettings.model_validate_json(sys.argv[1])
+    run_agent_session("deck and bin", "spatial", settings, Path(sys.argv[2]), session_id=sys.argv[3])
+    """
+)
+
+
+def _checkpointed_nodes(db: Path, session_id: str) -> int:
+    with sqlite3.connect(db) as conn:
+        (count,) = conn.execute(
+            "select count(*) from checkpoints where thread_id = ?", (session_id,)
+        ).fetchone()
+    return int(count)
+
+
+@pytest.mark.slow
+def test_killed_session_resumes_from_checkpoint(
+    stub: Callable[[list[Reply]], StubLLM], checker: MemoChecker, tmp_path: Path, no_keys: None
+) -> None:
+    hang = Reply(role="coder", content="never delivered", delay_s=300)
+    server = stub([*planner_replies(), hang])
+    settings = settings_for(server)
+    session_id = "killme"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, settings.model_dump_json(), str(tmp_path), session_id],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        server.wait_for("coder", timeout_s=180)  # the planner's node finished and was checkpointed
+    except TimeoutError:
+        child.kill()
+        pytest.fail(f"child never reached the coder: {child.communicate()[1].decode()[-3000:]}")
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    planner_calls = len(server.bodies("planner"))
+    assert _checkpointed_nodes(tmp_path / "checkpoints.sqlite", session_id) > 0
+
+    server.add(
+        call("coder", "write_file", file_path="/script.py", content=GOOD),
+        call("coder", "simulate"),
+        call("coder", "submit_for_review"),
+        call("reviewer", "AgentReview", decision="approve", summary="Good."),
+    )
+    outcome = run_agent_session(
+        None, None, settings, tmp_path, session_id=session_id, resume=True, checker=checker
+    )
+
+    assert outcome.status == "approved", outcome.reason
+    assert len(server.bodies("planner")) == planner_calls  # the planner did not run again
+    assert outcome.plan == PLAN and outcome.theme == "deck and bin"
+    resumed = server.bodies("coder")[1]
+    assert "Round 1" in message_text([m for m in resumed["messages"] if m["role"] == "user"][0])
+    assert outcome.usage["planner"]["calls"] == planner_calls  # usage survived in the checkpoint
+
+    # Finished sessions resume to their outcome without work; unknown ones fail before work.
+    again = run_agent_session(
+        None, None, settings, tmp_path, session_id=session_id, resume=True, checker=checker
+    )
+    assert again.status == "approved" and len(server.requests) == len(server.bodies())
+    with pytest.raises(AgentConfigError, match="no checkpoint"):
+        run_agent_session(None, None, settings, tmp_path, session_id="nope", resume=True)
+    with pytest.raises(AgentConfigError, match="already exists"):
+        run_agent_session("x", None, settings, tmp_path, session_id=session_id)
+
+
+# -- confinement -----------------------------------------------------------------------------
+
+
+def test_file_tools_cannot_escape_the_workspace(
+    stub: Callable[[list[Reply]], StubLLM], tmp_path: Path, no_keys: None
+) -> None:
+    dataset = tmp_path / "dataset"
+    outside = tmp_path / "outside" / "evil.txt"
+    attempts = [
+        ("write_file", {"file_path": "../evil.txt", "content": "x"}),
+        ("write_file", {"file_path": "/../../evil.txt", "content": "x"}),
+        ("write_file", {"file_path": str(outside), "content": "x"}),
+        ("write_file", {"file_path": "/skills/scenario-contract/SKILL.md", "content": "x"}),
+        ("edit_file", {"file_path": "/utils/README.md", "old_string": "utils", "new_string": "x"}),
+        ("write_file", {"file_path": "/journal.md", "content": "erased"}),
+        ("read_file", {"file_path": "../../../etc/hostname"}),
+        ("ls", {"path": "/.."}),
+    ]
+    replies = [*planner_replies()] + [call("coder", name, **args) for name, args in attempts]
+    server = stub(replies)
+    settings = settings_for(server, max_coder_turns=len(attempts), keep_workspace=True)
+    outcome = run_agent_session("x", "spatial", settings, dataset, checker=_never_check)
+
+    assert outcome.status == "budget_exhausted"
+    coder_bodies = server.bodies("coder")
+    results = [tool_messages(body)[-1] for body in coder_bodies[1:]]
+    results.append("")  # the last attempt's result is never sent: the budget ended the loop first
+    for (name, args), result in zip(attempts[:-1], results, strict=False):
+        assert result.startswith(("Refused", "Error")), (name, args, result)
+    assert not outside.exists() and not outside.parent.exists()
+    assert not (tmp_path / "evil.txt").exists() and not (dataset / "evil.txt").exists()
+    workspace = dataset / "agent-sessions" / outcome.session_id / "workspace"
+    assert not list(workspace.rglob("evil.txt"))
+    assert "erased" not in (workspace / "journal.md").read_text()
+    assert (workspace / "skills" / "scenario-contract" / "SKILL.md").read_text().startswith("---")
+
+
+def test_path_rules() -> None:
+    assert path_problem("/script.py", "coder", "write_file") is None
+    assert path_problem("script.py", "coder", "edit_file") is None
+    assert path_problem("/plan.md", "coder", "write_file") is not None
+    assert path_problem("/plan.md", "planner", "write_file") is None
+    assert path_problem("/script.py", "reviewer", "write_file") is not None
+    assert path_problem("../x", "coder", "read_file") is not None
+    assert path_problem("~/x", "coder", "read_file") is not None
+    assert path_problem("/skills/a/SKILL.md", "coder", "read_file") is None
+    assert path_problem("/renders/x/report.json", "coder", "write_file") is not None
+
+
+def test_workspace_layout_is_read_only_where_it_must_be(tmp_path: Path) -> None:
+    workspace = Workspace.create(tmp_path / "ws")
+    skills = sorted(p.parent.name for p in (workspace.root / "skills").glob("*/SKILL.md"))
+    assert {"scenario-contract", "build123d-idioms", "stability", "randomization"} <= set(skills)
+    assert (workspace.root / "utils" / "examples" / "concave_bin.py").read_text() == GOOD
+    mode = (workspace.root / "skills" / "stability" / "SKILL.md").stat().st_mode
+    assert not mode & 0o222
+    backend = workspace.backend()
+    with pytest.raises(ValueError, match="traversal"):
+        backend.write("/../escape.txt", "x")
+    host_path = tmp_path / "escape.txt"
+    backend.write(str(host_path), "x")  # an absolute host path is a virtual path under the root
+    assert not host_path.exists() and (workspace.root / host_path.relative_to("/")).is_file()
+    Workspace.create(workspace.root)  # refreshing over read-only copies works
+
+
+# -- repeated identical failures ------------------------------------------------------------
+
+
+def test_repeated_identical_failure_stops_the_session(tmp_path: Path) -> None:
+    workspace = Workspace.create(tmp_path / "ws")
+    ledger = Ledger(AgentSettings(model="openai:x"))
+    runs: list[Path] = []
+
+    def overlapping(script: Path, options: CheckOptions, out_dir: Path | None) -> CheckReport:
+        runs.append(script)
+        return CheckReport(
+            accepted=False, code=RejectCode.INTERSECTION, message="parts 'a' and 'b' overlap by 8.0 mm³"
+        )
+
+    tools = CheckTools(workspace, tmp_path / "checks", ledger, CheckOptions(), overlapping, max_identical=3)
+    workspace.write("script.py", "v1")
+    assert "FAILED [intersection]" in tools.validate()
+    assert "cached" in tools.validate() and len(runs) == 1  # unchanged script: no new run, no new strike
+    workspace.write("script.py", "v2")
+    tools.validate()
+    assert ledger.stop is None
+    workspace.write("script.py", "v3")
+    assert "SESSION STOPPED" in tools.validate()
+    assert ledger.stop is not None and ledger.stop.status == "failed"
+    assert "3 consecutive script versions" in ledger.stop.reason
+    assert "Refused" in tools.submit_for_review()
+
+
+def _never_check(script: Path, options: CheckOptions, out_dir: Path | None) -> CheckReport:
+    raise AssertionError("this test must not run the checker")
+
+
+# -- preflight -----------------------------------------------------------------------------
+
+
+def test_preflight_missing_key_is_one_clear_line(no_keys: None, tmp_path: Path) -> None:
+    with pytest.raises(MissingApiKeyError) as info:
+        preflight(AgentSettings(model="openai:gpt-4.1"))
+    message = str(info.value)
+    assert "OPENAI_API_KEY" in message and "\n" not in message
+    with pytest.raises(MissingApiKeyError, match="ANTHROPIC_API_KEY"):
+        preflight(
+            AgentSettings(
+                model="openai:gpt-4.1",
+                base_url="http://127.0.0.1:9/v1",
+                reviewer_model="anthropic:claude-sonnet-4-5",
+            )
+        )
+    preflight(
+        AgentSettings(model="openai:local-model", base_url="http://127.0.0.1:9/v1")
+    )  # local server: no key needed
+    with pytest.raises(AgentConfigError, match="provider:model"):
+        preflight(AgentSettings(model="gpt-4.1"))
+    with pytest.raises(AgentConfigError, match="unknown provider"):
+        preflight(AgentSettings(model="nosuch:model"))
+    with pytest.raises(MissingApiKeyError):  # before any work: nothing is created
+        run_agent_session("x", None, AgentSettings(model="openai:gpt-4.1"), tmp_path / "never")
+    assert not (tmp_path / "never").exists()
+
+
+def test_preflight_passes_with_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("GOOGLE_API_KEY", "g-test")
+    preflight(AgentSettings(model="openai:gpt-4.1", reviewer_model="google_genai:gemini-2.5-pro"))
+
+
+def test_stub_streams_like_openai(stub: Callable[[list[Reply]], StubLLM]) -> None:
+    """The SSE path of the stub (used when a client streams) carries tool calls and usage."""
+    from langchain_core.messages import AIMessageChunk, HumanMessage, SystemMessage
+    from langchain_core.tools import tool
+
+    from benchgen.agents.models import make_chat_model
+
+    @tool
+    def validate() -> str:
+        """Validate."""
+        return "ok"
+
+    server = stub([call("coder", "validate", _prompt_tokens=11, _completion_tokens=7)])
+    model = make_chat_model("openai:stub-model", settings_for(server)).bind_tools([validate])
+    chunks = list(model.stream([SystemMessage("Role: coder"), HumanMessage("go")]))
+    message: AIMessageChunk = chunks[0]
+    for chunk in chunks[1:]:
+        message = message + chunk
+    assert server.bodies()[0]["stream"] is True
+    assert message.tool_calls[0]["name"] == "validate"
+    assert message.usage_metadata is not None and message.usage_metadata["input_tokens"] == 11
+
+
+def test_token_budget_stops_before_the_next_call(
+    stub: Callable[[list[Reply]], StubLLM], tmp_path: Path, no_keys: None
+) -> None:
+    server = stub(planner_replies())
+    outcome = run_agent_session(
+        "x", None, settings_for(server, max_tokens=200), tmp_path, checker=_never_check
+    )
+    assert outcome.status == "budget_exhausted" and "token budget" in outcome.reason
+    assert len(server.bodies("planner")) == 2  # 150 tokens, then 300 >= 200: no third call
+    assert server.bodies("coder") == []
