@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langgraph.checkpoint.memory import InMemorySaver
 
 from benchgen.agents import AgentConfigError, AgentSettings, MissingApiKeyError, preflight, run_agent_session
 from benchgen.agents.accounting import Ledger
+from benchgen.agents.graph import SESSIONS_DIR
 from benchgen.agents.tools import CheckTools
 from benchgen.agents.workspace import Workspace, path_problem, sha256_text
 from benchgen.check import CheckOptions, check_script
@@ -197,6 +199,16 @@ def test_end_to_end_plan_fix_simulate_review_approve(
     for url in urls:
         assert url.startswith("data:image/png;base64,")
         assert base64.b64decode(url.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    coder_tools = {t["function"]["name"] for t in coder_bodies[0]["tools"]}
+    assert {
+        "validate",
+        "simulate",
+        "submit_for_review",
+        "get_docs_for",
+        "write_file",
+        "edit_file",
+    } <= coder_tools
+    assert not coder_tools & {"task", "execute"}  # no subagents, no shell: scripts run only in the sandbox
     reviewer_tools = {t["function"]["name"] for t in server.bodies("reviewer")[0]["tools"]}
     assert "AgentReview" in reviewer_tools and "write_file" not in reviewer_tools
 
@@ -211,7 +223,7 @@ def test_end_to_end_plan_fix_simulate_review_approve(
     assert "submitted script" in outcome.journal and "session ended: approved" in outcome.journal
     assert outcome.report is not None and outcome.report["accepted"]
     assert (tmp_path / "checkpoints.sqlite").is_file()
-    assert not (tmp_path / "agent-sessions" / outcome.session_id).exists()  # the workspace is ephemeral
+    assert not (tmp_path / SESSIONS_DIR / outcome.session_id).exists()  # the workspace is ephemeral
 
 
 @pytest.mark.slow
@@ -290,7 +302,9 @@ def test_bad_plan_goes_back_to_planner_then_fails(
     ]
     server = stub(replies)
     settings = settings_for(server, max_plan_attempts=2)
-    outcome = run_agent_session("levers", None, settings, tmp_path, checker=_never_check)
+    saver = InMemorySaver()  # any LangGraph checkpointer can replace the SQLite file
+    outcome = run_agent_session("levers", None, settings, tmp_path, checker=_never_check, checkpointer=saver)
+    assert not (tmp_path / "checkpoints.sqlite").exists() and list(saver.list(None))
 
     assert outcome.status == "failed" and "no acceptable plan after 2 attempts" in outcome.reason
     second_task = message_text([m for m in server.bodies("planner")[2]["messages"] if m["role"] == "user"][0])
@@ -407,7 +421,7 @@ def test_file_tools_cannot_escape_the_workspace(
         assert result.startswith(("Refused", "Error")), (name, args, result)
     assert not outside.exists() and not outside.parent.exists()
     assert not (tmp_path / "evil.txt").exists() and not (dataset / "evil.txt").exists()
-    workspace = dataset / "agent-sessions" / outcome.session_id / "workspace"
+    workspace = dataset / SESSIONS_DIR / outcome.session_id / "workspace"
     assert not list(workspace.rglob("evil.txt"))
     assert "erased" not in (workspace / "journal.md").read_text()
     assert (workspace / "skills" / "scenario-contract" / "SKILL.md").read_text().startswith("---")
@@ -509,7 +523,7 @@ def test_preflight_passes_with_keys(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_stub_streams_like_openai(stub: Callable[[list[Reply]], StubLLM]) -> None:
     """The SSE path of the stub (used when a client streams) carries tool calls and usage."""
-    from langchain_core.messages import AIMessageChunk, HumanMessage, SystemMessage
+    from langchain_core.messages import HumanMessage, SystemMessage
     from langchain_core.tools import tool
 
     from benchgen.agents.models import make_chat_model
@@ -522,7 +536,7 @@ def test_stub_streams_like_openai(stub: Callable[[list[Reply]], StubLLM]) -> Non
     server = stub([call("coder", "validate", _prompt_tokens=11, _completion_tokens=7)])
     model = make_chat_model("openai:stub-model", settings_for(server)).bind_tools([validate])
     chunks = list(model.stream([SystemMessage("Role: coder"), HumanMessage("go")]))
-    message: AIMessageChunk = chunks[0]
+    message: Any = chunks[0]
     for chunk in chunks[1:]:
         message = message + chunk
     assert server.bodies()[0]["stream"] is True
@@ -540,3 +554,25 @@ def test_token_budget_stops_before_the_next_call(
     assert outcome.status == "budget_exhausted" and "token budget" in outcome.reason
     assert len(server.bodies("planner")) == 2  # 150 tokens, then 300 >= 200: no third call
     assert server.bodies("coder") == []
+
+
+def test_model_error_fails_the_session_but_keeps_it_resumable(
+    stub: Callable[[list[Reply]], StubLLM], tmp_path: Path, no_keys: None
+) -> None:
+    server = stub(planner_replies()[:2])  # the third planner request gets an HTTP 400
+    outcome = run_agent_session(
+        "x", None, settings_for(server), tmp_path, session_id="flaky", checker=_never_check
+    )
+    assert outcome.status == "failed" and "400" in outcome.reason and "resumable" in outcome.reason
+    assert outcome.usage["planner"]["calls"] == 2
+
+    # On resume the interrupted node (the planner) starts over; what it spent before is kept.
+    server.add(*planner_replies(), call("coder", "get_docs_for", name="tiers"))
+    resumed = run_agent_session(
+        None, None, settings_for(server, max_coder_turns=1), tmp_path, session_id="flaky", resume=True
+    )
+    assert server.errors == ["stub script exhausted (request from role 'planner')"]
+    assert resumed.status == "budget_exhausted"
+    assert "session resumed" in resumed.journal
+    assert resumed.usage["planner"]["calls"] == 2 + len(planner_replies())
+    assert_usage_matches(resumed.usage, server)

@@ -66,9 +66,9 @@ def test_slide_range_scales_and_hinge_range_does_not() -> None:
 
 def test_examples_pass_ruff() -> None:
     pytest.importorskip("ruff")
-    result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", *(str(EXAMPLES / f"{n}.py") for n in NAMES)],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout
+    paths = [str(EXAMPLES / f"{n}.py") for n in NAMES]
+    for command in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, *paths], capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout

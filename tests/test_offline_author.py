@@ -59,13 +59,19 @@ def test_select_bin_and_exact_name() -> None:
 
 
 def test_select_by_tier() -> None:
-    assert {f.name for f in select_families(None, "kinematic")} == {"lever_seesaw", "drawer_slide", "flap_gate"}
+    assert {f.name for f in select_families(None, "kinematic")} == {
+        "lever_seesaw",
+        "drawer_slide",
+        "flap_gate",
+    }
     assert all(f.tier == "spatial" for f in select_families(None, "spatial"))
     assert [f.name for f in select_families("hinge", "kinematic")] == ["lever_seesaw", "flap_gate"]
     assert len(select_families(None, None)) == len(FAMILIES)
 
 
-@pytest.mark.parametrize(("theme", "tier"), [("xylophone quantum", None), ("stairs", "kinematic"), (None, "mechanism")])
+@pytest.mark.parametrize(
+    ("theme", "tier"), [("xylophone quantum", None), ("stairs", "kinematic"), (None, "mechanism")]
+)
 def test_no_match_lists_families(theme: str | None, tier: str | None) -> None:
     with pytest.raises(NoFamilyMatches) as info:
         select_families(theme, tier)
@@ -129,11 +135,13 @@ def test_family_scripts_build_for_more_draws(family: str) -> None:
 
 
 def test_generated_scripts_pass_ruff(tmp_path: Path) -> None:
+    """Generated scripts are lint-clean and already formatted, like hand-written code."""
     pytest.importorskip("ruff")
     for family in FAMILY_NAMES:
         (tmp_path / f"{family}.py").write_text(_candidate(family, 0).script)
     config = ["--config", str(PYPROJECT)] if PYPROJECT.exists() else []
-    result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", *config, str(tmp_path)], capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stdout
+    for command in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, *config, str(tmp_path)], capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout

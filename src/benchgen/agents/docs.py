@@ -36,7 +36,7 @@ def _contract_overview() -> str:
     module = _scenario_module()
     lines = [inspect.getdoc(module) or "", "", "Types (call get_docs_for(<name>) for each):"]
     for name in CONTRACT_TYPES:
-        summary = (inspect.getdoc(getattr(module, name)) or "").splitlines()[0]
+        summary = (inspect.getdoc(getattr(module, name)) or "").partition("\n")[0]
         lines.append(f"- {name}: {summary}")
     lines += ["", "Script shape: def build(seed: int, scale: float = 1.0) -> Scenario", "", _tiers()]
     return "\n".join(lines)

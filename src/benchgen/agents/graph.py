@@ -23,7 +23,7 @@ import sqlite3
 import uuid
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -34,6 +34,7 @@ from langchain.agents.structured_output import ToolStrategy
 from langchain_core.messages import AnyMessage, HumanMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 
@@ -63,7 +64,7 @@ from benchgen.agents.workspace import (
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_FILE = "checkpoints.sqlite"
-SESSIONS_DIR = "agent-sessions"
+SESSIONS_DIR = ".agent-sessions"
 SYSTEM_PROMPTS: dict[Role, str] = {
     "planner": prompts.PLANNER,
     "coder": prompts.CODER,
@@ -113,7 +114,9 @@ def new_session_id() -> str:
 def open_checkpointer(path: Path) -> Iterator[SqliteSaver]:
     """A SQLite checkpointer on ``path`` (created if needed), closed on exit."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with closing(sqlite3.connect(str(path), check_same_thread=False)) as conn:
+    # WAL and a generous busy timeout let several sessions (processes) share one dataset's file.
+    with closing(sqlite3.connect(str(path), check_same_thread=False, timeout=60.0)) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
         saver = SqliteSaver(conn)
         saver.setup()
         yield saver
@@ -195,7 +198,7 @@ class SessionRunner:
             name=f"benchgen-{role}",
         )
 
-    def build_graph(self, checkpointer: SqliteSaver) -> Any:
+    def build_graph(self, checkpointer: BaseCheckpointSaver[Any]) -> Any:
         """The outer graph, compiled with the checkpointer."""
         graph = StateGraph(SessionState)
         graph.add_node("planner", self.planner)
@@ -219,13 +222,16 @@ class SessionRunner:
             self.resumed = False
             self._journal("session resumed from its last checkpoint; the interrupted step starts over")
 
-    def _end(self, update: dict[str, Any]) -> dict[str, Any]:
-        update |= {
-            "files": self.workspace.snapshot(),
+    def spent(self) -> SessionState:
+        """Usage, coder turns and active time so far."""
+        return {
             "usage": self.ledger.usage_dict(),
             "coder_turns": self.ledger.coder_turns,
             "elapsed_s": round(self.ledger.elapsed_s(), 3),
         }
+
+    def _end(self, update: dict[str, Any]) -> dict[str, Any]:
+        update |= {"files": self.workspace.snapshot(), **self.spent()}
         if self.ledger.stop is not None and not update.get("status"):
             update["status"], update["reason"] = self.ledger.stop
         return update
@@ -234,6 +240,8 @@ class SessionRunner:
         config: RunnableConfig = {
             "callbacks": [UsageCallback(role, self.ledger)],
             "run_name": f"benchgen-{role}",
+            # The budgets bound the loop; without this the outer graph's small limit would be inherited.
+            "recursion_limit": 10_000,
         }
         # Inner agents keep no checkpoints; "exit" stops them inheriting the outer graph's "sync" durability,
         # which LangGraph would otherwise try to honour without a checkpointer.
@@ -449,15 +457,17 @@ def run_agent_session(
     resume: bool = False,
     *,
     checker: Checker | None = None,
+    checkpointer: BaseCheckpointSaver[Any] | None = None,
 ) -> AgentOutcome:
     """Run (or resume) one Planner → Coder → Reviewer session and return how it ended.
 
     Checkpoints go to ``dataset_dir/checkpoints.sqlite`` under ``session_id`` (a new id
-    when None); the workspace lives in ``dataset_dir/agent-sessions/<id>/`` until the
+    when None); the workspace lives in ``dataset_dir/.agent-sessions/<id>/`` until the
     session ends. ``resume=True`` continues a session from its last checkpoint (theme
     and tier then come from the checkpoint). A model or transport error ends the call
     with status ``failed`` and leaves the checkpoint, so the session can be resumed.
     ``checker`` replaces the trusted check (tests memoize it); default: ``check_script``.
+    ``checkpointer`` replaces the SQLite file (e.g. a shared PostgreSQL saver); the caller owns it.
 
     Raises :class:`AgentConfigError` (or :class:`MissingApiKeyError`) before any work
     when the configuration is unusable, the session to resume does not exist, or a new
@@ -468,16 +478,19 @@ def run_agent_session(
         raise AgentConfigError("resuming needs the session id")
     session_id = session_id or new_session_id()
     dataset_dir = dataset_dir.resolve()
-    with open_checkpointer(dataset_dir / CHECKPOINT_FILE) as saver:
+    opened = (
+        nullcontext(checkpointer)
+        if checkpointer is not None
+        else open_checkpointer(dataset_dir / CHECKPOINT_FILE)
+    )
+    with opened as saver:
         runner = SessionRunner(settings, dataset_dir, session_id, checker or default_checker)
         graph = runner.build_graph(saver)
         config: RunnableConfig = {"configurable": {"thread_id": session_id}, "recursion_limit": 200}
         snapshot = graph.get_state(config)
         saved = SessionState(**(snapshot.values or {}))
         if resume and not saved:
-            raise AgentConfigError(
-                f"no checkpoint for session {session_id!r} in {dataset_dir / CHECKPOINT_FILE}"
-            )
+            raise AgentConfigError(f"no checkpoint for session {session_id!r} in {dataset_dir}")
         if not resume and saved:
             raise AgentConfigError(
                 f"session {session_id!r} already exists in {dataset_dir}; resume it instead"
@@ -493,11 +506,17 @@ def run_agent_session(
             final: SessionState = graph.invoke(graph_input, config, durability="sync")
         except Exception as exc:  # a model/transport error: report it, keep the checkpoint for --resume
             logger.exception("agent session %s stopped by an error", session_id)
-            state: SessionState = {**(graph.get_state(config).values or {})}
+            spent = runner.spent()
+            # Record what the failed step spent, so budgets and costs stay true after --resume;
+            # the step itself is not marked done and runs again on resume.
+            try:
+                graph.update_state(config, spent)
+            except Exception:  # never hide the original error behind a bookkeeping one
+                logger.warning("could not record the usage of session %s in its checkpoint", session_id)
+            state = SessionState(**(graph.get_state(config).values or {}))
             state |= {
                 "status": "failed",
                 "reason": f"{type(exc).__name__}: {str(exc).strip()[:500]} (resumable: session {session_id})",
-                "usage": runner.ledger.usage_dict(),
             }
             return runner.outcome(state)
         outcome = runner.outcome(final)

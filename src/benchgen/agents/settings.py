@@ -65,7 +65,7 @@ class AgentSettings(BaseModel):
     """Retries of a failed model request (rate limits, connection errors)."""
     temperature: float | None = None
     keep_workspace: bool = False
-    """Keep ``DIR/agent-sessions/ID/`` after the session ends (for debugging)."""
+    """Keep ``DIR/.agent-sessions/ID/`` after the session ends (for debugging)."""
 
     @property
     def reviewer(self) -> str:

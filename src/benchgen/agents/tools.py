@@ -57,6 +57,11 @@ def default_checker(script: Path, options: CheckOptions, out_dir: Path | None) -
     return check_script(script, options, out_dir=out_dir)
 
 
+def first_line(text: str) -> str:
+    """The first line of a message (empty for an empty message)."""
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
 def _clip(text: str) -> str:
     # Keep the head (the verdict) and the tail (the traceback's last frames), drop the middle.
     if len(text) <= MAX_MESSAGE_CHARS:
@@ -174,7 +179,7 @@ class CheckTools:
                     + (
                         "PASSED"
                         if report.accepted
-                        else f"FAILED [{report.code}] {report.message.splitlines()[0] if report.message else ''}"
+                        else f"FAILED [{report.code}] {first_line(report.message)}"
                     ),
                 )
             return self.format(report, mode, sha, note)
@@ -190,7 +195,7 @@ class CheckTools:
             count = 1
         self._streak = (key, sha, count)
         if count >= self.max_identical:
-            first = report.message.splitlines()[0] if report.message else ""
+            first = first_line(report.message)
             self.ledger.halt(
                 "failed",
                 f"the same check failure repeated on {count} consecutive script versions: [{report.code}] {first}",
@@ -262,7 +267,9 @@ class CheckTools:
             if report is None:
                 return "Refused: /script.py changed since the last simulate() (or was never simulated). Run simulate() first."
             if not report.accepted:
-                return f"Refused: simulate() failed on this script: [{report.code}] {report.message.splitlines()[0]}"
+                return (
+                    f"Refused: simulate() failed on this script: [{report.code}] {first_line(report.message)}"
+                )
             self.ledger.submitted_sha = sha
             self.workspace.append_journal("coder", f"submitted script {sha[:12]} for review")
             return "Submitted for review. Your turn is over: stop now."

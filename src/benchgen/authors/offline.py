@@ -131,7 +131,9 @@ def select_families(theme: str | None, tier: str | None) -> list[Family]:
         chosen = [f for f in chosen if wanted & _family_words(f)]
     if not chosen:
         listing = "; ".join(f"{f.name} ({f.tier}): {', '.join(f.keywords)}" for f in FAMILIES)
-        raise NoFamilyMatches(f"no family matches theme={theme!r}, tier={tier!r}. Available families: {listing}")
+        raise NoFamilyMatches(
+            f"no family matches theme={theme!r}, tier={tier!r}. Available families: {listing}"
+        )
     return chosen
 
 
@@ -511,7 +513,9 @@ def audit_scene(scene: Scenario, min_gap: float = 1.0) -> list[str]:
 
 
 def _fingerprint(scene: Scenario) -> tuple[object, ...]:
-    shapes = [round(p.shape.volume, 3) for p in scene.parts] + [tuple(np.round(_bbox(p.shape)[0], 4)) for p in scene.parts]
+    shapes = [round(p.shape.volume, 3) for p in scene.parts] + [
+        tuple(np.round(_bbox(p.shape)[0], 4)) for p in scene.parts
+    ]
     return (scene.params, scene.payload.start, scene.goal_zone, scene.forbid_zones, scene.bounds, shapes)
 
 

@@ -79,7 +79,9 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
     bin_x = rng.uniform(bin_w / 2 + 60.0, WIDTH / 2 - bin_w / 2 - 10.0)
     bin_y = rng.uniform(-40.0, 40.0)
     x0, x1, y0, y1 = bin_x - bin_w / 2, bin_x + bin_w / 2, bin_y - bin_d / 2, bin_y + bin_d / 2
-    bin_part = f.box(x0, x1, y0, y1, 0, bin_h) - f.box(x0 + wall, x1 - wall, y0 + wall, y1 - wall, wall, bin_h + 1)
+    bin_part = f.box(x0, x1, y0, y1, 0, bin_h) - f.box(
+        x0 + wall, x1 - wall, y0 + wall, y1 - wall, wall, bin_h + 1
+    )
 
     lip_x = pedestal_x + deck_len / 2 * math.cos(a)
     trench = f.zone(lip_x + 40.0, x0 - 20.0, -DEPTH / 2, DEPTH / 2, 0.0, 35.0, "cable_trench")
@@ -96,12 +98,20 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
             Part("bin", bin_part, material="pla"),
         ],
         payload=Payload(
-            "ball", Sphere(radius * f.k), material="steel", start=f.point(*start), jitter=(3.0 * f.k, 5.0 * f.k, 0.0)
+            "ball",
+            Sphere(radius * f.k),
+            material="steel",
+            start=f.point(*start),
+            jitter=(3.0 * f.k, 5.0 * f.k, 0.0),
         ),
-        goal_zone=f.zone(x0 + wall + 1, x1 - wall - 1, y0 + wall + 1, y1 - wall - 1, wall, bin_h, "bin_interior"),
+        goal_zone=f.zone(
+            x0 + wall + 1, x1 - wall - 1, y0 + wall + 1, y1 - wall - 1, wall, bin_h, "bin_interior"
+        ),
         build_zone=f.zone(pedestal_x - 80.0, x1 + 5.0, -DEPTH / 2, DEPTH / 2, 0.0, HEIGHT - 10.0, "build"),
         bounds=f.zone(-WIDTH / 2, WIDTH / 2, -DEPTH / 2, DEPTH / 2, 0.0, HEIGHT, "bounds"),
-        constraints=Constraints(target_quantity=rng.choice([100, 500, 2000]), max_unit_cost=15.0, max_weight_g=1200.0),
+        constraints=Constraints(
+            target_quantity=rng.choice([100, 500, 2000]), max_unit_cost=15.0, max_weight_g=1200.0
+        ),
         forbid_zones=[trench],
         params={
             "deck_height": deck_height,

@@ -67,9 +67,9 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
     half_in = drawer_w / 2 + GAP
     floor_z = PANEL + GAP  # drawer underside
     top_z = floor_z + drawer_h + GAP + PANEL
-    carcass = f.box(cab_x0, cab_x0 + cab_len, cab_y - half_in - PANEL, cab_y + half_in + PANEL, 0, top_z) - f.box(
-        cab_x0 - 1, cab_x0 + cab_len + 1, cab_y - half_in, cab_y + half_in, PANEL, top_z - PANEL
-    )
+    carcass = f.box(
+        cab_x0, cab_x0 + cab_len, cab_y - half_in - PANEL, cab_y + half_in + PANEL, 0, top_z
+    ) - f.box(cab_x0 - 1, cab_x0 + cab_len + 1, cab_y - half_in, cab_y + half_in, PANEL, top_z - PANEL)
 
     # Drawer: an open tray whose floor hangs GAP above the carcass base; the slide, not
     # contact, carries its weight, and no force acts along a horizontal slide, so it
@@ -96,13 +96,31 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
             Part("drawer", drawer, material="wood", joint=f.slide_x((-40.0, pull - 5.0))),
         ],
         payload=Payload(
-            "ball", Sphere(radius * f.k), material="rubber", start=f.point(*start), jitter=(6 * f.k, 6 * f.k, 2 * f.k)
+            "ball",
+            Sphere(radius * f.k),
+            material="rubber",
+            start=f.point(*start),
+            jitter=(6 * f.k, 6 * f.k, 2 * f.k),
         ),
-        goal_zone=f.zone(dx0 + w + 1, cab_x0 - 2, dy0 + w + 1, dy1 - w - 1, floor_z + w, floor_z + drawer_h, "drawer"),
+        goal_zone=f.zone(
+            dx0 + w + 1, cab_x0 - 2, dy0 + w + 1, dy1 - w - 1, floor_z + w, floor_z + drawer_h, "drawer"
+        ),
         build_zone=f.zone(-WIDTH / 2 + 10, cab_x0 - 1, -DEPTH / 2, DEPTH / 2, 0, HEIGHT - 10, "build"),
         bounds=f.zone(-WIDTH / 2, WIDTH / 2, -DEPTH / 2, DEPTH / 2, 0, HEIGHT, "bounds"),
-        constraints=Constraints(target_quantity=rng.choice([100, 1000, 5000]), max_unit_cost=8.0, max_weight_g=900.0),
-        forbid_zones=[f.zone(cab_x0, cab_x0 + cab_len, cab_y - half_in - PANEL, cab_y + half_in + PANEL, top_z, top_z + 60, "countertop")],
+        constraints=Constraints(
+            target_quantity=rng.choice([100, 1000, 5000]), max_unit_cost=8.0, max_weight_g=900.0
+        ),
+        forbid_zones=[
+            f.zone(
+                cab_x0,
+                cab_x0 + cab_len,
+                cab_y - half_in - PANEL,
+                cab_y + half_in + PANEL,
+                top_z,
+                top_z + 60,
+                "countertop",
+            )
+        ],
         params={
             "drawer_length": drawer_l,
             "drawer_width": drawer_w,

@@ -102,12 +102,18 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
             Part("pocket_curb", curb, material="abs"),
         ],
         payload=Payload(
-            "ball", Sphere(radius * f.k), material="steel", start=f.point(*start), jitter=(6 * f.k, 6 * f.k, 2 * f.k)
+            "ball",
+            Sphere(radius * f.k),
+            material="steel",
+            start=f.point(*start),
+            jitter=(6 * f.k, 6 * f.k, 2 * f.k),
         ),
         goal_zone=f.zone(wx1 + 14.0, px1 - 9, py0 + 9, py1 - 9, 0, 45, "pocket"),
         build_zone=f.zone(-WIDTH / 2 + 10, wx0 - 1, -DEPTH / 2, DEPTH / 2, 0, HEIGHT - 10, "build"),
         bounds=f.zone(-WIDTH / 2, WIDTH / 2, -DEPTH / 2, DEPTH / 2, 0, HEIGHT, "bounds"),
-        constraints=Constraints(target_quantity=rng.choice([50, 250, 1000]), max_unit_cost=20.0, max_weight_g=1500.0),
+        constraints=Constraints(
+            target_quantity=rng.choice([50, 250, 1000]), max_unit_cost=20.0, max_weight_g=1500.0
+        ),
         forbid_zones=[beam],
         params={
             "wall_x": wall_x,

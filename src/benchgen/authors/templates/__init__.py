@@ -49,7 +49,9 @@ class Frame:
             abs(x1 - x0) * k, abs(y1 - y0) * k, abs(z1 - z0) * k
         )
 
-    def slab(self, center: tuple[float, float, float], length: float, width: float, thick: float, tilt: float) -> Box:
+    def slab(
+        self, center: tuple[float, float, float], length: float, width: float, thick: float, tilt: float
+    ) -> Box:
         """A box centred at ``center`` and tilted by ``tilt`` degrees about y (its +x end down)."""
         k = self.k
         return Pos(*self.point(*center)) * Rot(0, self.sx * tilt, 0) * Box(length * k, width * k, thick * k)
@@ -62,7 +64,9 @@ class Frame:
         a, b = sorted((self.sx * x0 * self.k, self.sx * x1 * self.k))
         return Zone(min=(a, y0 * self.k, z0 * self.k), max=(b, y1 * self.k, z1 * self.k), name=name)
 
-    def hinge_y(self, anchor: tuple[float, float, float], axis_y: float, limits: tuple[float, float]) -> Hinge:
+    def hinge_y(
+        self, anchor: tuple[float, float, float], axis_y: float, limits: tuple[float, float]
+    ) -> Hinge:
         """A hinge about y; mirroring x flips the axis so the same range turns the mirrored way."""
         return Hinge(anchor=self.point(*anchor), axis=(0.0, self.sx * axis_y, 0.0), range=limits)
 

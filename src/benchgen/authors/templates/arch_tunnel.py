@@ -41,7 +41,11 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
             "behind it, keeping out of any forbidden zone."
         ),
         tier="spatial",
-        parts=[Part("wall", wall, material=WALL_MATERIAL), Part("pocket_curb", curb, material="abs"), *extra_parts],
+        parts=[
+            Part("wall", wall, material=WALL_MATERIAL),
+            Part("pocket_curb", curb, material="abs"),
+            *extra_parts,
+        ],
         payload=Payload(
             "block",
             Box(side * f.k, side * f.k, side * f.k),
@@ -52,7 +56,9 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
         goal_zone=f.zone(wx1 + 4, px1 - 9, py0 + 9, py1 - 9, 0, 40, "pocket"),
         build_zone=f.zone(-WIDTH / 2 + 10, wx0 - 1, -DEPTH / 2, DEPTH / 2, 0, HEIGHT - 10, "build"),
         bounds=f.zone(-WIDTH / 2, WIDTH / 2, -DEPTH / 2, DEPTH / 2, 0, HEIGHT, "bounds"),
-        constraints=Constraints(target_quantity=TARGET_QUANTITY, max_unit_cost=MAX_UNIT_COST, max_weight_g=MAX_WEIGHT_G),
+        constraints=Constraints(
+            target_quantity=TARGET_QUANTITY, max_unit_cost=MAX_UNIT_COST, max_weight_g=MAX_WEIGHT_G
+        ),
         forbid_zones=forbid,
         params=params,
     )

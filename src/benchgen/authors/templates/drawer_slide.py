@@ -22,7 +22,9 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
     floor_z = 12.0 + 3.0
     top_z = floor_z + drawer_h + 3.0 + 12.0
     outer = f.box(cab_x0, cab_x0 + cab_len, cab_y - half_in - 12, cab_y + half_in + 12, 0, top_z)
-    carcass = outer - f.box(cab_x0 - 1, cab_x0 + cab_len + 1, cab_y - half_in, cab_y + half_in, 12, top_z - 12)
+    carcass = outer - f.box(
+        cab_x0 - 1, cab_x0 + cab_len + 1, cab_y - half_in, cab_y + half_in, 12, top_z - 12
+    )
 
     # Drawer: an open tray pulled out towards the start. No force acts along a level
     # slide, so it stays put until something shoves it.
@@ -36,7 +38,9 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
     start = (rng.uniform(-290.0, -230.0), rng.uniform(-80.0, 80.0), rng.uniform(170.0, 230.0))
     params.update(start_x=start[0], start_y=start[1], start_z=start[2])
 
-    countertop = f.zone(cab_x0, cab_x0 + cab_len, cab_y - half_in - 12, cab_y + half_in + 12, top_z, top_z + 60, "countertop")
+    countertop = f.zone(
+        cab_x0, cab_x0 + cab_len, cab_y - half_in - 12, cab_y + half_in + 12, top_z, top_z + 60, "countertop"
+    )
     extra_parts, forbid = fill_lane(f, rng, -200.0, dx0 - EXTRA_PULL - 15.0, params)
     return Scenario(
         name="drawer_slide",
@@ -51,12 +55,20 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
             *extra_parts,
         ],
         payload=Payload(
-            "ball", Sphere(radius * f.k), material=BALL_MATERIAL, start=f.point(*start), jitter=(6 * f.k, 6 * f.k, 2 * f.k)
+            "ball",
+            Sphere(radius * f.k),
+            material=BALL_MATERIAL,
+            start=f.point(*start),
+            jitter=(6 * f.k, 6 * f.k, 2 * f.k),
         ),
-        goal_zone=f.zone(dx0 + w + 1, cab_x0 - 2, dy0 + w + 1, dy1 - w - 1, floor_z + w, floor_z + drawer_h, "drawer"),
+        goal_zone=f.zone(
+            dx0 + w + 1, cab_x0 - 2, dy0 + w + 1, dy1 - w - 1, floor_z + w, floor_z + drawer_h, "drawer"
+        ),
         build_zone=f.zone(-WIDTH / 2 + 10, cab_x0 - 1, -DEPTH / 2, DEPTH / 2, 0, HEIGHT - 10, "build"),
         bounds=f.zone(-WIDTH / 2, WIDTH / 2, -DEPTH / 2, DEPTH / 2, 0, HEIGHT, "bounds"),
-        constraints=Constraints(target_quantity=TARGET_QUANTITY, max_unit_cost=MAX_UNIT_COST, max_weight_g=MAX_WEIGHT_G),
+        constraints=Constraints(
+            target_quantity=TARGET_QUANTITY, max_unit_cost=MAX_UNIT_COST, max_weight_g=MAX_WEIGHT_G
+        ),
         forbid_zones=[countertop, *forbid],
         params=params,
     )

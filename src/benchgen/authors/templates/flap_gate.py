@@ -51,12 +51,18 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
             *extra_parts,
         ],
         payload=Payload(
-            "ball", Sphere(radius * f.k), material=BALL_MATERIAL, start=f.point(*start), jitter=(6 * f.k, 6 * f.k, 2 * f.k)
+            "ball",
+            Sphere(radius * f.k),
+            material=BALL_MATERIAL,
+            start=f.point(*start),
+            jitter=(6 * f.k, 6 * f.k, 2 * f.k),
         ),
         goal_zone=f.zone(wx1 + 14, px1 - 9, py0 + 9, py1 - 9, 0, 45, "pocket"),
         build_zone=f.zone(-WIDTH / 2 + 10, wx0 - 1, -DEPTH / 2, DEPTH / 2, 0, HEIGHT - 10, "build"),
         bounds=f.zone(-WIDTH / 2, WIDTH / 2, -DEPTH / 2, DEPTH / 2, 0, HEIGHT, "bounds"),
-        constraints=Constraints(target_quantity=TARGET_QUANTITY, max_unit_cost=MAX_UNIT_COST, max_weight_g=MAX_WEIGHT_G),
+        constraints=Constraints(
+            target_quantity=TARGET_QUANTITY, max_unit_cost=MAX_UNIT_COST, max_weight_g=MAX_WEIGHT_G
+        ),
         forbid_zones=forbid,
         params=params,
     )

@@ -38,7 +38,9 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
     fw = params["far_ledge_width"] = rng.uniform(140.0, 200.0)
     fy = params["far_ledge_y"] = rng.uniform(-DEPTH / 2 + 10.0 + fw / 2, DEPTH / 2 - 10.0 - fw / 2)
     fy0, fy1, x3 = fy - fw / 2, fy + fw / 2, WIDTH / 2 - 10.0
-    lip = f.box(x2 + 10, x3, fy0, fy1, h2 - 1, h2 + 25) - f.box(x2 + 9, x3 - 8, fy0 + 8, fy1 - 8, h2 - 2, h2 + 26)
+    lip = f.box(x2 + 10, x3, fy0, fy1, h2 - 1, h2 + 25) - f.box(
+        x2 + 9, x3 - 8, fy0 + 8, fy1 - 8, h2 - 2, h2 + 26
+    )
     far = f.box(x2, x3, fy0, fy1, 0, h2) + lip
 
     pit = f.zone(lip_x + 5.0, x2 - 5.0, -DEPTH / 2, DEPTH / 2, 0.0, PIT_HEIGHT, "pit")
@@ -50,14 +52,24 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
             "ends on the lower far ledge, inside its lip, without building in the pit."
         ),
         tier="spatial",
-        parts=[Part("start_ledge", ledge, material=LEDGE_MATERIAL), Part("far_ledge", far, material=LEDGE_MATERIAL), *extra_parts],
+        parts=[
+            Part("start_ledge", ledge, material=LEDGE_MATERIAL),
+            Part("far_ledge", far, material=LEDGE_MATERIAL),
+            *extra_parts,
+        ],
         payload=Payload(
-            "ball", Sphere(radius * f.k), material=BALL_MATERIAL, start=f.point(*start), jitter=(3 * f.k, 5 * f.k, 0.0)
+            "ball",
+            Sphere(radius * f.k),
+            material=BALL_MATERIAL,
+            start=f.point(*start),
+            jitter=(3 * f.k, 5 * f.k, 0.0),
         ),
         goal_zone=f.zone(x2 + 5, x3 - 9, fy0 + 9, fy1 - 9, h2, h2 + 45, "far_ledge_top"),
         build_zone=f.zone(-WIDTH / 2 + 10, x3, -DEPTH / 2, DEPTH / 2, 0, HEIGHT - 10, "build"),
         bounds=f.zone(-WIDTH / 2, WIDTH / 2, -DEPTH / 2, DEPTH / 2, 0, HEIGHT, "bounds"),
-        constraints=Constraints(target_quantity=TARGET_QUANTITY, max_unit_cost=MAX_UNIT_COST, max_weight_g=MAX_WEIGHT_G),
+        constraints=Constraints(
+            target_quantity=TARGET_QUANTITY, max_unit_cost=MAX_UNIT_COST, max_weight_g=MAX_WEIGHT_G
+        ),
         forbid_zones=[pit, *forbid],
         params=params,
     )

@@ -20,8 +20,11 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
     # short arm tips it back, by at most the tilt plus 8 degrees.
     length = params["plank_length"] = rng.uniform(*PLANK_LENGTH)
     tilt = params["plank_tilt_deg"] = rng.uniform(*PLANK_TILT)
-    plank = Pos(*f.point(*anchor)) * Rot(0, f.sx * tilt, 0) * Pos(f.sx * PIVOT_OFFSET * f.k, 0, 0) * Box(
-        length * f.k, 60 * f.k, 8 * f.k
+    plank = (
+        Pos(*f.point(*anchor))
+        * Rot(0, f.sx * tilt, 0)
+        * Pos(f.sx * PIVOT_OFFSET * f.k, 0, 0)
+        * Box(length * f.k, 60 * f.k, 8 * f.k)
     )
     hinge = f.hinge_y(anchor, 1.0, (-(tilt + 8.0), 0.0))
     a = math.radians(tilt)
@@ -55,12 +58,18 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
             *extra_parts,
         ],
         payload=Payload(
-            "ball", Sphere(radius * f.k), material=BALL_MATERIAL, start=f.point(*start), jitter=(6 * f.k, 6 * f.k, 2 * f.k)
+            "ball",
+            Sphere(radius * f.k),
+            material=BALL_MATERIAL,
+            start=f.point(*start),
+            jitter=(6 * f.k, 6 * f.k, 2 * f.k),
         ),
         goal_zone=f.zone(bx0 + w + 1, bx1 - w - 1, by0 + w + 1, by1 - w - 1, w, bin_h, "bin_interior"),
         build_zone=f.zone(-WIDTH / 2 + 10, px, -DEPTH / 2, DEPTH / 2, 0, HEIGHT - 10, "build"),
         bounds=f.zone(-WIDTH / 2, WIDTH / 2, -DEPTH / 2, DEPTH / 2, 0, HEIGHT, "bounds"),
-        constraints=Constraints(target_quantity=TARGET_QUANTITY, max_unit_cost=MAX_UNIT_COST, max_weight_g=MAX_WEIGHT_G),
+        constraints=Constraints(
+            target_quantity=TARGET_QUANTITY, max_unit_cost=MAX_UNIT_COST, max_weight_g=MAX_WEIGHT_G
+        ),
         forbid_zones=forbid,
         params=params,
     )

@@ -31,12 +31,18 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
         tier="spatial",
         parts=[Part("pen", pen, material=PEN_MATERIAL), *extra_parts],
         payload=Payload(
-            PAYLOAD_KIND, shape, material=PAYLOAD_MATERIAL, start=f.point(*start), jitter=(6 * f.k, 6 * f.k, 2 * f.k)
+            PAYLOAD_KIND,
+            shape,
+            material=PAYLOAD_MATERIAL,
+            start=f.point(*start),
+            jitter=(6 * f.k, 6 * f.k, 2 * f.k),
         ),
         goal_zone=f.zone(x0 + t + 1, x1 - t - 1, y0 + t + 1, y1 - t - 1, 0, KERB_HEIGHT + 20, "pen"),
         build_zone=f.zone(-WIDTH / 2 + 10, x1, -DEPTH / 2, DEPTH / 2, 0, HEIGHT - 10, "build"),
         bounds=f.zone(-WIDTH / 2, WIDTH / 2, -DEPTH / 2, DEPTH / 2, 0, HEIGHT, "bounds"),
-        constraints=Constraints(target_quantity=TARGET_QUANTITY, max_unit_cost=MAX_UNIT_COST, max_weight_g=MAX_WEIGHT_G),
+        constraints=Constraints(
+            target_quantity=TARGET_QUANTITY, max_unit_cost=MAX_UNIT_COST, max_weight_g=MAX_WEIGHT_G
+        ),
         forbid_zones=forbid,
         params=params,
     )

@@ -28,7 +28,9 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
     # Goal: the hole, up to where a fully seated peg's centre sits (a peg lying across
     # the mouth of the hole has its centre higher than that, so it does not count).
     bottom = height - depth
-    goal = f.zone(sx - hole_r, sx + hole_r, sy - hole_r, sy + hole_r, bottom, bottom + peg_len / 2 + 3.0, "hole")
+    goal = f.zone(
+        sx - hole_r, sx + hole_r, sy - hole_r, sy + hole_r, bottom, bottom + peg_len / 2 + 3.0, "hole"
+    )
 
     extra_parts, forbid = fill_lane(f, rng, -170.0, sx - size / 2 - 15.0, params)
     return Scenario(
@@ -49,7 +51,9 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
         goal_zone=goal,
         build_zone=f.zone(-WIDTH / 2 + 10, sx + size / 2, -DEPTH / 2, DEPTH / 2, 0, HEIGHT - 10, "build"),
         bounds=f.zone(-WIDTH / 2, WIDTH / 2, -DEPTH / 2, DEPTH / 2, 0, HEIGHT, "bounds"),
-        constraints=Constraints(target_quantity=TARGET_QUANTITY, max_unit_cost=MAX_UNIT_COST, max_weight_g=MAX_WEIGHT_G),
+        constraints=Constraints(
+            target_quantity=TARGET_QUANTITY, max_unit_cost=MAX_UNIT_COST, max_weight_g=MAX_WEIGHT_G
+        ),
         forbid_zones=forbid,
         params=params,
     )

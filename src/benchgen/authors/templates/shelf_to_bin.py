@@ -45,14 +45,24 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
             "keeping out of any forbidden zone."
         ),
         tier="spatial",
-        parts=[Part("shelf", shelf, material=SHELF_MATERIAL), Part("bin", bin_part, material=BIN_MATERIAL), *extra_parts],
+        parts=[
+            Part("shelf", shelf, material=SHELF_MATERIAL),
+            Part("bin", bin_part, material=BIN_MATERIAL),
+            *extra_parts,
+        ],
         payload=Payload(
-            "ball", Sphere(radius * f.k), material=BALL_MATERIAL, start=f.point(*start), jitter=(3 * f.k, 5 * f.k, 0.0)
+            "ball",
+            Sphere(radius * f.k),
+            material=BALL_MATERIAL,
+            start=f.point(*start),
+            jitter=(3 * f.k, 5 * f.k, 0.0),
         ),
         goal_zone=f.zone(bx0 + w + 1, bx1 - w - 1, by0 + w + 1, by1 - w - 1, w, bin_h, "bin_interior"),
         build_zone=f.zone(-WIDTH / 2 + 10, bx1 + 5, -DEPTH / 2, DEPTH / 2, 0, HEIGHT - 10, "build"),
         bounds=f.zone(-WIDTH / 2, WIDTH / 2, -DEPTH / 2, DEPTH / 2, 0, HEIGHT, "bounds"),
-        constraints=Constraints(target_quantity=TARGET_QUANTITY, max_unit_cost=MAX_UNIT_COST, max_weight_g=MAX_WEIGHT_G),
+        constraints=Constraints(
+            target_quantity=TARGET_QUANTITY, max_unit_cost=MAX_UNIT_COST, max_weight_g=MAX_WEIGHT_G
+        ),
         forbid_zones=forbid,
         params=params,
     )

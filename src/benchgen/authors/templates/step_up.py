@@ -47,7 +47,9 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
         goal_zone=f.zone(x_landing + 5, x_end - 13, y0 + 5, y1 - 5, top, top + 50, "landing"),
         build_zone=f.zone(-WIDTH / 2 + 10, x_end, -DEPTH / 2, DEPTH / 2, 0, HEIGHT - 10, "build"),
         bounds=f.zone(-WIDTH / 2, WIDTH / 2, -DEPTH / 2, DEPTH / 2, 0, HEIGHT, "bounds"),
-        constraints=Constraints(target_quantity=TARGET_QUANTITY, max_unit_cost=MAX_UNIT_COST, max_weight_g=MAX_WEIGHT_G),
+        constraints=Constraints(
+            target_quantity=TARGET_QUANTITY, max_unit_cost=MAX_UNIT_COST, max_weight_g=MAX_WEIGHT_G
+        ),
         forbid_zones=forbid,
         params=params,
     )
