@@ -29,5 +29,5 @@ fi
 # uv resolves and installs much faster than pip; the pins live in pyproject.toml.
 # Bytecode is compiled at install time because the sandbox runs with -B on a read-only
 # tree: without .pyc files every sandboxed build would recompile build123d & co (~7 s).
-.venv/bin/uv pip install -q --compile-bytecode --python .venv/bin/python -e '.[dev]'
+.venv/bin/uv pip install -q --compile-bytecode --python .venv/bin/python -e '.[dev,scale]'
 echo "setup: ready ($(.venv/bin/benchgen version))"

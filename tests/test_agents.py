@@ -576,3 +576,39 @@ def test_model_error_fails_the_session_but_keeps_it_resumable(
     assert "session resumed" in resumed.journal
     assert resumed.usage["planner"]["calls"] == 2 + len(planner_replies())
     assert_usage_matches(resumed.usage, server)
+
+
+@pytest.mark.slow
+def test_agent_author_lands_a_benchmark_in_the_dataset(
+    stub: Callable[[list[Reply]], StubLLM], checker: MemoChecker, tmp_path: Path, no_keys: None
+) -> None:
+    """`generate --author agent`: an approved session goes through the same trusted check, review
+    and packaging as offline candidates; the manifest names the models and the token counts the
+    server reported."""
+    from benchgen.authors.agent import AgentAuthor
+    from benchgen.dataset import open as open_dataset
+    from benchgen.generate import GenerateOptions, Generator
+
+    replies = [
+        *planner_replies(),
+        call("coder", "write_file", file_path="/script.py", content=GOOD),
+        call("coder", "validate"),
+        call("coder", "simulate"),
+        call("coder", "submit_for_review"),
+        call("reviewer", "AgentReview", decision="approve", summary="Clear scene."),
+    ]
+    server = stub(replies)
+    out = tmp_path / "ds"
+    options = GenerateOptions(
+        out=out, count=1, seed=0, author="agent", theme="ball into a bin", tier="spatial"
+    )
+    author = AgentAuthor(settings_for(server), out, checker=checker)
+    summary = Generator(options, author=author).run()
+
+    assert summary.accepted == 1, summary
+    (bench,) = list(open_dataset(out))
+    assert bench.script_path.read_text() == GOOD
+    recorded = bench.manifest.author
+    assert recorded["kind"] == "agent" and recorded["family"] == "agent"
+    assert set(recorded["models"].values()) == {"openai:stub-model"}
+    assert_usage_matches(recorded["usage"], server)

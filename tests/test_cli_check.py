@@ -23,7 +23,10 @@ def run_check(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def digests(root: Path, pattern: str) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.glob(pattern))}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.glob(pattern))
+    }
 
 
 def test_accepted_example_writes_complete_deterministic_artifacts(tmp_path: Path) -> None:
@@ -34,7 +37,10 @@ def test_accepted_example_writes_complete_deterministic_artifacts(tmp_path: Path
     report = json.loads(result.stdout)  # exactly one JSON object on stdout
     assert report["accepted"] is True and report["code"] is None
     assert set(report) == {"accepted", "code", "message", "seeds", "scales", "metrics", "artifacts"}
-    assert json.loads((first / "report.json").read_text())["metrics"]["randomization"] == report["metrics"]["randomization"]
+    assert (
+        json.loads((first / "report.json").read_text())["metrics"]["randomization"]
+        == report["metrics"]["randomization"]
+    )
 
     model = mujoco.MjModel.from_xml_path(str(first / "model.xml"))
     scene = report["metrics"]["scene"]

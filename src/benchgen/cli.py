@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -118,7 +118,12 @@ def _probe_rendering() -> str:
 
 @app.command()
 def generate(
-    out: Annotated[Path, typer.Option(help="Dataset directory (created or resumed)")] = Path("dataset"),
+    out: Annotated[
+        str,
+        typer.Option(
+            help="Dataset directory or URL (s3://bucket/prefix, any fsspec URL); created or resumed"
+        ),
+    ] = "dataset",
     count: Annotated[int, typer.Option(min=1, help="How many accepted benchmarks to produce")] = 5,
     theme: Annotated[str | None, typer.Option(help="Steer the author, e.g. 'hinge', 'bin', 'stairs'")] = None,
     tier: Annotated[str | None, typer.Option(help="spatial | kinematic | mechanism")] = None,
@@ -129,10 +134,35 @@ def generate(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Plain log lines instead of a live display")
     ] = False,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Metadata database URL (postgresql://...); default SQLite beside the data"),
+    ] = None,
+    executor: Annotated[str, typer.Option(help="Where checks run: process (local pool) | ray")] = "process",
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster to join (ray://host:10001 | auto); default: a local Ray")
+    ] = None,
+    work_dir: Annotated[
+        Path | None, typer.Option(help="Local work directory of a remote --out (default: in the cache)")
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Agent author's chat model, provider:model (e.g. anthropic:claude-sonnet-4-5)"),
+    ] = None,
+    reviewer_model: Annotated[
+        str | None, typer.Option(help="Vision model of the agent reviewer (default: --model)")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="OpenAI-compatible server for openai:/ollama: models (vLLM, Ollama, LM Studio)"),
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option("--resume", help="Resume this interrupted agent session first")
+    ] = None,
 ) -> None:
     """Generate a dataset of accepted, physics-verified benchmarks (resumable: re-run to continue)."""
     from benchgen.authors.offline import NoFamilyMatches, select_families
-    from benchgen.generate import GenerateOptions, Generator
+    from benchgen.generate import GenerateOptions
 
     console = _stderr()
     if tier is not None and tier not in ("spatial", "kinematic", "mechanism"):
@@ -141,13 +171,15 @@ def generate(
     if author not in ("offline", "agent"):
         console.print(f"[red]error:[/] unknown author {author!r} (offline, agent)")
         raise typer.Exit(MISUSE)
+    author_fn = None
     if author == "agent":
-        console.print(
-            "[red]error:[/] the agent author is not available in this version; use --author offline"
-        )
+        author_fn = _agent_author(console, out, work_dir, model, reviewer_model, base_url, resume)
+    if executor not in ("process", "ray"):
+        console.print(f"[red]error:[/] unknown executor {executor!r} (process, ray)")
         raise typer.Exit(MISUSE)
     try:
-        select_families(theme, tier)
+        if author == "offline":
+            select_families(theme, tier)
     except NoFamilyMatches as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(MISUSE) from None
@@ -161,18 +193,69 @@ def generate(
             "workers": workers,
             "author": author,
             "budget_factor": budget_factor,
+            "db_url": db,
+            "executor": executor,
+            "ray_address": ray_address,
+            "work_dir": work_dir,
         }
     )
-    display = ProgressDisplay(console, quiet)
-    with display:
-        summary = Generator(options, on_progress=display.update).run()
+    summary = _run_generator(console, options, quiet, author_fn)
     verdict = "[green]done[/]" if summary.stopped_because == "count_reached" else "[yellow]budget spent[/]"
     console.print(
         f"{verdict}: {summary.accepted}/{summary.target} accepted from {summary.candidates} candidates "
         f"({summary.resumed} resumed) in {summary.seconds:.0f} s; rejected: {summary.rejected or 'none'}"
     )
-    console.print(f"gallery: {summary.gallery.resolve()}")
+    console.print(f"gallery: {summary.gallery}")
     raise typer.Exit(0 if summary.stopped_because == "count_reached" else 1)
+
+
+def _agent_author(
+    console: Console,
+    out: str,
+    work_dir: Path | None,
+    model: str | None,
+    reviewer_model: str | None,
+    base_url: str | None,
+    resume: str | None,
+) -> Any:
+    """The agent author, after checking its model configuration (a missing key stops here, in one line)."""
+    from benchgen.agents import AgentConfigError, AgentSettings, preflight
+    from benchgen.authors.agent import AgentAuthor
+
+    if not model:
+        console.print("[red]error:[/] --author agent needs --model PROVIDER:MODEL (e.g. openai:gpt-4.1)")
+        raise typer.Exit(MISUSE)
+    settings = AgentSettings(model=model, reviewer_model=reviewer_model, base_url=base_url)
+    try:
+        preflight(settings)
+    except AgentConfigError as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(MISUSE) from None
+    local = Path(out) if "://" not in out else (work_dir or Path(".benchgen-agent"))
+    local.mkdir(parents=True, exist_ok=True)
+    return AgentAuthor(settings, local, resume_session=resume)
+
+
+def _run_generator(console: Console, options: object, quiet: bool, author_fn: Any = None) -> Any:
+    """Run a generation; a storage or database failure ends the command with a clear error."""
+    from benchgen.db import DatabaseUnavailable
+    from benchgen.generate import GenerateOptions, Generator
+    from benchgen.publishing import PublishError
+    from benchgen.retry import RetriesExhausted
+
+    assert isinstance(options, GenerateOptions)
+    display = ProgressDisplay(console, quiet)
+    try:
+        with display:
+            if author_fn is None:
+                return Generator(options, on_progress=display.update).run()
+            return Generator(options, on_progress=display.update, author=author_fn).run()
+    except (PublishError, DatabaseUnavailable, RetriesExhausted, FileNotFoundError, PermissionError) as exc:
+        kind = "database" if isinstance(exc, DatabaseUnavailable) else "storage"
+        console.print(f"[red]error ({kind}):[/] {exc}", highlight=False)
+        if not isinstance(exc, FileNotFoundError | PermissionError):  # transient: worth a re-run
+            console.print("nothing partial is visible; re-run the same command to resume", highlight=False)
+        raise typer.Exit(1) from None
 
 
 class ProgressDisplay:
@@ -221,7 +304,9 @@ class ProgressDisplay:
 
 
 @app.command("list")
-def list_benchmarks(directory: Annotated[Path, typer.Argument(help="Dataset directory")]) -> None:
+def list_benchmarks(
+    directory: Annotated[str, typer.Argument(help="Dataset directory or URL (s3://bucket/prefix)")],
+) -> None:
     """List the benchmarks of a dataset."""
     from benchgen.dataset import open as open_dataset
 
@@ -245,7 +330,9 @@ def list_benchmarks(directory: Annotated[Path, typer.Argument(help="Dataset dire
 
 
 @app.command()
-def show(benchmark: Annotated[Path, typer.Argument(help="A benchmark directory, DIR/<id>")]) -> None:
+def show(
+    benchmark: Annotated[str, typer.Argument(help="A benchmark: DIR/<id> or s3://bucket/prefix/<id>")],
+) -> None:
     """Show one benchmark's manifest in readable form."""
     from benchgen.dataset import open_benchmark
 
@@ -267,13 +354,14 @@ def show(benchmark: Annotated[Path, typer.Argument(help="A benchmark directory, 
     console.print(
         f"validated seeds {m.seeds} at scales {m.scales}; review: {'; '.join(m.review.get('reasons', []))}"
     )
-    console.print(f"model: {bench.mjcf_path}")
+    model = f"{bench.location}/assets/model.xml" if bench.remote else str(bench.mjcf_path)
+    console.print(f"model: {model}")
     console.print(f"content hash: {m.content_hash}")
 
 
 @app.command()
 def variant(
-    benchmark: Annotated[Path, typer.Argument(help="A benchmark directory, DIR/<id>")],
+    benchmark: Annotated[str, typer.Argument(help="A benchmark: DIR/<id> or s3://bucket/prefix/<id>")],
     seed: Annotated[int, typer.Option(help="Variant seed")] = 0,
     scale: Annotated[float, typer.Option(min=0.5, max=2.0, help="Global scale")] = 1.0,
     out: Annotated[Path, typer.Option(help="Output directory for model.xml, meshes and renders")] = Path(
@@ -298,6 +386,38 @@ def variant(
         console.print(f"[red]variant failed[/] {failure.code.value}: {failure.message}")
         raise typer.Exit(1) from None
     console.print(f"model: {xml}")
+
+
+db_app = typer.Typer(help="The metadata database: schema migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    db: Annotated[
+        str | None, typer.Option("--db", help="Database URL (postgresql://..., sqlite:///...)")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(help="Without --db: the dataset whose SQLite database to upgrade")
+    ] = Path("dataset"),
+    revision: Annotated[str, typer.Option(help="Target revision")] = "head",
+) -> None:
+    """Create or migrate the metadata database's schema (generate does it too, on start)."""
+    from benchgen import db as database
+
+    url = db or database.sqlite_url(out / "benchgen.db")
+    console = _stderr()
+    try:
+        engine = database.make_engine(url)
+        if engine.dialect.name == "sqlite" and engine.url.database:
+            Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+        current = database.with_retries(lambda: database.upgrade(engine, revision), "upgrading the database")
+    except database.DatabaseUnavailable as exc:
+        console.print(f"[red]error (database):[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    console.print(
+        f"{engine.url.render_as_string(hide_password=True)}: at revision {current}", highlight=False
+    )
 
 
 @app.command()

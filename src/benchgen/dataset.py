@@ -15,6 +15,11 @@ Layout (the product; documented in the README)::
 A benchmark becomes visible in one atomic step: its complete directory (manifest written
 last) is renamed from ``.staging`` into place, then the index is updated. The index is
 rebuilt from the manifests on every start, so a kill between the two steps loses nothing.
+
+A remote dataset (``s3://bucket/prefix``) has the same layout minus ``.staging`` and
+``benchgen.db``, which stay in a local work directory; :mod:`benchgen.publishing` uploads
+each benchmark's files, manifest last, then rewrites the index. Readers here list a
+benchmark only when the index names it and its manifest exists, for both kinds.
 """
 
 from __future__ import annotations
@@ -93,8 +98,13 @@ def content_hash(benchmark_dir: Path) -> str:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     report = json.loads((benchmark_dir / "report.json").read_text())
-    report.get("metrics", {}).pop("timings_s", None)
-    report.get("metrics", {}).pop("sandbox", None)
+    metrics = report.get("metrics", {})
+    metrics.pop("timings_s", None)
+    metrics.pop("sandbox", None)
+    for body in metrics.get("collision", {}).values():  # decomposition time and cache hit: the machine's
+        if isinstance(body, dict):
+            body.pop("seconds", None)
+            body.pop("cached", None)
     digest.update(json.dumps(report, sort_keys=True).encode())
     return digest.hexdigest()
 
@@ -113,6 +123,21 @@ class DatasetWriter:
         self.root = root
         self.staging = root / STAGING_DIR
         self.rejected = root / REJECTED_DIR
+
+    @property
+    def location(self) -> str:
+        """The dataset directory as an absolute path (its key in the metadata database)."""
+        return str(self.root.resolve())
+
+    def default_db_url(self) -> str:
+        """SQLite inside the dataset directory."""
+        return f"sqlite:///{(self.root / 'benchgen.db').resolve()}"
+
+    def write_gallery(self, manifests: list[Manifest]) -> str:
+        """Write ``index.html``; returns its path."""
+        from benchgen.gallery import write_gallery
+
+        return str(write_gallery(self.root, manifests).resolve())
 
     def prepare(self) -> None:
         """Create the layout, drop leftovers of an interrupted run, and rebuild the index."""
@@ -182,11 +207,20 @@ class DatasetWriter:
 
 
 class Benchmark:
-    """One published benchmark: its directory and manifest."""
+    """One published benchmark: its manifest and where its files are.
 
-    def __init__(self, path: Path, manifest: Manifest) -> None:
-        self.path = path
+    ``location`` is a local directory or, for a remote dataset, the benchmark's URL. For a
+    remote benchmark, :attr:`path`, :attr:`script_path` and :attr:`mjcf_path` are local
+    copies, downloaded on first use into the cache (``$BENCHGEN_CACHE_DIR/benchmarks/``).
+    """
+
+    def __init__(self, location: str | os.PathLike[str], manifest: Manifest) -> None:
+        from benchgen import storage
+
+        self.remote = storage.is_remote(location)
+        self.location = storage.normalize(location) if self.remote else os.fspath(location)
         self.manifest = manifest
+        self._local: Path | None = None if self.remote else Path(location)
 
     @property
     def id(self) -> str:
@@ -194,42 +228,141 @@ class Benchmark:
         return self.manifest.id
 
     @property
+    def path(self) -> Path:
+        """The benchmark directory on local disk (a remote benchmark is downloaded whole)."""
+        if self._local is not None:
+            return self._local
+        return self.fetch()
+
+    @property
     def script_path(self) -> Path:
         """The scenario script."""
-        return self.path / "script.py"
+        return self._file("script.py")
 
     @property
     def mjcf_path(self) -> Path:
-        """The seed-0, scale-1 MJCF model."""
-        return self.path / "assets" / "model.xml"
+        """The seed-0, scale-1 MJCF model (with its meshes beside it)."""
+        if self._local is not None:
+            return self._local / "assets" / "model.xml"
+        self._fetch_files(["assets/model.xml", *self._remote_files("assets/meshes")])
+        return self._cache_dir() / "assets" / "model.xml"
+
+    def read_bytes(self, relative: str) -> bytes:
+        """The content of one of the benchmark's files, e.g. ``"report.json"``."""
+        if self._local is not None:
+            return (self._local / relative).read_bytes()
+        from benchgen import storage
+
+        fs, root = storage.filesystem(self.location)
+        return bytes(fs.cat_file(storage.join(root, relative)))
+
+    def fetch(self, dest: Path | None = None) -> Path:
+        """Download a remote benchmark's files into ``dest`` (default: the cache); returns the
+        directory. A local benchmark is already here: its directory is returned."""
+        if self._local is not None:
+            return self._local
+        self._fetch_files(self._remote_files(""), dest)
+        return dest or self._cache_dir()
 
     def variant(self, seed: int, scale: float, out_dir: Path, render: bool = True) -> Path:
         """Regenerate one randomized variant (MJCF, and renders unless ``render=False``) through the
-        sandbox; returns the path of its ``model.xml``."""
+        sandbox; returns the path of its ``model.xml``. A remote benchmark's script is
+        downloaded to a temporary directory first; the sandbox always runs locally."""
+        import tempfile
+
         from benchgen.check import build_variant
 
-        return build_variant(self.script_path, seed, scale, out_dir, render=render)
+        if self._local is not None:
+            return build_variant(self._local / "script.py", seed, scale, out_dir, render=render)
+        with tempfile.TemporaryDirectory(prefix="benchgen-variant-") as tmp:
+            script = Path(tmp) / "script.py"
+            script.write_bytes(self.read_bytes("script.py"))
+            return build_variant(script, seed, scale, out_dir, render=render)
+
+    def _file(self, relative: str) -> Path:
+        if self._local is not None:
+            return self._local / relative
+        self._fetch_files([relative])
+        return self._cache_dir() / relative
+
+    def _cache_dir(self) -> Path:
+        from benchgen.check import default_cache_dir
+
+        return default_cache_dir() / "benchmarks" / f"{self.id}-{self.manifest.content_hash[:16]}"
+
+    def _remote_files(self, under: str) -> list[str]:
+        """Paths, relative to the benchmark, of the remote files under ``under``."""
+        from benchgen import storage
+
+        fs, root = storage.filesystem(self.location)
+        base = storage.join(root, under) if under else root
+        return sorted(str(p)[len(root) :].lstrip("/") for p in fs.find(base))
+
+    def _fetch_files(self, relatives: list[str], dest: Path | None = None) -> None:
+        """Download those files not already in ``dest`` (each one atomically: temp + rename)."""
+        from benchgen import storage
+
+        target = dest or self._cache_dir()
+        missing = [r for r in relatives if not (target / r).is_file()]
+        if not missing:
+            return
+        fs, root = storage.filesystem(self.location)
+        for relative in missing:
+            path = target / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+            fs.get_file(storage.join(root, relative), str(tmp))
+            os.replace(tmp, path)
 
     def __repr__(self) -> str:
         return f"Benchmark({self.id!r}, tier={self.manifest.tier!r})"
 
 
 class Dataset:
-    """A dataset directory, iterable over its benchmarks in candidate order."""
+    """A dataset, local directory or remote URL, iterable over its benchmarks in candidate order.
 
-    def __init__(self, root: Path) -> None:
-        if not (root / INDEX_FILE).is_file():
+    A benchmark is listed when the index names it and its manifest exists (a manifest is
+    written only after all of a benchmark's files). The listing is read once; call
+    :meth:`refresh` to see benchmarks published since.
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        from benchgen import storage
+
+        self.remote = storage.is_remote(root)
+        self.root: Path | str = storage.normalize(root) if self.remote else Path(root)
+        self._fs, self._path = storage.filesystem(root)
+        self._manifests: list[Manifest] | None = None
+        if not self._fs.isfile(storage.join(self._path, INDEX_FILE)):
             raise FileNotFoundError(f"{root} is not a benchgen dataset (no {INDEX_FILE})")
-        self.root = root
+
+    def refresh(self) -> None:
+        """Forget the cached listing."""
+        self._manifests = None
 
     def manifests(self) -> list[Manifest]:
-        """Manifests listed in the index."""
-        text = (self.root / INDEX_FILE).read_text()
-        return [Manifest.model_validate_json(line) for line in text.splitlines() if line.strip()]
+        """Manifests of the benchmarks listed in the index whose manifest exists."""
+        if self._manifests is None:
+            self._manifests = self._read_manifests()
+        return list(self._manifests)
+
+    def _read_manifests(self) -> list[Manifest]:
+        from benchgen import storage
+
+        text = self._fs.cat_file(storage.join(self._path, INDEX_FILE)).decode()
+        listed = [Manifest.model_validate_json(line) for line in text.splitlines() if line.strip()]
+        paths = [storage.join(self._path, m.id, MANIFEST_FILE) for m in listed]
+        found = storage.cat_existing(self._fs, paths)
+        return [Manifest.model_validate_json(found[p]) for p in paths if p in found]
+
+    def _location_of(self, benchmark_id: str) -> str | Path:
+        if isinstance(self.root, Path):
+            return self.root / benchmark_id
+        return f"{self.root}/{benchmark_id}"
 
     def __iter__(self) -> Iterator[Benchmark]:
         for manifest in self.manifests():
-            yield Benchmark(self.root / manifest.id, manifest)
+            yield Benchmark(self._location_of(manifest.id), manifest)
 
     def __len__(self) -> int:
         return len(self.manifests())
@@ -243,14 +376,21 @@ class Dataset:
 
 
 def open(root: str | os.PathLike[str]) -> Dataset:  # noqa: A001 - the public name the API promises
-    """Open a dataset directory for reading: ``for bench in benchgen.dataset.open(DIR): ...``."""
-    return Dataset(Path(root))
+    """Open a dataset for reading: ``for bench in benchgen.dataset.open(DIR_OR_URL): ...``.
+
+    ``root`` is a directory or an fsspec URL (``s3://bucket/prefix``; see :mod:`benchgen.storage`).
+    """
+    return Dataset(root)
 
 
 def open_benchmark(path: str | os.PathLike[str]) -> Benchmark:
-    """Open one benchmark directory (``DIR/<id>``) directly."""
-    path = Path(path)
-    manifest_path = path / MANIFEST_FILE
-    if not manifest_path.is_file():
-        raise FileNotFoundError(f"{path} is not a benchmark directory (no {MANIFEST_FILE})")
-    return Benchmark(path, Manifest.model_validate_json(manifest_path.read_text()))
+    """Open one benchmark (``DIR/<id>`` or ``s3://bucket/prefix/<id>``) directly."""
+    from benchgen import storage
+
+    fs, root = storage.filesystem(path)
+    try:
+        data = fs.cat_file(storage.join(root, MANIFEST_FILE))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} is not a benchmark directory (no {MANIFEST_FILE})") from None
+    location = path if storage.is_remote(path) else Path(path)
+    return Benchmark(location, Manifest.model_validate_json(data))

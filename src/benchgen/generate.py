@@ -9,28 +9,32 @@ Workers run checks in parallel, but results are committed strictly in candidate 
 and generation stops at exactly the N-th accepted candidate, so the same ``--seed`` and
 options always give the same benchmarks whatever the number of workers. Re-running on
 the same output resumes: candidates already accepted or archived are not checked again.
+
+Workers are a local process pool or Ray tasks (:mod:`benchgen.executors`); the output is
+a directory or a remote URL (:mod:`benchgen.publishing`); neither changes the results.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from benchgen import __version__
+from benchgen import __version__, storage
+from benchgen.authors import AuthorFailure
 from benchgen.authors.offline import Candidate, write_candidate
 from benchgen.check import CheckOptions, check_script
-from benchgen.dataset import DatasetWriter, Manifest, Rejection, content_hash, sha256_bytes
+from benchgen.dataset import REJECTED_DIR, Manifest, Rejection, content_hash, sha256_bytes
 from benchgen.difficulty import score
+from benchgen.executors import Executor, ExecutorKind, make_executor
+from benchgen.publishing import Publisher, open_writer
 from benchgen.review import ReviewDecision, ReviewSettings, contact_sheet, review_scene
 from benchgen.similarity import DEFAULT_TOLERANCE, Signature, near_duplicate, signature
 from benchgen.verdict import CheckReport
@@ -43,7 +47,8 @@ AuthorFn = Callable[[np.random.Generator, str | None, str | None], Candidate]
 class GenerateOptions(BaseModel):
     """Options of one ``benchgen generate`` run."""
 
-    out: Path = Path("dataset")
+    out: Path | str = Path("dataset")
+    """Dataset directory, or an fsspec URL such as ``s3://bucket/prefix`` (see :mod:`benchgen.storage`)."""
     count: int = Field(default=5, ge=1)
     seed: int = 0
     theme: str | None = None
@@ -56,7 +61,22 @@ class GenerateOptions(BaseModel):
     check: CheckOptions = Field(default_factory=CheckOptions)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
     db_url: str | None = None
-    """SQLAlchemy URL of the metadata database; default ``sqlite:///OUT/benchgen.db``."""
+    """SQLAlchemy URL of the metadata database (``postgresql://...`` for a server); default
+    ``sqlite:///OUT/benchgen.db``, or SQLite in the work directory for a remote ``out``."""
+    executor: ExecutorKind = "process"
+    """Where checks run: ``process`` (a local pool of ``workers``) or ``ray``."""
+    ray_address: str | None = None
+    """Ray cluster to join (``ray://host:10001``, ``auto``); none starts a local Ray instance."""
+    work_dir: Path | None = None
+    """Local work directory of a remote ``out`` (default: under the cache directory, keyed by the URL)."""
+
+    @field_validator("out", mode="before")
+    @classmethod
+    def _location(cls, value: object) -> object:
+        """A URL stays a string; anything else is a local path."""
+        if isinstance(value, str) and not storage.is_remote(value):
+            return Path(value)
+        return value
 
     @property
     def budget(self) -> int:
@@ -86,8 +106,8 @@ class GenerateSummary(BaseModel):
     resumed: int
     rejected: dict[str, int]
     stopped_because: Literal["count_reached", "budget_spent"]
-    out: Path
-    gallery: Path
+    out: Path | str
+    gallery: str
     seconds: float
 
 
@@ -119,21 +139,6 @@ def evaluate_candidate(staged: Path, check: CheckOptions, review: ReviewSettings
     frame = (np.array(scene["bounds"]["min"]) * MM, np.array(scene["bounds"]["max"]) * MM)
     decision = review_scene(model, frame, scene["payload"]["label"], review, check.render)
     return Evaluation(report=report, review=decision)
-
-
-def _stop_pool(pool: ProcessPoolExecutor) -> None:
-    """Stop now: drop queued work and end workers still checking abandoned candidates.
-
-    Their sandboxes die with them (bubblewrap's --die-with-parent); their staging
-    directories are cleared by the next run.
-    """
-    processes = list(getattr(pool, "_processes", {}).values())  # no public API to end running work
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        if process.is_alive():
-            process.terminate()
-    for process in processes:
-        process.join(timeout=10)
 
 
 def candidate_id(index: int, script_sha: str) -> str:
@@ -170,7 +175,7 @@ class Generator:
         self.options = options
         self.author = author
         self.on_progress = on_progress
-        self.writer = DatasetWriter(options.out)
+        self.writer: Publisher = open_writer(options.out, options.work_dir, on_event=self._emit)
         self.progress = Progress(target=options.count)
         self.run_id = uuid.uuid4().hex[:12]
         self.started = time.monotonic()
@@ -190,23 +195,21 @@ class Generator:
     def run(self) -> GenerateSummary:
         """Generate until ``count`` benchmarks are accepted or the candidate budget is spent."""
         from benchgen import db
-        from benchgen.gallery import write_gallery
 
         options = self.options
         self.writer.prepare()
-        self.engine = db.connect(options.db_url or f"sqlite:///{(options.out / 'benchgen.db').resolve()}")
+        self.engine = db.connect(options.db_url or self.writer.default_db_url(), on_retry=self._emit)
         accepted = {m.script_sha256: m for m in self.writer.manifests()}
         archived = {r.candidate_id: r for r in self.writer.rejections()}
         self.signatures = [Signature.model_validate(m.signature) for m in accepted.values()]
-        context = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(max_workers=options.workers, mp_context=context)
+        executor = make_executor(options.executor, options.workers, options.ray_address)
         try:
-            self._loop(pool, accepted, archived)
+            self._loop(executor, accepted, archived)
         finally:
-            _stop_pool(pool)
+            executor.stop()
             self.writer.clear_staging()
         self.writer.rebuild_index()
-        gallery = write_gallery(options.out, self.writer.manifests())
+        gallery = self.writer.write_gallery(self.writer.manifests())
         stopped: Literal["count_reached", "budget_spent"] = (
             "count_reached" if self.progress.accepted >= options.count else "budget_spent"
         )
@@ -224,7 +227,7 @@ class Generator:
         )
 
     def _loop(
-        self, pool: ProcessPoolExecutor, accepted: dict[str, Manifest], archived: dict[str, Rejection]
+        self, executor: Executor, accepted: dict[str, Manifest], archived: dict[str, Rejection]
     ) -> None:
         """Keep up to two candidates per worker in flight; commit results in candidate order."""
         options = self.options
@@ -236,7 +239,7 @@ class Generator:
                 and len(pending) < 2 * options.workers
                 and self.progress.accepted < options.count
             ):
-                item = self._next_candidate(index, accepted, archived, pool)
+                item = self._next_candidate(index, accepted, archived, executor)
                 index += 1
                 if item is not None:
                     pending.append(item)
@@ -261,12 +264,16 @@ class Generator:
         index: int,
         accepted: dict[str, Manifest],
         archived: dict[str, Rejection],
-        pool: ProcessPoolExecutor,
+        executor: Executor,
     ) -> _Pending | None:
         """Author candidate ``index``; skip it if a previous run already decided it."""
         options = self.options
         rng = np.random.default_rng([options.seed, index])
-        candidate = self.author(rng, options.theme, options.tier)
+        try:
+            candidate = self.author(rng, options.theme, options.tier)
+        except AuthorFailure as failure:
+            self._author_failed(index, failure, archived)
+            return None
         script_sha = sha256_bytes(candidate.script.encode())
         if script_sha in accepted:
             self.progress.candidates += 1
@@ -284,14 +291,32 @@ class Generator:
         staged = self.writer.stage(f"{name}-{self.run_id}")
         (staged / "script.py").write_text(candidate.script)
         self._record_session(name, candidate, "validating")
-        future: Future[Evaluation] = pool.submit(evaluate_candidate, staged, options.check, options.review)
+        future = executor.submit_in_dir(evaluate_candidate, staged, options.check, options.review)
         return _Pending(index=index, candidate=candidate, script_sha=script_sha, staged=staged, future=future)
+
+    def _author_failed(self, index: int, failure: AuthorFailure, archived: dict[str, Rejection]) -> None:
+        """The author gave up (e.g. an agent session ran out of budget): archive what it had."""
+        script = failure.script or ""
+        candidate = Candidate(family="agent", tier=self.options.tier or "spatial", script=script, choices={})
+        script_sha = sha256_bytes(script.encode())
+        name = candidate_id(index, script_sha)
+        if name in archived:
+            self.progress.candidates += 1
+            self.progress.resumed += 1
+            self._reject_count(archived[name].code)
+            return
+        staged = self.writer.stage(f"{name}-{self.run_id}")
+        (staged / "script.py").write_text(script)
+        item = _Pending(index=index, candidate=candidate, script_sha=script_sha, staged=staged, future=None)
+        self._archive(item, "author", failure.code, failure.message)
 
     def _record_session(self, name: str, candidate: Candidate, status: str, **extra: Any) -> None:
         from benchgen import db
 
         db.record_session(
             self.engine,
+            on_retry=self._emit,
+            dataset=self.writer.location,
             id=f"{self.options.seed}-{name}",
             run_id=self.run_id,
             theme=self.options.theme,
@@ -344,7 +369,21 @@ class Generator:
         self.progress.candidates += 1
         self._reject_count(code)
         self._record_session(name, item.candidate, "rejected", code=code, message=message[:4000])
+        self._record_rejection(rejection)
         self._emit(f"rejected {name}: {code}")
+
+    def _record_rejection(self, rejection: Rejection) -> None:
+        from benchgen import db
+
+        db.record_rejection(
+            self.engine,
+            on_retry=self._emit,
+            dataset=self.writer.location,
+            session_id=f"{self.options.seed}-{rejection.candidate_id}",
+            archive_url=storage.url_of(self.writer.location, REJECTED_DIR, rejection.candidate_id),
+            **rejection.model_dump(mode="json", exclude={"message"}),
+            message=rejection.message[:4000],
+        )
 
     def _manifest(
         self, item: _Pending, report: CheckReport, review: ReviewDecision, sig: Signature
@@ -377,6 +416,7 @@ class Generator:
                 "kind": options.author,
                 "family": item.candidate.family,
                 "choices": item.candidate.choices,
+                **item.candidate.provenance,
             },
             benchgen_version=__version__,
             content_hash=content_hash(item.staged),
@@ -393,16 +433,18 @@ class Generator:
     def _record_asset(self, manifest: Manifest, name: str) -> None:
         from benchgen import db
 
-        base = self.options.out.resolve() / manifest.id
+        location = self.writer.location
         db.record_asset(
             self.engine,
+            on_retry=self._emit,
+            dataset=location,
             id=manifest.id,
             session_id=f"{self.options.seed}-{name}",
             name=manifest.name,
             tier=manifest.tier,
-            mjcf_url=(base / "assets" / "model.xml").as_uri(),
-            script_url=(base / "script.py").as_uri(),
-            preview_url=(base / "assets" / "contact_sheet.png").as_uri(),
+            mjcf_url=storage.url_of(location, manifest.id, "assets", "model.xml"),
+            script_url=storage.url_of(location, manifest.id, "script.py"),
+            preview_url=storage.url_of(location, manifest.id, "assets", "contact_sheet.png"),
             variants=[{"seed": s, "scale": 1.0} for s in manifest.seeds]
             + [{"seed": 0, "scale": x} for x in (0.5, 2.0)],
             difficulty=manifest.difficulty["score"],

@@ -11,7 +11,7 @@ Public API, for ``benchgen generate --author agent``::
 See :mod:`benchgen.agents.graph` for the graph, budgets and resuming.
 """
 
-from benchgen.agents.graph import CHECKPOINT_FILE, SessionState, run_agent_session
+from benchgen.agents.graph import CHECKPOINT_FILE, SessionState, run_agent_session, session_exists
 from benchgen.agents.models import preflight
 from benchgen.agents.reviewing import AgentReview
 from benchgen.agents.settings import AgentConfigError, AgentOutcome, AgentSettings, MissingApiKeyError
@@ -26,4 +26,5 @@ __all__ = [
     "SessionState",
     "preflight",
     "run_agent_session",
+    "session_exists",
 ]

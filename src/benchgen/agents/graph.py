@@ -448,6 +448,15 @@ def _review_entry(decision: AgentReview, round_: int) -> str:
     return "\n".join(lines)
 
 
+def session_exists(dataset_dir: Path, session_id: str) -> bool:
+    """Whether ``dataset_dir`` holds a checkpoint of this session (so it can be resumed)."""
+    path = dataset_dir.resolve() / CHECKPOINT_FILE
+    if not path.is_file():
+        return False
+    with open_checkpointer(path) as saver:
+        return saver.get_tuple({"configurable": {"thread_id": session_id}}) is not None
+
+
 def run_agent_session(
     theme: str | None,
     tier: str | None,

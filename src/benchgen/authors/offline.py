@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 from build123d import Location
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from benchgen.authors import templates
 from benchgen.materials import MATERIALS
@@ -144,6 +144,8 @@ class Candidate(BaseModel):
     tier: str
     script: str
     choices: dict[str, float | int | str]
+    provenance: dict[str, Any] = Field(default_factory=dict)
+    """Who wrote it beyond the family: for agent-authored scripts the session, models and token usage."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,85 @@
+"""Bounded retries with exponential backoff, for uploads and database writes.
+
+Remote services fail transiently (a restarted database, an object store that drops
+connections for a few seconds); benchgen retries those calls a bounded number of times
+and then reports a clear error instead of hanging or silently losing work.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class RetryPolicy(BaseModel):
+    """How often and how patiently to retry one call."""
+
+    model_config = ConfigDict(frozen=True)
+
+    attempts: int = Field(default=6, ge=1)
+    """Total tries, the first one included."""
+    base_delay_s: float = Field(default=0.5, ge=0)
+    """Wait before the second try; doubled before each later one."""
+    max_delay_s: float = Field(default=8.0, ge=0)
+    """Cap of one wait."""
+
+    def delay(self, failed_attempts: int) -> float:
+        """Seconds to wait after ``failed_attempts`` failures (1 = after the first try)."""
+        return float(min(self.max_delay_s, self.base_delay_s * 2 ** (failed_attempts - 1)))
+
+    @classmethod
+    def from_env(cls, prefix: str, environ: Mapping[str, str] | None = None) -> RetryPolicy:
+        """Defaults overridden by ``{prefix}_ATTEMPTS``, ``{prefix}_BASE_DELAY_S``, ``{prefix}_MAX_DELAY_S``."""
+        env = os.environ if environ is None else environ
+        values: dict[str, str] = {}
+        for field in ("attempts", "base_delay_s", "max_delay_s"):
+            raw = env.get(f"{prefix}_{field.upper()}")
+            if raw:
+                values[field] = raw
+        return cls.model_validate(values)
+
+
+class RetriesExhausted(RuntimeError):
+    """Every try of a call failed; ``__cause__`` is the last error."""
+
+    def __init__(self, what: str, attempts: int, last: BaseException) -> None:
+        super().__init__(f"{what} failed after {attempts} attempts: {type(last).__name__}: {last}")
+        self.what = what
+        self.attempts = attempts
+
+
+def call_with_retries(
+    action: Callable[[], T],
+    what: str,
+    policy: RetryPolicy,
+    retryable: Callable[[BaseException], bool],
+    on_retry: Callable[[str], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run ``action``; on a retryable error wait and try again, up to ``policy.attempts`` tries.
+
+    A non-retryable error propagates at once; when every try failed, raises
+    :class:`RetriesExhausted` chained to the last error. ``on_retry`` hears one line per retry.
+    """
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            return action()
+        except Exception as exc:
+            if not retryable(exc):
+                raise
+            if attempt == policy.attempts:
+                raise RetriesExhausted(what, attempt, exc) from exc
+            delay = policy.delay(attempt)
+            if on_retry is not None:
+                on_retry(
+                    f"retrying {what} in {delay:.1f} s (attempt {attempt}/{policy.attempts} failed: "
+                    f"{type(exc).__name__}: {str(exc)[:200]})"
+                )
+            sleep(delay)
+    raise AssertionError("unreachable")  # the loop always returns or raises
