@@ -159,7 +159,9 @@ def _scripted_author(sources: list[str]):  # type: ignore[no-untyped-def]
     queue = list(sources)
 
     def author(rng: np.random.Generator, theme: str | None, tier: str | None) -> Candidate:
-        return Candidate(family="fixture", tier="spatial", script=queue.pop(0), choices={})
+        # The generator authors ahead of what it commits; look-ahead past the list repeats the last.
+        script = queue.pop(0) if len(queue) > 1 else queue[0]
+        return Candidate(family="fixture", tier="spatial", script=script, choices={})
 
     return author
 

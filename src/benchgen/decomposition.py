@@ -40,7 +40,7 @@ import manifold3d as m3
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.spatial import ConvexHull, QhullError
+from scipy.spatial import ConvexHull
 
 CODE_VERSION = "benchgen.decomposition/1"
 """Part of every cache key: bump it whenever the algorithm's output may change."""
@@ -242,9 +242,7 @@ def _cavities(solid: m3.Manifold, hull: _Polytope, tol: _Tolerances) -> list[_Ca
     return cavities
 
 
-def _split_significant(
-    cavities: list[_Cavity], budget: float, gap: float
-) -> tuple[list[_Cavity], float]:
+def _split_significant(cavities: list[_Cavity], budget: float, gap: float) -> tuple[list[_Cavity], float]:
     """Choose the cavities to keep open; fill the thin ones while the volume budget lasts.
 
     Returns the cavities to keep open and the volume filled.
@@ -423,7 +421,9 @@ def _triangle_clusters(
         label += 1
 
 
-def _simplify(cavity: m3.Manifold, hull: _Polytope, tol: _Tolerances, volume_budget: float) -> _Polytope | None:
+def _simplify(
+    cavity: m3.Manifold, hull: _Polytope, tol: _Tolerances, volume_budget: float
+) -> _Polytope | None:
     """A polytope with few facets inside a convex cavity, missing at most ``gap`` of it.
 
     The cavity's wall facets are grouped into patches less than ``gap`` deep, and each
@@ -596,13 +596,17 @@ def _as_piece(points: FloatArray) -> Piece | None:
     return vertices, tris.astype(np.int32)
 
 
-def _coacd_pieces(solid_or_mesh: tuple[FloatArray, NDArray[np.int64]], settings: DecompositionSettings) -> list[Piece]:
+def _coacd_pieces(
+    solid_or_mesh: tuple[FloatArray, NDArray[np.int64]], settings: DecompositionSettings
+) -> list[Piece]:
     import coacd  # imported lazily: it is slow to load and only the fallback needs it
 
     coacd.set_log_level("error")
     vertices, faces = solid_or_mesh
     parts = coacd.run_coacd(
-        coacd.Mesh(np.ascontiguousarray(vertices, dtype=np.float64), np.ascontiguousarray(faces, dtype=np.int32)),
+        coacd.Mesh(
+            np.ascontiguousarray(vertices, dtype=np.float64), np.ascontiguousarray(faces, dtype=np.int32)
+        ),
         threshold=settings.coacd_threshold,
         max_convex_hull=settings.max_pieces,
         preprocess_mode="off",
@@ -629,7 +633,9 @@ def _plane_split(
     obstacles: list[_Polytope] = []
     teeth: list[m3.Manifold] = []
     for cavity in open_cavities:
-        parts = [cavity.solid] if _is_convex(cavity.solid, cavity.volume) else _convex_parts(cavity.solid, tol)
+        parts = (
+            [cavity.solid] if _is_convex(cavity.solid, cavity.volume) else _convex_parts(cavity.solid, tol)
+        )
         if parts is None:
             if not settings.allow_coacd:
                 return None
@@ -667,13 +673,17 @@ def _piece_of(poly: _Polytope) -> Piece:
     return piece
 
 
-def _compute(vertices: FloatArray, faces: NDArray[np.int64], settings: DecompositionSettings) -> tuple[_Outcome, float]:
+def _compute(
+    vertices: FloatArray, faces: NDArray[np.int64], settings: DecompositionSettings
+) -> tuple[_Outcome, float]:
     """Pieces and the mesh volume they are measured against."""
     solid = _to_manifold(vertices, faces)
     if solid is None:
         if not settings.allow_coacd:
             raise ValueError("the mesh is not a closed manifold and CoACD fallback is disabled")
-        return _Outcome(_coacd_pieces((vertices, faces), settings), "coacd"), abs(_signed_volume(vertices, faces))
+        return _Outcome(_coacd_pieces((vertices, faces), settings), "coacd"), abs(
+            _signed_volume(vertices, faces)
+        )
     hull = _polytope(solid.hull())
     if hull is None:
         raise ValueError("the mesh is flat")
@@ -823,7 +833,11 @@ def decompose(
         if hit is not None:
             pieces, method, error = hit
             return Decomposition(
-                pieces=_frozen(pieces), method=method, error=error, seconds=time.perf_counter() - start, cached=True
+                pieces=_frozen(pieces),
+                method=method,
+                error=error,
+                seconds=time.perf_counter() - start,
+                cached=True,
             )
     outcome, mesh_volume = _compute(v, f, settings)
     error = (sum(_piece_volume(p) for p in outcome.pieces) - mesh_volume) / mesh_volume

@@ -318,7 +318,7 @@ class RemoteDatasetWriter:
         def load() -> list[_M]:
             names = [n for n in self._children(under) if n not in (REJECTED_DIR, STAGING_DIR)]
             paths = [storage.join(self.root, under, n, marker) for n in names]
-            found = storage.cat_existing_bounded(self.fs, paths, self.timeout)
+            found = storage.cat_existing(self.fs, paths, self.timeout)
             return [model.model_validate_json(found[p]) for p in paths if p in found]
 
         result: list[_M] = call_with_retries(load, f"listing {self.url}", self.policy, _retryable, self._emit)

@@ -139,11 +139,15 @@ def default_work_dir(location: str) -> Path:
     return default_cache_dir() / "datasets" / key
 
 
-def cat_existing(fs: AbstractFileSystem, paths: list[str]) -> dict[str, bytes]:
-    """Contents of those ``paths`` that exist (fetched concurrently on async filesystems)."""
+def cat_existing(fs: AbstractFileSystem, paths: list[str], timeout: float | None = None) -> dict[str, bytes]:
+    """Contents of those ``paths`` that exist (fetched concurrently on async filesystems,
+    within ``timeout`` seconds when given)."""
     if not paths:
         return {}
-    found = fs.cat(paths, on_error="omit")
+    if timeout is None:
+        found = fs.cat(paths, on_error="omit")
+    else:
+        found = bounded(fs, "cat", paths, on_error="omit", timeout=timeout)
     if not isinstance(found, dict):  # one path: fsspec returns the bytes themselves
         found = {paths[0]: found}
     return {_strip_protocol(fs, key): value for key, value in found.items()}
@@ -207,13 +211,3 @@ def put_files(
         sync(fs.loop, upload_all)
     except BaseExceptionGroup as failures:  # report the first cause, not the group
         raise failures.exceptions[0] from None
-
-
-def cat_existing_bounded(fs: AbstractFileSystem, paths: list[str], timeout: float) -> dict[str, bytes]:
-    """:func:`cat_existing` with a hard deadline on async filesystems."""
-    if not paths:
-        return {}
-    found = bounded(fs, "cat", paths, on_error="omit", timeout=timeout)
-    if not isinstance(found, dict):
-        found = {paths[0]: found}
-    return {_strip_protocol(fs, key): value for key, value in found.items()}
