@@ -116,6 +116,13 @@ def write_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def fresh_dir(path: Path) -> Path:
+    """Make ``path`` an empty directory (removing whatever was there) and return it."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
 class DatasetWriter:
     """Publishes benchmarks and rejections into a dataset directory, crash-safely."""
 
@@ -148,15 +155,11 @@ class DatasetWriter:
 
     def clear_staging(self) -> None:
         """Remove work in progress (abandoned or interrupted candidates); it was never visible."""
-        shutil.rmtree(self.staging, ignore_errors=True)
-        self.staging.mkdir()
+        fresh_dir(self.staging)
 
     def stage(self, name: str) -> Path:
         """A fresh private directory for a candidate's work."""
-        path = self.staging / name
-        shutil.rmtree(path, ignore_errors=True)
-        path.mkdir(parents=True)
-        return path
+        return fresh_dir(self.staging / name)
 
     def manifests(self) -> list[Manifest]:
         """Every published benchmark's manifest, in candidate order."""

@@ -42,6 +42,7 @@ from benchgen.dataset import (
     DatasetWriter,
     Manifest,
     Rejection,
+    fresh_dir,
     write_json,
 )
 from benchgen.retry import RetriesExhausted, RetryPolicy, call_with_retries
@@ -144,15 +145,11 @@ class RemoteDatasetWriter:
 
     def clear_staging(self) -> None:
         """Remove local work in progress; it was never uploaded."""
-        shutil.rmtree(self.staging, ignore_errors=True)
-        self.staging.mkdir(parents=True)
+        fresh_dir(self.staging)
 
     def stage(self, name: str) -> Path:
         """A fresh private local directory for a candidate's work."""
-        path = self.staging / name
-        shutil.rmtree(path, ignore_errors=True)
-        path.mkdir(parents=True)
-        return path
+        return fresh_dir(self.staging / name)
 
     def manifests(self) -> list[Manifest]:
         """Every published benchmark's manifest, in candidate order."""
