@@ -5,44 +5,56 @@ hole, an open bin, an arch) must be handed over as several convex pieces or its 
 fill in. :func:`decompose` turns a closed triangle mesh (millimetres, as tessellated
 from a build123d solid) into convex pieces:
 
-1. If the mesh is convex within tolerance, its hull is the only piece (``"convex"``).
-2. Otherwise the "cavities" -- the connected parts of hull minus mesh -- are computed
-   exactly with manifold3d. Each cavity is split into convex parts, each part is
-   shrunk to a polytope with few facets that lies inside the cavity, and the hull is
-   cut by a binary space partition along the facet planes of those polytopes. The
-   cells outside every cavity are the pieces (``"plane_split"``). Because the
-   polytopes lie inside the cavities, the pieces cover the whole mesh; they
-   over-fill only by thin slivers (at most ``max_gap`` thick, curved walls turned
-   into chords) and by cavities too thin to matter.
-3. What the plane split cannot handle (a mesh manifold3d rejects, a cavity that does
-   not split into convex parts, too many pieces) goes to CoACD with fast parameters
-   (``"coacd"``, or ``"plane_split+coacd"`` when only the material around one cavity
-   needed it).
+1. The *cavities* -- connected parts of hull minus mesh that open onto the hull -- are
+   computed exactly with manifold3d. If none is worth keeping open, the hull is the
+   only piece (``"convex"``).
+2. Otherwise each cavity (or each convex part of it) gets a convex *stand-in*: the
+   hull intersected with the inner half-spaces of the cavity's walls. Curved walls are
+   then reduced to a few chords at most ``max_gap`` deep, and the hull is cut by a
+   binary space partition along the stand-ins' facet planes; the cells outside every
+   stand-in are the pieces (``"plane_split"``). Stand-ins lie inside the cavities, so
+   the pieces cover the mesh and over-fill only by thin slivers and by cavities too
+   thin to matter. A cavity with no convex parts is dealt with by cutting the part in
+   two across it and decomposing each side.
+3. What the plane split cannot handle (a mesh manifold3d rejects, a shape needing
+   too many cuts) goes to CoACD with fast parameters, run in a subprocess with a time
+   limit: ``"coacd"`` for the whole part, ``"plane_split+coacd"`` for one side of a cut.
 
-Results are deterministic and can be cached on disk by geometry hash
-(:class:`DecompositionCache`).
+Tolerances are relaxed step by step (volume budget, then gap) when the pieces would
+exceed ``max_pieces``. Results are deterministic and can be cached on disk by
+geometry hash (:class:`DecompositionCache`).
+
+The pieces are disjoint up to round-off. Use them for collision only: a closed void
+inside the part is filled (nothing can reach it), which shows in ``error`` but changes
+no contact; take mass and inertia from the real mesh.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import io
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import manifold3d as m3
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.spatial import ConvexHull
+from scipy.optimize import linprog
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import ConvexHull, HalfspaceIntersection, QhullError
 
-CODE_VERSION = "benchgen.decomposition/1"
+CODE_VERSION = "benchgen.decomposition/2"
 """Part of every cache key: bump it whenever the algorithm's output may change."""
 
 Method = Literal["convex", "plane_split", "coacd", "plane_split+coacd"]
@@ -54,15 +66,33 @@ Piece = tuple[FloatArray, IntArray]
 # its hull volume (volumes). Tessellation and boolean round-off live far below them.
 _REL_EPS_LENGTH = 1e-7
 _REL_EPS_VOLUME = 1e-9
-# Relative shrink of the hull before subtracting the mesh (see _cavities).
+# Relative shrink of the hull before subtracting the mesh: where a mesh face lies on
+# the hull, round-off in the tessellation (1e-14 mm) otherwise leaves zero-thickness
+# sheets attached to the cavities.
 _HULL_SHRINK = 1e-8
-# A cavity counts as convex when its hull exceeds it by less than this fraction.
-_CONVEX_CAVITY_REL = 1e-5
-# How many plane evaluations splitting one non-convex cavity into convex parts may
-# cost before the cavity is handed to CoACD instead.
-_CAVITY_SPLIT_BUDGET = 600
-# Coarser gaps tried, as multiples of max_gap, when the pieces exceed max_pieces.
-_GAP_RELAXATION = (1.0, 2.0, 4.0)
+# A mesh face lies along the hull when its normal is within 30 degrees of that of the
+# hull facet above it.
+_LID_COS = float(np.cos(np.radians(30)))
+# Hull excess, relative to volume, below which a cavity part counts as convex, and
+# below which it may be nearly convex (dented by tessellation, hung with slivers).
+_CONVEX_REL = 1e-5
+_NEARLY_CONVEX_REL = 0.05
+# Plane evaluations allowed for splitting one cavity into convex parts.
+_CAVITY_SPLIT_BUDGET = 40
+# Largest face planes tried per cut of a cavity.
+_CUTS_TRIED = 6
+# Tolerance levels tried in turn while the pieces exceed max_pieces: (multiple of
+# max_gap, multiple of max_concavity). Thin walls around a big cavity (a cup) cannot
+# meet a volume budget relative to the material, so the budget goes first.
+_RELAXATION = ((1.0, 1.0), (1.0, np.inf), (2.0, np.inf), (4.0, np.inf))
+# Times the chord gap of one cavity part is halved to meet the volume budget.
+_MAX_HALVINGS = 8
+# How many times a solid may be cut in two across a cavity with no convex parts.
+_MAX_DEPTH = 2
+# Cutting planes tried across such a cavity.
+_DIVISIONS_TRIED = 2
+# Most solid pieces analysed in all such cuts of one part.
+_ANALYSES = 12
 
 
 class DecompositionSettings(BaseModel):
@@ -84,12 +114,13 @@ class DecompositionSettings(BaseModel):
         "stays open, and a curved wall may be replaced by chords at most this far inside the cavity",
     )
     max_pieces: int = Field(32, ge=1, le=4096, description="Most convex pieces returned")
-    coacd_threshold: float = Field(0.05, gt=0, le=1, description="CoACD concavity threshold (fallback)")
+    coacd_threshold: float = Field(0.1, gt=0, le=1, description="CoACD concavity threshold (fallback)")
     coacd_resolution: int = Field(300, ge=20, description="CoACD sampling resolution (fallback)")
     coacd_mcts_iterations: int = Field(30, ge=1)
     coacd_mcts_nodes: int = Field(8, ge=1)
     coacd_mcts_max_depth: int = Field(2, ge=1)
     coacd_seed: int = Field(0, ge=0)
+    coacd_timeout: float = Field(120.0, gt=0, description="Seconds before a CoACD fallback is abandoned")
     allow_coacd: bool = Field(True, description="Fall back to CoACD where the plane split fails")
 
 
@@ -116,7 +147,6 @@ class Decomposition(BaseModel):
 class _Tolerances:
     length: float  # noise floor for distances, mm
     volume: float  # noise floor for volumes, mm^3
-    gap: float  # thickest over-fill allowed, mm
 
 
 def _mesh_arrays(solid: m3.Manifold) -> tuple[FloatArray, NDArray[np.int64]]:
@@ -146,6 +176,14 @@ def _to_manifold(vertices: FloatArray, faces: NDArray[np.int64]) -> m3.Manifold 
     return solid
 
 
+def _triangles(points: FloatArray, tris: NDArray[np.int64]) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Corners ``(T, 3, 3)``, unit normals and areas of a mesh's triangles."""
+    corners = points[tris]
+    cross = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    double_area = np.linalg.norm(cross, axis=1)
+    return corners, cross / np.maximum(double_area, 1e-300)[:, None], double_area / 2
+
+
 class _Polytope:
     """A convex solid with its vertices; facet planes (n . x <= d) are computed on demand."""
 
@@ -156,11 +194,17 @@ class _Polytope:
 
     @cached_property
     def planes(self) -> tuple[FloatArray, FloatArray]:
-        """Unit outward normals and supporting offsets, one per facet."""
-        # qhull gives every triangle of a merged facet the same hyperplane, so exact
-        # de-duplication yields one plane per facet.
-        equations = np.unique(ConvexHull(self.points).equations, axis=0)
+        """Unit outward normals and supporting offsets, one per facet (none if too thin)."""
+        try:
+            equations = ConvexHull(self.points).equations
+        except QhullError:
+            # A sliver too thin for qhull. Callers then treat it as filled (an
+            # obstacle) or unmergeable (a cell), both on the safe side.
+            return np.zeros((0, 3)), np.zeros(0)
         normals = equations[:, :3] / np.linalg.norm(equations[:, :3], axis=1, keepdims=True)
+        # qhull may split one facet into hyperplanes differing in the last bits.
+        _, kept = np.unique(np.round(normals, 9), axis=0, return_index=True)
+        normals = normals[np.sort(kept)]
         # Supporting offsets keep every vertex on the inner side despite round-off.
         return normals, (self.points @ normals.T).max(axis=0)
 
@@ -180,82 +224,34 @@ def _hull_polytope(points: FloatArray) -> _Polytope | None:
     return _polytope(m3.Manifold.hull_points(np.ascontiguousarray(points, dtype=np.float64)))
 
 
-def _width(points: FloatArray, normals: FloatArray) -> float:
-    """An upper bound on the thickness of a point set: its least extent over some directions.
+def _depth(points: FloatArray, polytope: _Polytope) -> FloatArray:
+    """How far each point lies inside a convex polytope (negative: outside)."""
+    normals, offsets = polytope.planes
+    return np.asarray(-(points @ normals.T - offsets).max(axis=1))
 
-    A ball inside the set fits between the two supporting planes of any direction, so
-    the least extent over the given directions (the set's own face normals, which
-    include the hull lid a sliver hangs from) bounds twice its inscribed radius.
+
+def _width(solid: m3.Manifold) -> float:
+    """An upper bound on the diameter of the largest ball inside a solid.
+
+    The least extent along the solid's own face normals: a ball fits between the two
+    supporting planes of any direction. Tight for a flat sliver hanging from a hull lid.
     """
-    projections = points @ normals.T
-    return float((projections.max(axis=0) - projections.min(axis=0)).min())
+    points, tris = _mesh_arrays(solid)
+    _, unit, area = _triangles(points, tris)
+    projections = points @ unit[area > 0].T
+    return float((projections.max(axis=0) - projections.min(axis=0)).min(initial=np.inf))
 
 
-def _face_normals(points: FloatArray, tris: NDArray[np.int64]) -> FloatArray:
-    a, b, c = points[tris[:, 0]], points[tris[:, 1]], points[tris[:, 2]]
-    cross = np.cross(b - a, c - a)
-    length = np.linalg.norm(cross, axis=1)
-    keep = length > 0
-    return np.asarray(cross[keep] / length[keep, None])
+def _thickness(solid: m3.Manifold) -> float:
+    """An estimate of the diameter of the largest ball inside a thin solid.
 
-
-# --------------------------------------------------------------------------- cavities
-
-
-@dataclass(frozen=True)
-class _Cavity:
-    solid: m3.Manifold
-    volume: float
-    width: float
-
-
-def _lid_tolerance(hull: _Polytope, tol: _Tolerances) -> float:
-    """How far inside the hull a point may be and still count as on it (see _cavities)."""
-    lo, hi = np.asarray(hull.solid.bounding_box()).reshape(2, 3)
-    return 10 * (tol.length + _HULL_SHRINK * float(np.linalg.norm(hi - lo)))
-
-
-def _cavities(solid: m3.Manifold, hull: _Polytope, tol: _Tolerances) -> list[_Cavity]:
-    """Connected parts of hull minus mesh that open onto the hull surface.
-
-    Closed internal voids are left out: nothing outside the part can reach them, so
-    filling them changes no contact.
+    The least of :func:`_width` and six times volume over area, which is at least the
+    diameter for a convex body and about three times the thickness of a thin curved
+    shell -- the lens between two triangulations of one curved surface -- where
+    extents are useless. (A thick lump hung with large thin fins could fool it; the
+    callers bound the volume too.)
     """
-    # Subtract from a hull shrunk by a hair: where a mesh face lies on the hull, round-off
-    # in the tessellation (1e-14 mm) otherwise leaves zero-thickness sheets attached to
-    # the cavities, which inflate their hulls to the whole part.
-    lo, hi = np.asarray(hull.solid.bounding_box()).reshape(2, 3)
-    centre = (lo + hi) / 2
-    scale = 1 - _HULL_SHRINK
-    shrunk = hull.solid.translate(tuple(-centre)).scale((scale, scale, scale)).translate(tuple(centre))
-    overfill = shrunk - solid
-    cavities = []
-    for part in overfill.decompose():
-        volume = float(part.volume())
-        if volume <= tol.volume:
-            continue
-        points, tris = _mesh_arrays(part)
-        outside = (points @ hull.planes[0].T - hull.planes[1]).max(axis=1)
-        if outside.max() < -_lid_tolerance(hull, tol):
-            continue
-        cavities.append(_Cavity(part, volume, _width(points, _face_normals(points, tris))))
-    return cavities
-
-
-def _split_significant(cavities: list[_Cavity], budget: float, gap: float) -> tuple[list[_Cavity], float]:
-    """Choose the cavities to keep open; fill the thin ones while the volume budget lasts.
-
-    Returns the cavities to keep open and the volume filled.
-    """
-    thin = sorted((c for c in cavities if c.width <= gap), key=lambda c: c.volume)
-    keep = [c for c in cavities if c.width > gap]
-    filled = 0.0
-    for cavity in thin:
-        if filled + cavity.volume <= budget:
-            filled += cavity.volume
-        else:
-            keep.append(cavity)
-    return keep, filled
+    return min(_width(solid), 6 * float(solid.volume()) / max(float(solid.surface_area()), 1e-300))
 
 
 def _solid_hull(solid: m3.Manifold) -> m3.Manifold:
@@ -267,13 +263,10 @@ def _solid_hull(solid: m3.Manifold) -> m3.Manifold:
     does any vertex inside a flat region, which never shapes a hull: both are skipped.
     """
     points, tris = _mesh_arrays(solid)
-    a, b, c = points[tris[:, 0]], points[tris[:, 1]], points[tris[:, 2]]
-    cross = np.cross(b - a, c - a)
-    area = np.linalg.norm(cross, axis=1)
+    _, unit, area = _triangles(points, tris)
     solid_tris = area > 1e-12 * max(float(area.max(initial=0.0)), 1e-300)
-    normals = cross[solid_tris] / area[solid_tris, None]
     corners = tris[solid_tris].reshape(-1)
-    corner_normals = np.repeat(normals, 3, axis=0)
+    corner_normals = np.repeat(unit[solid_tris], 3, axis=0)
     corner_area = np.repeat(area[solid_tris], 3)
     # Reference normal per vertex: that of its largest incident face.
     order = np.lexsort((-corner_area, corners))
@@ -292,174 +285,548 @@ def _solid_hull(solid: m3.Manifold) -> m3.Manifold:
     return m3.Manifold.hull_points(np.ascontiguousarray(points[keep]))
 
 
-def _is_convex(solid: m3.Manifold, volume: float) -> bool:
-    return float(_solid_hull(solid).volume()) - volume <= _CONVEX_CAVITY_REL * volume
+def _edge_pairs(tris: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """For each edge of a closed manifold mesh: its two triangles and their opposite vertices.
 
-
-def _face_planes(solid: m3.Manifold, tol: _Tolerances) -> list[tuple[FloatArray, float]]:
-    """Distinct planes of a mesh's faces, largest total area first."""
-    points, tris = _mesh_arrays(solid)
-    a, b, c = points[tris[:, 0]], points[tris[:, 1]], points[tris[:, 2]]
-    cross = np.cross(b - a, c - a)
-    area = np.linalg.norm(cross, axis=1)
-    keep = area > tol.length**2
-    normals = cross[keep] / area[keep, None]
-    offsets = np.einsum("ij,ij->i", normals, a[keep])
-    area = area[keep]
-    planes: list[tuple[FloatArray, float, float]] = []
-    for i in np.argsort(-area, kind="stable"):
-        for j, (normal, offset, total) in enumerate(planes):
-            if float(normal @ normals[i]) > 1 - 1e-9 and abs(offset - offsets[i]) <= tol.length * 10:
-                planes[j] = (normal, offset, total + float(area[i]))
-                break
-        else:
-            planes.append((normals[i], float(offsets[i]), float(area[i])))
-    planes.sort(key=lambda p: -p[2])
-    return [(n, d) for n, d, _ in planes]
-
-
-def _convex_parts(cavity: m3.Manifold, tol: _Tolerances) -> list[m3.Manifold] | None:
-    """Split a cavity into convex parts along its own face planes, or None if too costly.
-
-    Greedy: each step takes the face plane whose cut leaves the least hull excess. Parts
-    must be convex up to noise, because their union is removed from the material.
+    Returns ``(faces (E, 2), opposite (E, 2), edge (E, 2))``.
     """
-    done: list[m3.Manifold] = []
-    todo = [cavity]
+    edges = np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]])
+    face = np.tile(np.arange(len(tris)), 3)
+    opposite = np.concatenate([tris[:, 2], tris[:, 0], tris[:, 1]])
+    key = np.sort(edges, axis=1)
+    order = np.lexsort((key[:, 1], key[:, 0]))
+    key, face, opposite = key[order], face[order], opposite[order]
+    # In a closed manifold every edge has exactly two faces, adjacent after sorting.
+    pair = np.flatnonzero((key[:-1] == key[1:]).all(axis=1))
+    return (
+        np.stack([face[pair], face[pair + 1]], axis=1),
+        np.stack([opposite[pair], opposite[pair + 1]], axis=1),
+        key[pair],
+    )
+
+
+# --------------------------------------------------------------------------- cavities
+
+
+@dataclass(frozen=True)
+class _Cavity:
+    solid: m3.Manifold
+    volume: float
+    width: float
+
+
+def _cavities(solid: m3.Manifold, hull: _Polytope, tol: _Tolerances) -> list[_Cavity]:
+    """Connected parts of hull minus mesh that open onto the hull surface.
+
+    Closed internal voids are left out: nothing outside the part can reach them, so
+    filling them changes no contact.
+    """
+    lo, hi = np.asarray(hull.solid.bounding_box()).reshape(2, 3)
+    centre = tuple((lo + hi) / 2)
+    scale = 1 - _HULL_SHRINK
+    shrunk = hull.solid.translate(tuple(-c for c in centre)).scale((scale, scale, scale)).translate(centre)
+    on_hull = 10 * tol.length + _HULL_SHRINK * float(np.linalg.norm(hi - lo))
+    cavities = []
+    for part in (shrunk - solid).decompose():
+        volume = float(part.volume())
+        if volume <= tol.volume:
+            continue
+        points, _ = _mesh_arrays(part)
+        if _depth(points, hull).min() > on_hull:
+            continue
+        cavities.append(_Cavity(part, volume, _width(part)))
+    return cavities
+
+
+def _split_significant(cavities: list[_Cavity], budget: float, gap: float) -> tuple[list[int], float]:
+    """Choose the cavities to keep open; fill thin ones, smallest first, while the budget lasts.
+
+    Returns the indices of the cavities kept open and the volume filled.
+    """
+    thin = sorted(
+        (i for i, c in enumerate(cavities) if c.width <= gap), key=lambda i: (cavities[i].volume, i)
+    )
+    keep = [i for i, c in enumerate(cavities) if c.width > gap]
+    filled = 0.0
+    for index in thin:
+        if filled + cavities[index].volume <= budget:
+            filled += cavities[index].volume
+        else:
+            keep.append(index)
+    return sorted(keep), filled
+
+
+def _sliver_depth(solid: m3.Manifold, hull: _Polytope, tol: _Tolerances) -> float:
+    """How deep the mesh's faces that lie along the hull dip below it.
+
+    On a convex curved surface the mesh and its hull are two triangulations of the same
+    points; the lens-shaped slivers between them are as thick as the tessellation
+    tolerance. A face counts when each of its vertices lies on a hull facet nearly
+    parallel to it (a face spanning a cavity from rim to rim does not).
+    """
+    points, tris = _mesh_arrays(solid)
+    normals, offsets = hull.planes
+    # Which hull facets each vertex lies on, as (vertex, facet) pairs sorted by vertex.
+    pairs = [
+        np.argwhere(np.abs(points[start : start + 1024] @ normals.T - offsets) <= 10 * tol.length)
+        + [start, 0]
+        for start in range(0, len(points), 1024)
+    ]
+    vertex, facet = np.concatenate(pairs).T
+    first = np.searchsorted(vertex, np.arange(len(points) + 1))
+    corners, unit, _ = _triangles(points, tris)
+    corner_vertex = tris.reshape(-1)
+    counts = first[corner_vertex + 1] - first[corner_vertex]
+    corner_of_pair = np.repeat(np.arange(len(corner_vertex)), counts)
+    pair = np.repeat(first[corner_vertex] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    parallel = np.einsum("ij,ij->i", unit[corner_of_pair // 3], normals[facet[pair]]) > _LID_COS
+    corner_ok = np.zeros(len(corner_vertex), dtype=bool)
+    corner_ok[corner_of_pair[parallel]] = True
+    along = corner_ok.reshape(-1, 3).all(axis=1)
+    centroids = corners[along].mean(axis=1)
+    return float(_depth(centroids, hull).max(initial=0.0)) if len(centroids) else 0.0
+
+
+# -------------------------------------------------------------------------- stand-ins
+
+
+@dataclass(frozen=True)
+class _StandIn:
+    """A convex polytope standing in for (part of) a cavity, and what it misses of it."""
+
+    polytope: _Polytope
+    lost_volume: float  # cavity volume outside the polytope, mm^3
+    lost_gap: float  # how far the cavity reaches beyond the polytope, mm
+    # Planes the cavity was cut along to get this part: cavity lies beyond them, so the
+    # polytope's facets there must stay put (a chord would wall the cavity off).
+    cuts: tuple[tuple[float, float, float, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """The solid being decomposed, as stand-ins need it."""
+
+    solid: m3.Manifold
+    hull: _Polytope
+    wall_depth: float  # faces deeper than this below the hull are walls, mm
+    tol: _Tolerances
+
+
+def _wall_planes(part: m3.Manifold, frame: _Frame, convex: bool) -> tuple[FloatArray, FloatArray]:
+    """Distinct planes of a cavity part's walls (faces deeper than the lid depth): normals, offsets.
+
+    For a convex part the faces of its hull are used: a part cut from a cavity exactly
+    along one of its faces may carry a zero-thickness sheet there, whose far side would
+    cut the stand-in down to nothing.
+    """
+    points, tris = _mesh_arrays(_solid_hull(part) if convex else part)
+    corners, unit, area = _triangles(points, tris)
+    deep = (_depth(corners.mean(axis=1), frame.hull) > frame.wall_depth) & (area > frame.tol.length**2)
+    normals = unit[deep]
+    offsets = np.einsum("ij,ij->i", normals, corners[deep, 0])
+    key = np.round(np.column_stack([normals, offsets / frame.tol.length * 1e-3]), 9)
+    _, kept = np.unique(key, axis=0, return_index=True)
+    kept = np.sort(kept)
+    return normals[kept], offsets[kept]
+
+
+def _clip(frame: _Frame, normals: FloatArray, offsets: FloatArray) -> _Polytope | None:
+    """The hull intersected with the half-spaces n . x <= d; None if (nearly) empty."""
+    hull_normals, hull_offsets = frame.hull.planes
+    all_normals = np.concatenate([hull_normals, normals])
+    all_offsets = np.concatenate([hull_offsets, offsets])
+    # Chebyshev centre: the deepest interior point, needed to seed qhull.
+    centre = linprog(
+        c=[0.0, 0.0, 0.0, -1.0],
+        A_ub=np.column_stack([all_normals, np.ones(len(all_normals))]),
+        b_ub=all_offsets,
+        bounds=[(None, None)] * 3 + [(0.0, None)],
+        method="highs",
+    )
+    if not centre.success or centre.x[3] <= 10 * frame.tol.length:
+        return None
+    try:
+        corners = HalfspaceIntersection(
+            np.column_stack([all_normals, -all_offsets]), centre.x[:3]
+        ).intersections
+    except QhullError:
+        return None
+    return _hull_polytope(corners)
+
+
+def _stand_in(part: m3.Manifold, frame: _Frame, convex: bool) -> _StandIn | None:
+    """The hull cut by the planes of a cavity part's walls, or None if that is empty.
+
+    A point of the hull outside the cavity part is beyond the part's face nearest to
+    it, so the result lies in the part -- except next to faces within the lid depth of
+    the hull, which are left out so that the stand-in reaches through the opening
+    (the lid) and ignores the tessellation slivers clinging to its rim. For a convex
+    part this is the part itself; for a nearly convex one it is what is left after
+    cutting away the dents.
+    """
+    normals, offsets = _wall_planes(part, frame, convex)
+    if len(normals) == 0:
+        return None
+    polytope = _clip(frame, normals, offsets)
+    if polytope is None:
+        return None
+    lost_volume = 0.0
+    lost_gap = 0.0
+    for lost in (part - polytope.solid).decompose():
+        volume = float(lost.volume())
+        if volume > frame.tol.volume:
+            lost_volume += volume
+            lost_gap = max(lost_gap, _thickness(lost))
+    return _StandIn(polytope, lost_volume, lost_gap)
+
+
+def _hollow(polytope: _Polytope, frame: _Frame) -> bool:
+    """Whether a stand-in holds no material but slivers thinner than the lid depth.
+
+    This is the guarantee that the pieces cover the mesh, checked rather than assumed.
+    """
+    for overlap in (polytope.solid ^ frame.solid).decompose():
+        if (
+            overlap.volume() > frame.tol.volume
+            and _thickness(overlap) > 2 * frame.wall_depth + 10 * frame.tol.length
+        ):
+            return False
+    return True
+
+
+def _face_planes(solid: m3.Manifold, frame: _Frame, reflex_only: bool) -> list[tuple[FloatArray, float]]:
+    """Distinct planes of a cavity's walls (optionally only faces at reflex edges), largest first."""
+    points, tris = _mesh_arrays(solid)
+    corners, unit, area = _triangles(points, tris)
+    keep = (_depth(corners.mean(axis=1), frame.hull) > frame.wall_depth) & (area > frame.tol.length**2)
+    if reflex_only:
+        keep &= _reflex_faces(points, tris, frame.tol.length)
+    normals = unit[keep]
+    offsets = np.einsum("ij,ij->i", normals, corners[keep, 0])
+    area = area[keep]
+    if len(area) == 0:
+        return []
+    # Coplanar faces share a key (normal to 1e-6, offset to ten noise floors).
+    key = np.column_stack([np.round(normals, 6), np.round(offsets / (10 * frame.tol.length))])
+    _, group = np.unique(key, axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    total = np.bincount(group, weights=area)
+    # Each plane is that of its group's largest face.
+    order = np.lexsort((-area, group))
+    leader = order[np.searchsorted(group[order], np.arange(len(total)))]
+    ranked = leader[np.lexsort((leader, -total))]
+    return [(normals[i], float(offsets[i])) for i in ranked.tolist()]
+
+
+def _reflex_faces(points: FloatArray, tris: NDArray[np.int64], eps: float) -> NDArray[np.bool_]:
+    """Which triangles touch a reflex (concave) edge of a closed, outward-facing mesh."""
+    _, unit, _ = _triangles(points, tris)
+    faces, opposite, edge = _edge_pairs(tris)
+    base = points[edge[:, 0]]
+    # An edge is reflex when either neighbour's far vertex is above the other's plane.
+    above = np.einsum("ij,ij->i", points[opposite[:, 1]] - base, unit[faces[:, 0]]) > eps
+    above |= np.einsum("ij,ij->i", points[opposite[:, 0]] - base, unit[faces[:, 1]]) > eps
+    reflex = np.zeros(len(tris), dtype=bool)
+    reflex[faces[above].reshape(-1)] = True
+    return reflex
+
+
+def _excess(solid: m3.Manifold) -> float:
+    """Hull volume over volume, minus one."""
+    volume = float(solid.volume())
+    return float(_solid_hull(solid).volume()) / volume - 1
+
+
+def _whole_stand_in(
+    part: m3.Manifold, frame: _Frame, accept_gap: float, always_kernel: bool
+) -> _StandIn | None:
+    """A stand-in for the part as a whole if it is convex or nearly so, else None.
+
+    A convex part is replaced by its hull's facets, unless tessellation makes those
+    bulge into the material; then, as for a nearly convex part, by its kernel. Slivers
+    along the hull can make a nearly convex cavity's hull huge, so ``always_kernel``
+    tries the kernel whatever the hull says (costly, so not for every trial part).
+    """
+    excess = _excess(part)
+    for convex in (True, False):
+        if excess > (_CONVEX_REL if convex else _NEARLY_CONVEX_REL) and (convex or not always_kernel):
+            continue
+        stand_in = _stand_in(part, frame, convex)
+        if (
+            stand_in is not None
+            and stand_in.lost_gap <= accept_gap
+            and stand_in.lost_volume <= _NEARLY_CONVEX_REL * float(part.volume())
+            and _hollow(stand_in.polytope, frame)
+        ):
+            return stand_in
+    return None
+
+
+def _convex_parts(cavity: m3.Manifold, frame: _Frame, accept_gap: float) -> list[_StandIn] | None:
+    """Split a cavity into nearly convex parts along its own face planes; None if too costly.
+
+    Greedy: each step tries the largest face planes at reflex edges and takes the cut
+    leaving the least hull excess; a part is done when it has a stand-in missing at
+    most ``accept_gap`` of it. A ring-shaped cavity (a groove around a shaft) is refused
+    at once: it only comes apart facet by facet.
+    """
+    if cavity.genus() > 0:
+        return None
+    done: list[_StandIn] = []
+    todo: list[tuple[m3.Manifold, tuple[tuple[float, float, float, float], ...]]] = [(cavity, ())]
     evaluations = 0
     while todo:
-        part = todo.pop()
-        volume = float(part.volume())
-        if _is_convex(part, volume):
-            done.append(part)
+        part, cuts = todo.pop()
+        stand_in = _whole_stand_in(part, frame, accept_gap, always_kernel=False)
+        if stand_in is not None:
+            done.append(replace(stand_in, cuts=cuts))
             continue
-        best: tuple[float, list[m3.Manifold]] | None = None
-        for normal, offset in _face_planes(part, tol):
+        volume = float(part.volume())
+        best: tuple[float, list[m3.Manifold], tuple[float, float, float, float]] | None = None
+        for normal, offset in _face_planes(part, frame, reflex_only=True)[:_CUTS_TRIED]:
             evaluations += 1
             if evaluations > _CAVITY_SPLIT_BUDGET:
                 return None
-            above, below = part.split_by_plane(normal, offset)
-            pieces = [p for side in (above, below) for p in side.decompose()]
-            pieces = [p for p in pieces if p.volume() > tol.volume]
+            sides = part.split_by_plane(normal, offset)
+            pieces = [p for side in sides for p in side.decompose() if p.volume() > frame.tol.volume]
             if len(pieces) < 2:
                 continue
-            excess = sum(float(_solid_hull(p).volume() - p.volume()) for p in pieces)
+            excess = float(sum(_solid_hull(p).volume() - p.volume() for p in pieces))
             if best is None or excess < best[0]:
-                best = (excess, pieces)
+                best = (excess, pieces, (float(normal[0]), float(normal[1]), float(normal[2]), float(offset)))
+            if excess <= _CONVEX_REL * volume:
+                break  # every part is convex: no plane can do better
         if best is None:
             return None
-        todo.extend(best[1])
+        todo.extend((piece, (*cuts, best[2])) for piece in best[1])
     return done
 
 
 # ------------------------------------------------------------------ simplification
 
 
-def _triangle_clusters(
-    points: FloatArray, tris: NDArray[np.int64], lid: NDArray[np.bool_], gap: float
-) -> NDArray[np.int64]:
-    """Group adjacent hull triangles into patches less than ``gap`` deep along their mean normal.
+@dataclass(frozen=True)
+class _FacetGraph:
+    """A convex cavity's hull as flat facets (coplanar triangles merged) and their adjacency."""
 
-    A patch's depth is how far the chord plane through its rim is from its deepest point,
-    i.e. how much of the cavity is lost when the patch is replaced by one flat facet.
-    Lid triangles (on the part's hull) and wall triangles are never grouped together.
+    points: FloatArray
+    tri_facet: NDArray[np.int64]  # facet of each triangle
+    weighted: FloatArray  # per facet: normal times area
+    vertices: list[list[int]]  # per facet: its vertex indices
+    neighbours: list[list[int]]  # per facet: adjacent facets
+    fixed: NDArray[np.bool_]  # per facet: never chorded, as it lies on the part's hull or on a cut
+
+
+def _facet_graph(stand_in: _StandIn, hull: _Polytope, tol: _Tolerances) -> _FacetGraph:
+    """The facet graph of a stand-in; fixed are its facets on the part's hull or on a cut."""
+    full = stand_in.polytope
+    points, tris = _mesh_arrays(full.solid)
+    corners, unit, area = _triangles(points, tris)
+    faces, opposite, _ = _edge_pairs(tris)
+    # Neighbours are coplanar when each one's far vertex lies in the other's plane.
+    base = corners[faces[:, 0], 0]
+    flat = (np.abs(np.einsum("ij,ij->i", points[opposite[:, 1]] - base, unit[faces[:, 0]])) <= tol.length) & (
+        np.einsum("ij,ij->i", unit[faces[:, 0]], unit[faces[:, 1]]) > 0
+    )
+    graph = coo_matrix(
+        (np.ones(int(flat.sum())), (faces[flat, 0], faces[flat, 1])), shape=(len(tris), len(tris))
+    )
+    count, tri_facet = connected_components(graph, directed=False)
+    tri_facet = tri_facet.astype(np.int64)
+    weighted = np.zeros((count, 3))
+    np.add.at(weighted, tri_facet, unit * area[:, None])
+    vertices: list[list[int]] = [[] for _ in range(count)]
+    for facet, tri in zip(tri_facet.tolist(), tris.tolist(), strict=True):
+        vertices[facet].extend(tri)
+    vertices = [sorted(set(v)) for v in vertices]
+    links = np.unique(np.sort(tri_facet[faces[~flat]], axis=1), axis=0)
+    links = links[links[:, 0] != links[:, 1]]
+    neighbours: list[list[int]] = [[] for _ in range(count)]
+    for u, v in links.tolist():
+        neighbours[u].append(v)
+        neighbours[v].append(u)
+    centroids = np.zeros((count, 3))
+    np.add.at(centroids, tri_facet, corners.mean(axis=1))
+    centroids /= np.bincount(tri_facet, minlength=count)[:, None]
+    fixed = _depth(centroids, hull) <= 10 * tol.length
+    if stand_in.cuts:
+        cuts = np.asarray(stand_in.cuts)
+        on_cut = np.abs(centroids @ cuts[:, :3].T - cuts[:, 3]) <= 10 * tol.length
+        unit_facets = weighted / np.maximum(np.linalg.norm(weighted, axis=1), 1e-300)[:, None]
+        parallel = np.abs(unit_facets @ cuts[:, :3].T) > 1 - 1e-6
+        fixed |= (on_cut & parallel).any(axis=1)
+    return _FacetGraph(points, tri_facet, weighted, vertices, neighbours, fixed)
+
+
+def _patch_depth(graph: _FacetGraph, weighted: FloatArray, vertices: list[int]) -> float:
+    """How far a patch's deepest vertex is below its chord, along its mean normal."""
+    normal = weighted / max(float(np.linalg.norm(weighted)), 1e-300)
+    heights = graph.points[vertices] @ normal
+    return float(heights.max() - heights.min())
+
+
+def _grow_patches(graph: _FacetGraph, gap: float) -> NDArray[np.int64]:
+    """Region-grow wall facets into patches at most ``gap`` deep; fixed facets get label -1.
+
+    Each new patch starts next to the last one, in the direction the surface keeps
+    turning, so a ring of facets (a cylinder wall) is swept into full-width runs
+    instead of leaving one-facet fragments between patches grown from scattered seeds.
     """
-    a, b, c = points[tris[:, 0]], points[tris[:, 1]], points[tris[:, 2]]
-    cross = np.cross(b - a, c - a)
-    area = np.linalg.norm(cross, axis=1)
-    normals = cross / np.maximum(area, 1e-300)[:, None]
-    edge_faces: dict[tuple[int, int], list[int]] = {}
-    for t, tri in enumerate(tris.tolist()):
-        for k in range(3):
-            u, v = tri[k], tri[(k + 1) % 3]
-            edge_faces.setdefault((min(u, v), max(u, v)), []).append(t)
-    adjacent: list[list[int]] = [[] for _ in range(len(tris))]
-    for faces in edge_faces.values():
-        for t in faces:
-            adjacent[t].extend(f for f in faces if f != t)
-    labels = np.full(len(tris), -1, dtype=np.int64)
-    by_area = np.argsort(-area, kind="stable").tolist()
-    normal_list = normals.tolist()
-    tri_list = tris.tolist()
+    labels = np.where(graph.fixed, -1, -2)  # -2: not yet assigned
+    area = np.linalg.norm(graph.weighted, axis=1)
+    unit = graph.weighted / np.maximum(area, 1e-300)[:, None]
+    by_area = [int(f) for f in np.argsort(-area, kind="stable") if not graph.fixed[f]]
     boundary: list[int] = []
     direction = np.zeros(3)
     label = 0
     while True:
-        # Continue next to the last patch, in the direction the surface keeps turning,
-        # so a ring of facets (a cylinder wall) is swept into full-width runs instead
-        # of leaving one-facet fragments between patches grown from scattered seeds.
-        open_boundary = [t for t in boundary if labels[t] < 0]
+        open_boundary = [f for f in boundary if labels[f] == -2]
         if open_boundary:
-            seed = max(open_boundary, key=lambda t: float(normals[t] @ direction))
+            seed = max(open_boundary, key=lambda f: float(unit[f] @ direction))
         else:
-            seed = next((t for t in by_area if labels[t] < 0), -1)
+            seed = next((f for f in by_area if labels[f] == -2), -1)
             if seed < 0:
                 return labels
-        weighted = normals[seed] * area[seed]
-        members = list(tri_list[seed])
+        weighted = graph.weighted[seed].copy()
+        members = set(graph.vertices[seed])
         labels[seed] = label
         frontier = [seed]
         boundary = []
         while frontier:
-            t = frontier.pop(0)
-            for f in adjacent[t]:
-                if labels[f] >= 0:
+            facet = frontier.pop(0)
+            for other in graph.neighbours[facet]:
+                if labels[other] != -2:
                     continue
-                trial = weighted + normals[f] * area[f]
-                mean = trial / max(float(np.linalg.norm(trial)), 1e-300)
-                nf = normal_list[f]
-                if lid[f] == lid[seed] and nf[0] * mean[0] + nf[1] * mean[1] + nf[2] * mean[2] > 0.5:
-                    heights = points[members + tri_list[f]] @ mean
-                    if float(heights.max() - heights.min()) <= gap:
-                        labels[f] = label
+                trial = weighted + graph.weighted[other]
+                if float(unit[other] @ trial) > 0.5 * float(np.linalg.norm(trial)):
+                    candidate = members.union(graph.vertices[other])
+                    if _patch_depth(graph, trial, sorted(candidate)) <= gap:
+                        labels[other] = label
                         weighted = trial
-                        members.extend(v for v in tri_list[f] if v not in members)
-                        frontier.append(f)
+                        members = candidate
+                        frontier.append(other)
                         continue
-                boundary.append(f)
+                boundary.append(other)
         direction = weighted / max(float(np.linalg.norm(weighted)), 1e-300)
         label += 1
 
 
-def _simplify(
-    cavity: m3.Manifold, hull: _Polytope, tol: _Tolerances, volume_budget: float
-) -> _Polytope | None:
-    """A polytope with few facets inside a convex cavity, missing at most ``gap`` of it.
+def _merge_patches(graph: _FacetGraph, labels: NDArray[np.int64], gap: float) -> NDArray[np.int64]:
+    """Merge adjacent wall patches while the result stays at most ``gap`` deep, cheapest first.
 
-    The cavity's wall facets are grouped into patches less than ``gap`` deep, and each
-    patch is replaced by its chord: the plane along its mean normal through its
-    innermost vertex. Intersecting the cavity with those planes keeps the result inside
-    the cavity (so the pieces still cover the mesh) while a curved wall of many facets
-    becomes a few flat ones. The lid -- where the cavity opens onto the part's hull --
-    is left alone: a chord there would close the opening with a thin film. The gap is
-    halved until the lost volume fits the budget.
+    This absorbs the fragments region growing leaves on doubly curved walls.
     """
-    full = _polytope(_solid_hull(cavity))
-    if full is None:
-        return None
-    points, tris = _mesh_arrays(full.solid)
-    a, b, c = points[tris[:, 0]], points[tris[:, 1]], points[tris[:, 2]]
-    weighted = np.cross(b - a, c - a)
-    centroids = (a + b + c) / 3
-    normals, offsets = hull.planes
-    lid = (centroids @ normals.T - offsets).max(axis=1) >= -_lid_tolerance(hull, tol)
-    patch_gap = tol.gap
-    for _ in range(6):
-        labels = _triangle_clusters(points, tris, lid, patch_gap)
-        inner = full.solid
-        for label in range(int(labels.max()) + 1):
-            members = labels == label
-            if lid[members].any():
-                continue
-            normal = weighted[members].sum(axis=0)
-            normal = normal / np.linalg.norm(normal)
-            offset = float((points[np.unique(tris[members])] @ normal).min())
-            inner = inner.trim_by_plane(-normal, -offset)
-        simplified = _polytope(inner)
-        if simplified is not None and full.volume - simplified.volume <= volume_budget:
-            return simplified
-        patch_gap /= 2
-    return full
+    count = int(labels.max()) + 1
+    weighted = [graph.weighted[labels == k].sum(axis=0) for k in range(count)]
+    vertices: list[set[int]] = [set() for _ in range(count)]
+    neighbours: list[set[int]] = [set() for _ in range(count)]
+    for facet, label in enumerate(labels.tolist()):
+        if label < 0:
+            continue
+        vertices[label].update(graph.vertices[facet])
+        neighbours[label].update(int(labels[f]) for f in graph.neighbours[facet] if labels[f] >= 0)
+    for label in range(count):
+        neighbours[label].discard(label)
+    parent = list(range(count))
+
+    def depth(p: int, q: int) -> float:
+        return _patch_depth(graph, weighted[p] + weighted[q], sorted(vertices[p] | vertices[q]))
+
+    heap = [(depth(p, q), p, q) for p in range(count) for q in sorted(neighbours[p]) if p < q]
+    heap = [entry for entry in heap if entry[0] <= gap]
+    heapq.heapify(heap)
+    while heap:
+        _, p, q = heapq.heappop(heap)
+        if parent[p] != p or parent[q] != q or depth(p, q) > gap:
+            continue  # merged away since, or grown too deep
+        parent[q] = p
+        weighted[p] = weighted[p] + weighted[q]
+        vertices[p] |= vertices[q]
+        neighbours[p] = (neighbours[p] | neighbours[q]) - {p, q}
+        for r in sorted(neighbours[p]):
+            neighbours[r].discard(q)
+            neighbours[r].add(p)
+            cost = depth(min(p, r), max(p, r))
+            if cost <= gap:
+                heapq.heappush(heap, (cost, min(p, r), max(p, r)))
+
+    def root(p: int) -> int:
+        while parent[p] != p:
+            p = parent[p]
+        return p
+
+    roots = sorted({root(p) for p in range(count)})
+    relabel = {r: i for i, r in enumerate(roots)}
+    return np.array([relabel[root(k)] if k >= 0 else -1 for k in labels.tolist()], dtype=np.int64)
+
+
+class _TooManyPieces(Exception):
+    """The plane split at this tolerance level would exceed the piece budget."""
+
+
+def _chorded(full: _Polytope, graph: _FacetGraph, gap: float) -> tuple[_Polytope | None, int]:
+    """The cavity hull cut by the chords of its wall patches at most ``gap`` deep.
+
+    Returns the polytope (None if degenerate) and the number of wall patches.
+    """
+    labels = _merge_patches(graph, _grow_patches(graph, gap), gap)
+    count = int(labels.max()) + 1
+    walls = labels >= 0
+    patch_normals = np.zeros((count, 3))
+    np.add.at(patch_normals, labels[walls], graph.weighted[walls])
+    lengths = np.linalg.norm(patch_normals, axis=1, keepdims=True)
+    # A patch whose facets' normals cancel out has no chord; keeping its facets is safe.
+    if (lengths <= 0).any():
+        return full, count
+    patch_normals /= lengths
+    chord = np.full(count, np.inf)
+    for facet in np.flatnonzero(walls).tolist():
+        label = int(labels[facet])
+        heights = graph.points[graph.vertices[facet]] @ patch_normals[label]
+        chord[label] = min(chord[label], float(heights.min()))
+    # Never cut deeper than the gap below the polytope's extreme point along the chord's
+    # normal: a patch whose mean normal points past its own rim (towards a lid, say)
+    # would otherwise slice off a thick cap.
+    chord = np.maximum(chord, (full.points @ patch_normals.T).max(axis=0) - gap)
+    inner = full.solid
+    for label in range(count):
+        inner = inner.trim_by_plane(-patch_normals[label], -float(chord[label]))
+    return _polytope(inner), count
+
+
+class _CavityPart:
+    """A stand-in ready to be simplified at any gap (results cached per gap)."""
+
+    def __init__(self, stand_in: _StandIn, graph: _FacetGraph) -> None:
+        self.full = stand_in.polytope
+        self.graph = graph
+        self.lost_volume = stand_in.lost_volume
+        self.lost_gap = stand_in.lost_gap
+        self._chorded: dict[float, tuple[_Polytope | None, int]] = {}
+
+    def fits(self, gap: float, volume_budget: float) -> bool:
+        return self.lost_gap <= gap and self.lost_volume <= volume_budget
+
+    def simplified(self, gap: float, volume_budget: float, max_facets: int) -> _Polytope:
+        """A polytope with few facets inside the stand-in, missing at most ``gap`` of it.
+
+        Each wall patch is replaced by its chord (see :func:`_chorded`): the result lies
+        inside the stand-in, so the pieces still cover the mesh, while a curved wall of
+        many facets becomes a few flat ones. Fixed facets (lids, cuts) stay put. The
+        gap is halved until the lost volume fits the budget; more than ``max_facets``
+        wall patches raise :class:`_TooManyPieces`, since each becomes at least one piece.
+        """
+        patch_gap = gap
+        for _ in range(_MAX_HALVINGS):
+            if patch_gap not in self._chorded:
+                self._chorded[patch_gap] = _chorded(self.full, self.graph, patch_gap)
+            polytope, walls = self._chorded[patch_gap]
+            if walls > max_facets:
+                raise _TooManyPieces
+            if polytope is not None and self.full.volume - polytope.volume <= volume_budget:
+                return polytope
+            patch_gap /= 2
+        return self.full
 
 
 # ----------------------------------------------------------------------------- BSP
@@ -487,22 +854,26 @@ def _choose_plane(cell: _Polytope, obstacles: list[_Polytope], eps: float) -> _P
     Prefer planes that split no other obstacle, then planes that separate obstacles
     evenly, then the plane cutting off the largest chunk (so peeled pieces are chunky).
     """
-    best: tuple[tuple[int, int, float, int], _Plane] | None = None
-    index = 0
-    for obstacle in obstacles:
-        for normal, offset in zip(*obstacle.planes, strict=True):
-            index += 1
-            plane = _Plane(normal, float(offset))
-            distance = cell.points @ normal - offset
-            if distance.max() <= eps or distance.min() >= -eps:
-                continue
-            sides = [_side(o.points, plane, eps) for o in obstacles]
-            split = sides.count(0)
-            balance = min(sides.count(1), sides.count(-1)) + split
-            key = (split, -balance, -float(distance.max()), index)
-            if best is None or key < best[0]:
-                best = (key, plane)
-    return None if best is None else best[1]
+    normals = np.concatenate([o.planes[0] for o in obstacles])
+    offsets = np.concatenate([o.planes[1] for o in obstacles])
+    distance = cell.points @ normals.T - offsets
+    reach = distance.max(axis=0)
+    candidates = np.flatnonzero((reach > eps) & (distance.min(axis=0) < -eps))
+    if len(candidates) == 0:
+        return None
+    normals, offsets, reach = normals[candidates], offsets[candidates], reach[candidates]
+    inner = np.zeros(len(candidates), dtype=np.int64)
+    outer = np.zeros(len(candidates), dtype=np.int64)
+    if len(obstacles) > 1:
+        for obstacle in obstacles:
+            d = obstacle.points @ normals.T - offsets
+            is_inner = d.max(axis=0) <= eps
+            inner += is_inner
+            outer += (d.min(axis=0) >= -eps) & ~is_inner
+    split = len(obstacles) - inner - outer
+    balance = np.minimum(inner, outer) + split
+    best = int(np.lexsort((candidates, -reach, -balance, split))[0])
+    return _Plane(normals[best], float(offsets[best]))
 
 
 def _cut(poly: _Polytope, plane: _Plane) -> tuple[_Polytope | None, _Polytope | None]:
@@ -512,25 +883,30 @@ def _cut(poly: _Polytope, plane: _Plane) -> tuple[_Polytope | None, _Polytope | 
 
 def _partition(
     hull: _Polytope, obstacles: list[_Polytope], tol: _Tolerances, max_cells: int
-) -> list[_Polytope] | None:
+) -> list[_Polytope]:
     """Cut the hull along obstacle facets until every cell is outside all obstacles.
 
     Returns the cells outside the obstacles (convex, disjoint, covering hull minus the
-    obstacles), or None once more than ``max_cells`` would be needed.
+    obstacles); raises :class:`_TooManyPieces` once more than ``max_cells`` are needed.
     """
     cells: list[_Polytope] = []
+    # An obstacle qhull cannot describe is dropped: its cavity is filled, never lost.
+    obstacles = [o for o in obstacles if len(o.planes[0])]
     stack: list[tuple[_Polytope, list[_Polytope]]] = [(hull, obstacles)]
     while stack:
         cell, inside = stack.pop()
         if not inside:
             cells.append(cell)
             if len(cells) > max_cells:
-                return None
+                raise _TooManyPieces
             continue
         plane = _choose_plane(cell, inside, tol.length)
         if plane is None:
             # Every obstacle lies in the cell and no facet of one cuts it: the cell is
-            # an obstacle, i.e. cavity, so it yields no piece.
+            # an obstacle, i.e. cavity, so it yields no piece -- unless round-off
+            # says otherwise, in which case keeping it over-fills but never loses.
+            if cell.volume > 1.001 * max(o.volume for o in inside) + 10 * tol.volume:
+                cells.append(cell)
             continue
         outer, inner = _cut(cell, plane)
         groups: tuple[list[_Polytope], list[_Polytope]] = ([], [])
@@ -542,7 +918,7 @@ def _partition(
                 groups[1].append(obstacle)
             else:
                 for group, part in zip(groups, _cut(obstacle, plane), strict=True):
-                    if part is not None and part.volume > tol.volume:
+                    if part is not None and part.volume > tol.volume and len(part.planes[0]):
                         group.append(part)
         # Inner side last on the stack so it is processed first: peeling stays shallow.
         for sub, group in ((outer, groups[0]), (inner, groups[1])):
@@ -551,31 +927,118 @@ def _partition(
     return cells
 
 
-def _share_facet(first: _Polytope, second: _Polytope, eps: float) -> bool:
-    """Whether two cells have facets on one plane, facing each other."""
-    n1, d1 = first.planes
-    n2, d2 = second.planes
-    opposite = (n1 @ n2.T) < -1 + 1e-9
-    coincide = np.abs(d1[:, None] + d2[None, :]) <= eps
-    return bool((opposite & coincide).any())
+def _touching_pairs(cells: list[_Polytope], tol: _Tolerances) -> list[tuple[int, int]]:
+    """Pairs of cells with facets on one plane, facing each other (sorted, deterministic)."""
+    owner = np.concatenate([np.full(len(c.planes[0]), i) for i, c in enumerate(cells)])
+    normals = np.concatenate([c.planes[0] for c in cells])
+    offsets = np.concatenate([c.planes[1] for c in cells])
+    # Orient every plane so its largest normal component is positive; facing planes
+    # then coincide, with opposite flips.
+    major = np.abs(normals).argmax(axis=1)
+    flip = np.where(normals[np.arange(len(normals)), major] < 0, -1.0, 1.0)
+    keys = np.round(np.column_stack([normals * flip[:, None], offsets * flip / (tol.length * 100)]), 6)
+    _, group = np.unique(keys, axis=0, return_inverse=True)
+    order = np.lexsort((owner, group))
+    pairs: set[tuple[int, int]] = set()
+    start = 0
+    for end in range(1, len(order) + 1):
+        if end < len(order) and group[order[end]] == group[order[start]]:
+            continue
+        members = order[start:end]
+        for i in members:
+            for j in members:
+                if owner[i] < owner[j] and flip[i] != flip[j]:
+                    pairs.add((int(owner[i]), int(owner[j])))
+        start = end
+    return sorted(pairs)
 
 
 def _merge_convex(cells: list[_Polytope], tol: _Tolerances) -> list[_Polytope]:
     """Merge pairs of touching cells whose union is itself convex (up to noise)."""
     cells = list(cells)
-    i = 0
-    while i < len(cells):
-        for j in range(i + 1, len(cells)):
-            if not _share_facet(cells[i], cells[j], tol.length * 10):
-                continue
+    merged = True
+    while merged and len(cells) > 1:
+        merged = False
+        for i, j in _touching_pairs(cells, tol):
             union = _hull_polytope(np.concatenate([cells[i].points, cells[j].points]))
             if union is not None and union.volume - cells[i].volume - cells[j].volume <= tol.volume * 10:
                 cells[i] = union
                 del cells[j]
+                merged = True
                 break
-        else:
-            i += 1
     return cells
+
+
+# ----------------------------------------------------------------------------- CoACD
+
+
+def _save_npz(path: Path | str, arrays: dict[str, np.ndarray]) -> None:
+    # numpy's stub cannot tell array keywords from its own ``allow_pickle`` flag.
+    savez: Any = np.savez
+    savez(path, **arrays)
+
+
+def _coacd_worker() -> None:
+    """Subprocess entry point: ``python -c '...; _coacd_worker()' INPUT.npz OUTPUT.npz``.
+
+    CoACD runs out of process because it can crash (segfault) on awkward input and has
+    no time limit of its own; the caller enforces ``coacd_timeout``.
+    """
+    import coacd  # only the worker process pays for loading it
+
+    source, target = sys.argv[1], sys.argv[2]
+    with np.load(source, allow_pickle=False) as data:
+        params = json.loads(str(data["params"]))
+        meshes = [(data[f"v{i}"], data[f"f{i}"]) for i in range(int(data["count"]))]
+    coacd.set_log_level("error")
+    out: dict[str, np.ndarray] = {}
+    total = 0
+    for vertices, faces in meshes:
+        for points, _ in coacd.run_coacd(coacd.Mesh(vertices, faces), **params):
+            out[f"p{total}"] = np.asarray(points, dtype=np.float64)
+            total += 1
+    out["count"] = np.array(total)
+    _save_npz(target, out)
+
+
+def _run_coacd(
+    meshes: list[tuple[FloatArray, NDArray[np.int64]]],
+    settings: DecompositionSettings,
+    preprocess: str = "off",
+) -> list[Piece] | None:
+    """Convex pieces from CoACD with the settings' fast parameters, or None if it fails."""
+    params = {
+        "threshold": settings.coacd_threshold,
+        "max_convex_hull": settings.max_pieces,
+        "preprocess_mode": preprocess,
+        "resolution": settings.coacd_resolution,
+        "mcts_nodes": settings.coacd_mcts_nodes,
+        "mcts_iterations": settings.coacd_mcts_iterations,
+        "mcts_max_depth": settings.coacd_mcts_max_depth,
+        "seed": settings.coacd_seed,
+    }
+    arrays: dict[str, np.ndarray] = {"params": np.array(json.dumps(params)), "count": np.array(len(meshes))}
+    for i, (vertices, faces) in enumerate(meshes):
+        arrays[f"v{i}"] = np.ascontiguousarray(vertices, dtype=np.float64)
+        arrays[f"f{i}"] = np.ascontiguousarray(faces, dtype=np.int32)
+    with tempfile.TemporaryDirectory(prefix="benchgen-coacd-") as scratch:
+        source, target = Path(scratch) / "in.npz", Path(scratch) / "out.npz"
+        _save_npz(source, arrays)
+        command = [sys.executable, "-c", "from benchgen.decomposition import _coacd_worker; _coacd_worker()"]
+        try:
+            done = subprocess.run(
+                [*command, str(source), str(target)],
+                capture_output=True,
+                timeout=settings.coacd_timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return None
+        if done.returncode != 0 or not target.exists():
+            return None
+        with np.load(target, allow_pickle=False) as data:
+            hulls = [_as_piece(data[f"p{i}"]) for i in range(int(data["count"]))]
+    return [h for h in hulls if h is not None]
 
 
 # ---------------------------------------------------------------------------- drivers
@@ -587,6 +1050,14 @@ class _Outcome:
     method: Method
 
 
+@dataclass(frozen=True)
+class _Level:
+    """One try of the plane split: gap in mm, volume budget relative to the mesh volume."""
+
+    gap: float
+    budget: float
+
+
 def _as_piece(points: FloatArray) -> Piece | None:
     """The closed convex hull mesh of a point set, or None if it is flat."""
     hull = m3.Manifold.hull_points(np.ascontiguousarray(points, dtype=np.float64))
@@ -596,112 +1067,225 @@ def _as_piece(points: FloatArray) -> Piece | None:
     return vertices, tris.astype(np.int32)
 
 
-def _coacd_pieces(
-    solid_or_mesh: tuple[FloatArray, NDArray[np.int64]], settings: DecompositionSettings
-) -> list[Piece]:
-    import coacd  # imported lazily: it is slow to load and only the fallback needs it
-
-    coacd.set_log_level("error")
-    vertices, faces = solid_or_mesh
-    parts = coacd.run_coacd(
-        coacd.Mesh(
-            np.ascontiguousarray(vertices, dtype=np.float64), np.ascontiguousarray(faces, dtype=np.int32)
-        ),
-        threshold=settings.coacd_threshold,
-        max_convex_hull=settings.max_pieces,
-        preprocess_mode="off",
-        resolution=settings.coacd_resolution,
-        mcts_nodes=settings.coacd_mcts_nodes,
-        mcts_iterations=settings.coacd_mcts_iterations,
-        mcts_max_depth=settings.coacd_mcts_max_depth,
-        seed=settings.coacd_seed,
-    )
-    pieces = [_as_piece(np.asarray(points, dtype=np.float64)) for points, _ in parts]
+def _pieces_of(polytopes: list[_Polytope]) -> list[Piece]:
+    """Hull meshes of polytopes, leaving out any too flat to have one (they hold nothing)."""
+    pieces = [_as_piece(p.points) for p in polytopes]
     return [p for p in pieces if p is not None]
 
 
-def _plane_split(
-    solid: m3.Manifold, hull: _Polytope, tol: _Tolerances, settings: DecompositionSettings
-) -> _Outcome | None:
-    """Decompose with cavity-facet cuts at one gap setting; None if it cannot."""
-    mesh_volume = float(solid.volume())
-    budget = settings.max_concavity * mesh_volume
-    open_cavities, filled = _split_significant(_cavities(solid, hull, tol), budget, tol.gap)
-    if not open_cavities:
-        return _Outcome([_piece_of(hull)], "convex")
-    total = sum(c.volume for c in open_cavities)
-    obstacles: list[_Polytope] = []
-    teeth: list[m3.Manifold] = []
-    for cavity in open_cavities:
-        parts = (
-            [cavity.solid] if _is_convex(cavity.solid, cavity.volume) else _convex_parts(cavity.solid, tol)
+class _Work:
+    """A count of solids analysed for one decomposition, so the search is bounded.
+
+    Counting work rather than time keeps the result independent of machine load.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+
+    def take(self, amount: int) -> bool:
+        if amount > self.left:
+            return False
+        self.left -= amount
+        return True
+
+
+class _Analysis:
+    """What holds for one solid at every tolerance level, computed once and reused."""
+
+    def __init__(self, solid: m3.Manifold, max_gap: float, work: _Work) -> None:
+        hull = _polytope(_solid_hull(solid))
+        if hull is None:
+            raise ValueError("the mesh is flat")
+        lo, hi = np.asarray(solid.bounding_box()).reshape(2, 3)
+        tol = _Tolerances(
+            length=_REL_EPS_LENGTH * float(np.linalg.norm(hi - lo)), volume=_REL_EPS_VOLUME * hull.volume
         )
+        self.solid = solid
+        self.volume = float(solid.volume())
+        self.hull = hull
+        self.tol = tol
+        self.max_gap = max_gap
+        self.work = work
+        # Faces this close to the hull are lids or tessellation slivers, not walls. It
+        # bounds how much material a stand-in may cut off (see _hollow).
+        wall_depth = min(1.5 * _sliver_depth(solid, hull, tol) + 10 * tol.length, max_gap / 4)
+        self.frame = _Frame(solid, hull, wall_depth, tol)
+        self.cavities = _cavities(solid, hull, tol)
+        self._whole: dict[int, _CavityPart | None] = {}
+        self._parts: dict[int, list[_CavityPart] | None] = {}
+        self._halves: dict[int, list[list[_Analysis]]] = {}
+        self._coacd: list[list[Piece] | None] = []
+
+    def _part(self, stand_in: _StandIn) -> _CavityPart:
+        return _CavityPart(stand_in, _facet_graph(stand_in, self.hull, self.tol))
+
+    def whole(self, index: int) -> _CavityPart | None:
+        """The cavity's stand-in as a whole (see :func:`_stand_in`)."""
+        if index not in self._whole:
+            stand_in = _whole_stand_in(self.cavities[index].solid, self.frame, np.inf, always_kernel=True)
+            self._whole[index] = None if stand_in is None else self._part(stand_in)
+        return self._whole[index]
+
+    def parts(self, index: int) -> list[_CavityPart] | None:
+        """Stand-ins of nearly convex parts of a cavity, or None if it does not split cheaply."""
+        if index not in self._parts:
+            stand_ins = _convex_parts(self.cavities[index].solid, self.frame, self.max_gap)
+            self._parts[index] = (
+                None
+                if stand_ins is None
+                else [self._part(s) for s in stand_ins if s.polytope.volume > self.tol.volume]
+            )
+        return self._parts[index]
+
+    def cavity_parts(self, index: int, gap: float, budget: float) -> list[_CavityPart] | None:
+        """Stand-ins for a cavity at one tolerance level, or None if it has none."""
+        whole = self.whole(index)
+        if whole is not None and whole.fits(gap, budget):
+            return [whole]
+        return self.parts(index)
+
+    def halves(self, index: int) -> list[list[_Analysis]]:
+        """Ways to cut the solid in two across a cavity, largest wall planes first.
+
+        Each way lists the analyses of the solid's pieces on either side of the plane.
+        """
+        if index not in self._halves:
+            ways = []
+            planes = _face_planes(self.cavities[index].solid, self.frame, reflex_only=False)
+            for normal, offset in planes[:_DIVISIONS_TRIED]:
+                # Exactly along the plane: a sheet left on a cut face lies on the side's
+                # hull and so stays out of its cavities, whereas overlapping the sides
+                # could close a groove into a void that would then be filled.
+                halves = self.solid.split_by_plane(normal, offset)
+                sides = [p for half in halves for p in half.decompose() if p.volume() > self.tol.volume]
+                if len(sides) >= 2 and self.work.take(len(sides)):
+                    try:
+                        ways.append([_Analysis(p, self.max_gap, self.work) for p in sides])
+                    except ValueError:
+                        continue  # a side too flat for a hull: not a useful cut
+            self._halves[index] = ways
+        return self._halves[index]
+
+    def coacd(self, settings: DecompositionSettings) -> list[Piece] | None:
+        """CoACD's pieces for this solid (run once), or None if it failed."""
+        if not self._coacd:
+            self._coacd.append(_run_coacd([_mesh_arrays(self.solid)], settings))
+        return self._coacd[0]
+
+
+def _split(
+    analysis: _Analysis, level: _Level, settings: DecompositionSettings, depth: int, use_coacd: bool
+) -> _Outcome | None:
+    """Decompose one solid at one tolerance level; None if that needs an unavailable CoACD.
+
+    Raises :class:`_TooManyPieces` when the pieces would clearly exceed ``max_pieces``.
+    A solid with a cavity that has no convex stand-ins is cut in two across it.
+    """
+    budget = level.budget * analysis.volume
+    open_cavities, filled = _split_significant(analysis.cavities, budget, level.gap)
+    if not open_cavities:
+        return _Outcome(_pieces_of([analysis.hull]), "convex")
+    # Merging convex neighbours afterwards rarely saves more than a few cells.
+    max_facets = settings.max_pieces + max(4, settings.max_pieces // 4)
+    share = (budget - filled) / sum(analysis.cavities[i].volume for i in open_cavities)
+    obstacles: list[_Polytope] = []
+    for index in open_cavities:
+        cavity_budget = share * analysis.cavities[index].volume
+        parts = analysis.cavity_parts(index, level.gap, cavity_budget)
         if parts is None:
-            if not settings.allow_coacd:
-                return None
-            # Keep the cavity's hull out of the plane split and let CoACD handle the
-            # material that pokes into it.
-            cavity_hull = _polytope(_solid_hull(cavity.solid))
-            if cavity_hull is None:
-                return None
-            obstacles.append(cavity_hull)
-            teeth.extend((cavity_hull.solid ^ solid).decompose())
-            continue
-        share = (budget - filled) * cavity.volume / total
+            return _divide(analysis, index, level, settings, depth, use_coacd)
+        part_budget = (cavity_budget - sum(p.lost_volume for p in parts)) / len(parts)
         for part in parts:
-            simplified = _simplify(part, hull, tol, share * float(part.volume()) / cavity.volume)
-            if simplified is not None:
-                obstacles.append(simplified)
-    cells = _partition(hull, obstacles, tol, settings.max_pieces * 4)
-    if cells is None:
-        return None
-    cells = _merge_convex(cells, tol)
-    pieces = [_piece_of(c) for c in cells]
-    method: Method = "plane_split"
-    if teeth:
-        method = "plane_split+coacd"
-        for tooth in teeth:
-            pieces.extend(_coacd_pieces(_mesh_arrays(tooth), settings))
-    if len(pieces) > settings.max_pieces:
-        return None
-    return _Outcome(pieces, method)
+            obstacle = part.simplified(level.gap, part_budget, max_facets)
+            if obstacle.volume > analysis.tol.volume:
+                obstacles.append(obstacle)
+    hull_points = analysis.hull.points
+    cutting = sum(
+        int(((hull_points @ o.planes[0].T - o.planes[1]).max(axis=0) > analysis.tol.length).sum())
+        for o in obstacles
+    )
+    if cutting > 2 * max_facets:
+        raise _TooManyPieces  # nearly every obstacle facet that cuts the hull becomes a piece
+    cells = _partition(analysis.hull, obstacles, analysis.tol, max_facets)
+    return _Outcome(_pieces_of(_merge_convex(cells, analysis.tol)), "plane_split")
 
 
-def _piece_of(poly: _Polytope) -> Piece:
-    piece = _as_piece(poly.points)
-    assert piece is not None  # a _Polytope is never flat
-    return piece
+def _divide(
+    analysis: _Analysis,
+    index: int,
+    level: _Level,
+    settings: DecompositionSettings,
+    depth: int,
+    use_coacd: bool,
+) -> _Outcome | None:
+    """Decompose a solid by cutting it in two across a cavity with no convex stand-ins.
+
+    The first cut whose sides all decompose within the piece budget wins; below a small
+    depth, or if none does, CoACD takes the whole solid (if ``use_coacd``).
+    """
+    if depth < _MAX_DEPTH:
+        for sides in analysis.halves(index):
+            pieces: list[Piece] = []
+            hybrid = False
+            try:
+                for side in sides:
+                    outcome = _split(side, level, settings, depth + 1, use_coacd)
+                    if outcome is None:
+                        break
+                    pieces.extend(outcome.pieces)
+                    hybrid = hybrid or "coacd" in outcome.method
+                else:
+                    if len(pieces) <= settings.max_pieces:
+                        return _Outcome(pieces, "plane_split+coacd" if hybrid else "plane_split")
+            except _TooManyPieces:
+                continue
+    if not use_coacd:
+        return None
+    coacd_pieces = analysis.coacd(settings)
+    return None if coacd_pieces is None else _Outcome(coacd_pieces, "coacd")
 
 
 def _compute(
     vertices: FloatArray, faces: NDArray[np.int64], settings: DecompositionSettings
 ) -> tuple[_Outcome, float]:
-    """Pieces and the mesh volume they are measured against."""
+    """Pieces and the mesh volume they are measured against.
+
+    Tolerances are relaxed step by step (volume budget, then gap) until the pieces fit
+    ``max_pieces``; only then is CoACD allowed, first for single sides of cuts, then
+    for the whole part. Failing all that, the plane split with the fewest pieces is
+    returned even though it exceeds ``max_pieces``.
+    """
     solid = _to_manifold(vertices, faces)
     if solid is None:
         if not settings.allow_coacd:
             raise ValueError("the mesh is not a closed manifold and CoACD fallback is disabled")
-        return _Outcome(_coacd_pieces((vertices, faces), settings), "coacd"), abs(
-            _signed_volume(vertices, faces)
-        )
-    hull = _polytope(solid.hull())
-    if hull is None:
-        raise ValueError("the mesh is flat")
-    lo, hi = np.asarray(solid.bounding_box()).reshape(2, 3)
-    diagonal = float(np.linalg.norm(hi - lo))
-    for factor in _GAP_RELAXATION:
-        tol = _Tolerances(
-            length=_REL_EPS_LENGTH * diagonal,
-            volume=_REL_EPS_VOLUME * hull.volume,
-            gap=settings.max_gap * factor,
-        )
-        outcome = _plane_split(solid, hull, tol, settings)
-        if outcome is not None:
-            return outcome, float(solid.volume())
-    if not settings.allow_coacd:
-        raise ValueError(f"plane split needs more than {settings.max_pieces} pieces and CoACD is disabled")
-    mesh_vertices, mesh_faces = _mesh_arrays(solid)
-    return _Outcome(_coacd_pieces((mesh_vertices, mesh_faces), settings), "coacd"), float(solid.volume())
+        # CoACD's own preprocessing repairs non-manifold input.
+        pieces = _run_coacd([(vertices, faces)], settings, preprocess="on")
+        if not pieces:
+            raise ValueError("the mesh is not a closed manifold and CoACD failed on it")
+        return _Outcome(pieces, "coacd"), abs(_signed_volume(vertices, faces))
+    analysis = _Analysis(solid, settings.max_gap, _Work(_ANALYSES))
+    best: _Outcome | None = None
+    for use_coacd in (False, True) if settings.allow_coacd else (False,):
+        for gap_factor, budget_factor in _RELAXATION:
+            level = _Level(settings.max_gap * gap_factor, settings.max_concavity * budget_factor)
+            try:
+                outcome = _split(analysis, level, settings, 0, use_coacd)
+            except _TooManyPieces:
+                continue
+            if outcome is None:
+                continue
+            if len(outcome.pieces) <= settings.max_pieces:
+                return outcome, analysis.volume
+            if best is None or len(outcome.pieces) < len(best.pieces):
+                best = outcome
+    if settings.allow_coacd:
+        pieces = analysis.coacd(settings)
+        if pieces:
+            return _Outcome(pieces, "coacd"), analysis.volume
+    if best is None:
+        raise ValueError("no decomposition found within the settings")
+    return best, analysis.volume
 
 
 def _piece_volume(piece: Piece) -> float:
@@ -856,7 +1440,8 @@ def covers_point(decomposition: Decomposition, point: object, tolerance: float =
     """Whether a point (mm) lies inside or on any piece, within ``tolerance`` mm."""
     p = np.asarray(point, dtype=np.float64).reshape(3)
     for vertices, faces in decomposition.pieces:
-        normals = _face_normals(vertices, faces.astype(np.int64))
+        _, normals, area = _triangles(vertices, faces.astype(np.int64))
+        normals = normals[area > 0]
         offsets = (vertices @ normals.T).max(axis=0)
         if (normals @ p - offsets).max() <= tolerance:
             return True

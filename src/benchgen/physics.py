@@ -490,7 +490,12 @@ def collision_pieces(
             pieces.append(primitive)
             methods.append(f"primitive:{primitive.kind}")
             continue
-        result = decompose(solid.mesh.vertices, solid.mesh.faces, settings, cache)
+        try:
+            result = decompose(solid.mesh.vertices, solid.mesh.faces, settings, cache)
+        except ValueError as exc:  # no faithful convex pieces: a hull would fill holes, so refuse
+            raise CheckFailure(
+                RejectCode.INVALID_GEOMETRY, f"{body.label!r}: no faithful collision geometry ({exc})"
+            ) from None
         pieces.extend(
             TriMesh(np.asarray(v, dtype=float), np.asarray(f, dtype=np.int64)) for v, f in result.pieces
         )
