@@ -144,6 +144,8 @@ class Candidate(BaseModel):
     tier: str
     script: str
     choices: dict[str, float | int | str]
+    solution: str | None = None
+    """The reference ``solution.py`` that shows every variant can be solved (``None``: none written yet)."""
     provenance: dict[str, Any] = Field(default_factory=dict)
     """Who wrote it beyond the family: for agent-authored scripts the session, models and token usage."""
 
@@ -425,6 +427,7 @@ def write_candidate(rng: np.random.Generator, theme: str | None = None, tier: st
         tier=family.tier,
         script=render_script(family, consts),
         choices=_flatten(consts),
+        solution=templates.solution(family.name),
     )
 
 

@@ -115,3 +115,14 @@ def body(family: str) -> str:
     module = import_module(f"{__name__}.{family}")
     text: str = module.BODY
     return text
+
+
+def solution(family: str) -> str | None:
+    """The reference ``solution.py`` source of one family (constant ``SOLUTION``), if it has one.
+
+    A reference solution is a complete file: it reads only the :class:`benchgen.solution.SceneView`
+    it is given, never the family's constants, so it shows that every variant can be solved.
+    """
+    module = import_module(f"{__name__}.{family}")
+    text: str | None = getattr(module, "SOLUTION", None)
+    return text
