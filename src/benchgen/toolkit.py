@@ -63,8 +63,8 @@ def plate(start: Point, end: Point, width: float, thickness: float = 3.0) -> Sol
 
 def box_between(lo: Point, hi: Point) -> Solid:
     """An axis-aligned box between two opposite corners."""
-    sx, sy, sz = (abs(h - l) for l, h in zip(lo, hi, strict=True))
-    center = tuple((l + h) / 2 for l, h in zip(lo, hi, strict=True))
+    sx, sy, sz = (abs(b - a) for a, b in zip(lo, hi, strict=True))
+    center = tuple((a + b) / 2 for a, b in zip(lo, hi, strict=True))
     return Location(center) * Box(sx, sy, sz)  # type: ignore[no-any-return]
 
 
