@@ -5,7 +5,9 @@ Exit codes: 0 accepted/success, 1 rejected/failure, 2 the command itself was mis
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,6 +32,41 @@ def _stderr() -> Console:
     return Console(stderr=True)
 
 
+def output_dir_problem(out: Path) -> str | None:
+    """Why ``out`` cannot take a command's output directory, or None when it can.
+
+    Checked before any work: an existing non-directory, or a directory (or, when ``out``
+    does not exist yet, its nearest existing ancestor) in which nothing can be created,
+    e.g. on a read-only file system or without write permission. The probe really
+    creates and removes a directory, so it answers for root and ACLs alike.
+    """
+    if out.exists() and not out.is_dir():
+        return f"--out {out} exists and is not a directory"
+    target = out.absolute()
+    while not target.exists():
+        if target.is_symlink():
+            return f"--out {out}: {target} is a dangling link"
+        target = target.parent
+    if not target.is_dir():
+        return f"--out {out}: {target} is not a directory"
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".benchgen-probe-", dir=target))
+    except OSError as exc:
+        where = "" if target == out.absolute() else f" ({target})"
+        return f"--out {out}{where} is not writable: {exc.strerror or exc}"
+    return None
+
+
+def require_output_dir(out: Path | None, console: Console | None = None) -> None:
+    """Stop the command with exit 2 and one line on stderr when ``out`` cannot be written."""
+    if out is None:
+        return
+    problem = output_dir_problem(out)
+    if problem is not None:
+        (console or _stderr()).print(f"[red]error:[/] {problem}", highlight=False, soft_wrap=True)
+        raise typer.Exit(MISUSE)
+
+
 @app.command()
 def check(
     script: Annotated[Path, typer.Argument(help="Scenario script defining build(seed, scale) -> Scenario")],
@@ -47,6 +84,7 @@ def check(
     if not script.is_file():
         _stderr().print(f"[red]error:[/] no such script: {script}")
         raise typer.Exit(MISUSE)
+    require_output_dir(out)
     options = CheckOptions(seeds=seeds, timeout_s=timeout, memory_mb=memory)
     console = _stderr()
     with console.status("checking…") as status:
@@ -374,6 +412,7 @@ def variant(
     from benchgen.verdict import CheckFailure
 
     console = _stderr()
+    require_output_dir(out, console)
     try:
         bench = open_benchmark(benchmark)
     except FileNotFoundError as exc:
