@@ -25,13 +25,26 @@ Vec3 = tuple[float, float, float]
 Tier = Literal["spatial", "kinematic", "mechanism"]
 TIERS: tuple[str, ...] = ("spatial", "kinematic", "mechanism")
 
-LABEL_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,47}$")
-"""Labels name MJCF bodies and files, so they are plain identifiers."""
+LABEL_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,47}")
+"""Labels name MJCF bodies and files, so they are plain identifiers; matched as a whole string."""
+
+WORKING_RANGE_MM = 100_000.0
+"""Every coordinate of a scene lies within ±100 m of the origin.
+
+Beyond that, millimetre-scale contacts drown in floating-point noise (and no puzzle
+needs it); the checker refuses such scenes instead of judging them imprecisely.
+"""
+
+FINITE = ConfigDict(allow_inf_nan=False)
+"""Pydantic parses ``Infinity``/``NaN`` (JSON and strings) as floats by default; the contract refuses them."""
 
 
 def check_label(label: str) -> str:
-    """Validate a part or payload label (letters, digits, ``_``/``-``, at most 48 chars)."""
-    if not LABEL_PATTERN.match(label):
+    """Validate a part or payload label (letters, digits, ``_``/``-``, at most 48 chars).
+
+    ``fullmatch`` rather than ``match`` with ``$``, which would accept a trailing newline.
+    """
+    if not isinstance(label, str) or LABEL_PATTERN.fullmatch(label) is None:
         raise ValueError(
             f"invalid label {label!r}: use a letter followed by letters, digits, '_' or '-' (max 48)"
         )
@@ -51,6 +64,13 @@ def check_finite(values: tuple[float, ...], what: str) -> None:
         raise ValueError(f"{what} must be finite, got {values}")
 
 
+def check_coordinates(values: tuple[float, ...], what: str) -> None:
+    """Finite lengths within the working range (±:data:`WORKING_RANGE_MM`)."""
+    check_finite(values, what)
+    if any(abs(v) > WORKING_RANGE_MM for v in values):
+        raise ValueError(f"{what} must lie within ±{WORKING_RANGE_MM:g} mm of the origin, got {values}")
+
+
 def _check_axis(axis: Vec3) -> Vec3:
     check_finite(axis, "axis")
     if math.sqrt(sum(a * a for a in axis)) < 1e-9:
@@ -60,13 +80,13 @@ def _check_axis(axis: Vec3) -> Vec3:
 
 def _check_range(rng: tuple[float, float] | None) -> tuple[float, float] | None:
     if rng is not None:
-        check_finite(rng, "range")
+        check_coordinates(rng, "range")
         if not rng[0] < rng[1]:
             raise ValueError(f"range must be (low, high) with low < high, got {rng}")
     return rng
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=FINITE)
 class Zone:
     """An axis-aligned box from ``min`` to ``max`` corner, in millimetres."""
 
@@ -76,7 +96,7 @@ class Zone:
 
     @model_validator(mode="after")
     def _ordered(self) -> Zone:
-        check_finite(self.min + self.max, f"zone {self.name!r} corners")
+        check_coordinates(self.min + self.max, f"zone {self.name!r} corners")
         for axis, lo, hi in zip("xyz", self.min, self.max, strict=True):
             if not lo < hi:
                 raise ValueError(f"zone {self.name!r} is inverted or flat on {axis}: min {lo} >= max {hi}")
@@ -93,7 +113,7 @@ class Zone:
         return tuple(b - a for a, b in zip(self.min, self.max, strict=True))  # type: ignore[return-value]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=FINITE)
 class Hinge:
     """A revolute joint about ``axis`` through ``anchor``; ``range`` in degrees from the built pose."""
 
@@ -104,7 +124,7 @@ class Hinge:
     @field_validator("anchor")
     @classmethod
     def _anchor(cls, v: Vec3) -> Vec3:
-        check_finite(v, "hinge anchor")
+        check_coordinates(v, "hinge anchor")
         return v
 
     @field_validator("axis")
@@ -118,7 +138,7 @@ class Hinge:
         return _check_range(v)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=FINITE)
 class Slide:
     """A prismatic joint along ``axis``; ``range`` in millimetres from the built pose."""
 
@@ -139,7 +159,7 @@ class Slide:
 Joint = Literal["fixed", "free"] | Hinge | Slide
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=FINITE)
 class Constraints:
     """The solver's budget: how many units, at what unit cost (USD) and weight (grams)."""
 
@@ -148,7 +168,7 @@ class Constraints:
     max_weight_g: float | None = Field(default=None, gt=0)
 
 
-_SHAPES = ConfigDict(arbitrary_types_allowed=True)
+_SHAPES = ConfigDict(arbitrary_types_allowed=True, allow_inf_nan=False)
 
 
 @dataclass(frozen=True, config=_SHAPES)
@@ -193,20 +213,24 @@ class Payload:
 
     @model_validator(mode="after")
     def _vectors(self) -> Payload:
-        check_finite(self.start, "payload start")
-        check_finite(self.jitter, "payload jitter")
+        check_coordinates(self.start, "payload start")
+        check_coordinates(self.jitter, "payload jitter")
         if any(j < 0 for j in self.jitter):
             raise ValueError(f"payload jitter must be non-negative, got {self.jitter}")
         return self
 
 
 def check_unique_labels(labels: list[str]) -> None:
-    """Raise if two bodies share a label (labels name MJCF bodies and files)."""
+    """Raise if two bodies share a label (labels name MJCF bodies and files).
+
+    Labels that differ only in case are duplicates too: as file names they would
+    overwrite each other on case-insensitive file systems.
+    """
     seen: set[str] = set()
     for label in labels:
-        if label in seen:
-            raise ValueError(f"duplicate label {label!r}")
-        seen.add(label)
+        if label.casefold() in seen:
+            raise ValueError(f"duplicate label {label!r} (labels are compared ignoring case)")
+        seen.add(label.casefold())
 
 
 def check_params(params: dict[str, float]) -> None:

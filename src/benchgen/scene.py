@@ -19,7 +19,7 @@ from benchgen.scenario import (
     Tier,
     Vec3,
     Zone,
-    check_finite,
+    check_coordinates,
     check_label,
     check_material,
     check_params,
@@ -31,11 +31,14 @@ BREP_NAME_PATTERN = r"^body_[0-9]{1,4}\.brep$"
 MAX_SCENE_JSON_BYTES = 2_000_000
 """A scene definition is small; anything larger is refused before parsing."""
 
+RECORD_CONFIG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+"""Untrusted JSON: no unknown keys, and no ``Infinity``/``NaN`` (which pydantic accepts by default)."""
+
 
 class JointRecord(BaseModel):
     """A joint in explicit form: the kind plus the fields that kind uses."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = RECORD_CONFIG
 
     kind: Literal["fixed", "free", "hinge", "slide"]
     anchor: Vec3 | None = None
@@ -77,7 +80,7 @@ class JointRecord(BaseModel):
 class BodyRecord(BaseModel):
     """A body: label, material and the BREP file (inside the build directory) holding its shape."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = RECORD_CONFIG
 
     label: str
     material: str
@@ -108,7 +111,7 @@ class PayloadRecord(BodyRecord):
 
     @model_validator(mode="after")
     def _vectors(self) -> PayloadRecord:
-        check_finite(self.start + self.jitter, "payload start/jitter")
+        check_coordinates(self.start + self.jitter, "payload start/jitter")
         if any(j < 0 for j in self.jitter):
             raise ValueError(f"payload jitter must be non-negative, got {self.jitter}")
         return self
@@ -117,7 +120,7 @@ class PayloadRecord(BodyRecord):
 class SceneRecord(BaseModel):
     """One built scene as data: what ``build(seed, scale)`` returned, minus the shapes."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = RECORD_CONFIG
 
     seed: int
     scale: float

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from enum import StrEnum
 from typing import Any
 
@@ -47,3 +48,24 @@ class CheckReport(BaseModel):
     scales: list[float] = Field(default_factory=list)
     metrics: dict[str, Any] = Field(default_factory=dict)
     artifacts: dict[str, Any] = Field(default_factory=dict)
+
+
+class Deadline:
+    """A time budget for the trusted stages, on the checker's own monotonic clock.
+
+    Stages call :meth:`check` between units of work (a body, a pair, a batch of steps);
+    once the budget is spent the check ends with ``resource_limit`` instead of hanging.
+    ``seconds=None`` means no budget.
+    """
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.started = time.monotonic()
+
+    def check(self, stage: str) -> None:
+        """Raise ``resource_limit`` if the budget is spent; ``stage`` names the work in the message."""
+        if self.seconds is not None and time.monotonic() - self.started > self.seconds:
+            raise CheckFailure(
+                RejectCode.RESOURCE_LIMIT,
+                f"the trusted checks exceeded their {self.seconds:g} s budget ({stage})",
+            )
