@@ -122,6 +122,8 @@ class EvaluateSettings(BaseModel):
     """Rules are evaluated every this many physics steps (10 ms at the default 2 ms step)."""
     motor_speed_tolerance: float = Field(default=0.02, gt=0)
     """Speed error (rad/s or m/s) at which a motor applies its full effort: sets its gain."""
+    motor_ramp_s: float = Field(default=0.05, gt=0)
+    """Time a motor takes to reach its speed at full effort: sets the reflected inertia of its drive."""
 
 
 @dataclass(frozen=True)
@@ -352,10 +354,6 @@ def design_pieces(
     return pieces
 
 
-def _motor_gain(joint: JointRecord, max_effort: float, tolerance: float) -> float:
-    return max_effort / tolerance
-
-
 def add_design(
     spec: mujoco.MjSpec,
     design: LoadedDesign,
@@ -376,10 +374,17 @@ def add_design(
     kinds = {p.label: p.joint for p in design.record.parts}
     for motor in design.record.motors:
         joint = kinds[motor.part]
-        actuator = spec.add_actuator(
-            name=f"{motor.part}_motor", target=f"{motor.part}_{joint.kind}", trntype=mujoco.mjtTrn.mjTRN_JOINT
+        target = f"{motor.part}_{joint.kind}"
+        speed = abs(motor.speed) * (math.pi / 180 if joint.kind == "hinge" else MM)
+        # A geared motor's reflected inertia: full effort takes it to speed in ramp_s, so a
+        # light part driven hard accelerates like a real drive instead of bang-bang chattering.
+        spec.joint(target).armature = (
+            motor.max_effort * settings.motor_ramp_s / max(speed, settings.motor_speed_tolerance)
         )
-        actuator.set_to_velocity(kv=_motor_gain(joint, motor.max_effort, settings.motor_speed_tolerance))
+        actuator = spec.add_actuator(
+            name=f"{motor.part}_motor", target=target, trntype=mujoco.mjtTrn.mjTRN_JOINT
+        )
+        actuator.set_to_velocity(kv=motor.max_effort / settings.motor_speed_tolerance)
         actuator.forcelimited = mujoco.mjtLimited.mjLIMITED_TRUE
         actuator.forcerange = [-motor.max_effort, motor.max_effort]
     # Velocity servos are stiff in velocity; the implicit-in-velocity integrator keeps them stable.

@@ -96,6 +96,12 @@ FAMILIES: tuple[Family, ...] = (
         keywords=("gate", "flap", "door", "hinge", "hinged", "one-way", "trapdoor", "wall"),
         summary="Push a ball through a one-way hinged flap in a wall into the pocket behind it.",
     ),
+    Family(
+        name="table_push",
+        tier="mechanism",
+        keywords=("push", "pusher", "motor", "motorised", "motorized", "actuator", "table", "conveyor", "mechanism"),
+        summary="A ball rests on a flat table; only a driven mechanism can move it into the bin beyond.",
+    ),
 )
 
 _STOPWORDS = frozenset({"the", "and", "for", "with", "into", "onto", "from", "that", "this", "its", "off"})
@@ -348,6 +354,22 @@ def _flap_gate(rng: Rng) -> list[Const]:
     ]
 
 
+def _table_push(rng: Rng) -> list[Const]:
+    return [
+        *_common(rng, "table_push", 300.0),
+        *_ball(rng, (12.0, 20.0), ("steel", "abs", "rubber", "pla")),
+        Const("TABLE_HEIGHT", _span(rng, 100.0, 170.0, 15.0), "mm"),
+        Const("TABLE_LENGTH", _span(rng, 140.0, 200.0, 15.0)),
+        Const("TABLE_WIDTH", _span(rng, 110.0, 180.0, 15.0)),
+        Const("TABLE_MATERIAL", _pick(rng, ("wood", "steel", "aluminum_6061"))),
+        Const("GAP", _span(rng, 30.0, 140.0, 20.0), "floor between the table and the bin"),
+        Const("BIN_SIZE", _span(rng, 110.0, 160.0, 15.0), "outer width and depth (mm)"),
+        Const("BIN_HEIGHT", _span(rng, 50.0, 90.0, 10.0)),
+        Const("BIN_WALL", _u(rng, 5.0, 10.0)),
+        Const("BIN_MATERIAL", _pick(rng, ("pla", "abs", "wood", "aluminum_6061"))),
+    ]
+
+
 _CHOOSERS: dict[str, Callable[[Rng], list[Const]]] = {
     "shelf_to_bin": _shelf_to_bin,
     "arch_tunnel": _arch_tunnel,
@@ -358,6 +380,7 @@ _CHOOSERS: dict[str, Callable[[Rng], list[Const]]] = {
     "lever_seesaw": _lever_seesaw,
     "drawer_slide": _drawer_slide,
     "flap_gate": _flap_gate,
+    "table_push": _table_push,
 }
 
 
