@@ -53,7 +53,7 @@ from benchgen.physics import (
     explosion_threshold,
 )
 from benchgen.scenario import Zone
-from benchgen.scene import JointRecord, PartRecord
+from benchgen.scene import PartRecord
 from benchgen.solution import (
     DESIGN_FILE,
     VIEW_FILE,
