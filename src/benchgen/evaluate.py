@@ -29,6 +29,7 @@ from pathlib import Path
 
 import mujoco
 import numpy as np
+from PIL import Image
 from pydantic import BaseModel, Field, ValidationError
 
 from benchgen.decomposition import DecompositionCache, DecompositionSettings
@@ -48,10 +49,13 @@ from benchgen.physics import (
     _add_joint,
     _add_piece,
     body_frame_origin,
+    bounds_frame,
     build_spec,
     collision_pieces,
     explosion_threshold,
+    write_mjcf,
 )
+from benchgen.rendering import RenderSettings, View, box_corners, frame_camera, render_views
 from benchgen.scenario import Zone
 from benchgen.scene import PartRecord
 from benchgen.solution import (
@@ -674,3 +678,124 @@ __all__ = [
     "load_design",
     "rollout",
 ]
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+class EvaluationReport(BaseModel):
+    """The verdict on one design for one benchmark: exactly what ``benchgen evaluate --json`` prints."""
+
+    passed: bool
+    code: EvaluateCode | None
+    """The first failing variant's code (``None`` when every variant was solved)."""
+    message: str
+    success_rate: float
+    per_seed: list[SeedOutcome]
+    cost_usd: float | None
+    """The most expensive variant's design cost (designs adapt to each variant)."""
+    weight_g: float | None
+    metrics: dict[str, object] = Field(default_factory=dict)
+    artifacts: dict[str, object] = Field(default_factory=dict)
+
+
+def summarize(outcomes: list[SeedOutcome], metrics: dict[str, object] | None = None) -> EvaluationReport:
+    """Aggregate per-variant outcomes: passed only when every variant was solved."""
+    solved = [o for o in outcomes if o.success]
+    failed = [o for o in outcomes if not o.success]
+    costs = [o.cost_usd for o in outcomes if o.cost_usd is not None]
+    weights = [o.weight_g for o in outcomes if o.weight_g is not None]
+    if not outcomes:
+        message = "no variant was evaluated"
+    elif failed:
+        first = failed[0]
+        message = f"{len(solved)}/{len(outcomes)} variants solved; seed={first.seed}, scale={first.scale:g}: {first.message}"
+    else:
+        message = f"all {len(outcomes)} variants solved"
+    return EvaluationReport(
+        passed=bool(outcomes) and not failed,
+        code=failed[0].code if failed else (None if outcomes else EvaluateCode.CONTRACT_ERROR),
+        message=message,
+        success_rate=round(len(solved) / len(outcomes), 4) if outcomes else 0.0,
+        per_seed=outcomes,
+        cost_usd=max(costs) if costs else None,
+        weight_g=max(weights) if weights else None,
+        metrics=dict(metrics or {}),
+    )
+
+
+# --- artifacts ------------------------------------------------------------------------------
+
+
+class RolloutRecorder:
+    """Grabs frames of a rollout from one view, for an animation a person can watch.
+
+    Use as the ``recorder`` of :func:`rollout`; frames are taken every ``every_s`` of
+    simulated time at ``width`` × ``height``, framed like the review renders.
+    """
+
+    def __init__(
+        self,
+        frame: tuple[np.ndarray, np.ndarray],
+        view: View | None = None,
+        every_s: float = 0.1,
+        width: int = 320,
+        height: int = 240,
+    ) -> None:
+        self.frame = frame
+        self.view = view or View(elevation=-35.0, azimuth=45.0)
+        self.every_s = every_s
+        self.settings = RenderSettings(width=width, height=height)
+        self.frames: list[Image.Image] = []
+        self._next = 0.0
+        self._renderer: mujoco.Renderer | None = None
+
+    def __call__(self, model: mujoco.MjModel, data: mujoco.MjData) -> None:
+        if data.time + 1e-9 < self._next:
+            return
+        self._next = data.time + self.every_s
+        if self._renderer is None:
+            self._renderer = mujoco.Renderer(model, self.settings.height, self.settings.width)
+        center, corners = (self.frame[0] + self.frame[1]) / 2, box_corners(*self.frame)
+        camera = frame_camera(self.view, center, corners, self.settings, float(model.vis.global_.fovy))
+        self._renderer.update_scene(data, camera=camera)
+        self.frames.append(Image.fromarray(self._renderer.render()))
+
+    def close(self) -> None:
+        """Release the renderer's GL context."""
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+    def save(self, gif: Path, poster: Path) -> None:
+        """Write the animation (GIF, looping) and its poster frame (the last frame, PNG)."""
+        if not self.frames:
+            return
+        first, *rest = self.frames
+        first.save(
+            gif, save_all=True, append_images=rest, duration=int(self.every_s * 1000), loop=0, optimize=False
+        )
+        self.frames[-1].save(poster, optimize=False)
+
+
+def write_design_artifacts(
+    out_dir: Path,
+    spec: mujoco.MjSpec,
+    scene: LoadedScene,
+    recorder: RolloutRecorder | None,
+    render: RenderSettings | None = None,
+) -> dict[str, object]:
+    """``model.xml`` + meshes with the design in it, 24 renders of the designed scene and the rollout animation."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    xml = write_mjcf(spec, out_dir)
+    model = spec.compile()
+    renders = render_views(model, bounds_frame(scene.record), out_dir / "renders", render)
+    artifacts: dict[str, object] = {
+        "model": xml.name,
+        "renders": [p.relative_to(out_dir).as_posix() for p in renders],
+    }
+    if recorder is not None and recorder.frames:
+        recorder.save(out_dir / "rollout.gif", out_dir / "rollout_poster.png")
+        artifacts["animation"] = "rollout.gif"
+        artifacts["poster"] = "rollout_poster.png"
+    return artifacts
