@@ -4,13 +4,22 @@ One :class:`Ledger` per session run holds the usage the providers reported (thro
 LangChain callback on every chat-model call, summarization included), the coder's turn
 count, the active wall-clock time and the first stop signal. :class:`BudgetMiddleware`
 consults it before every model call and ends the agent's loop when a budget is spent,
-the session was stopped, or the coder has submitted.
+the session was stopped, the coder has submitted or the reviewer has decided.
+
+Every answered call is also appended to a :class:`UsageLog` (a JSON-lines file in the
+session directory, flushed and fsynced per call), because checkpoints are written only
+between graph nodes: after a kill -9 in the middle of a node, the log still holds the
+tokens of every call the provider answered, and the resumed session starts from it.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from langchain.agents.middleware import AgentMiddleware, hook_config
@@ -29,6 +38,44 @@ class StopSignal(NamedTuple):
     reason: str
 
 
+class UsageLog:
+    """Append-only record of answered model calls: one JSON line per call, on disk as it happens.
+
+    A line is ``{"role", "calls", "input_tokens", "output_tokens", "provider_model"}``; a
+    call has ``calls`` = 1, a baseline line (usage carried over from a checkpoint written
+    before the log existed) carries totals. A line cut short by a kill is ignored.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def append(self, entry: dict[str, Any]) -> None:
+        """Write one line and force it to disk."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, sort_keys=True) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The complete lines written so far."""
+        if not self.path.is_file():
+            return []
+        found = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # the last line of a killed process
+            if isinstance(entry, dict) and entry.get("role") in ROLES:
+                found.append(entry)
+        return found
+
+    def clear(self) -> None:
+        """Forget everything (a new session under an id that was never checkpointed)."""
+        self.path.unlink(missing_ok=True)
+
+
 class Ledger:
     """Usage, counters, elapsed time and the stop signal of one session run (thread-safe)."""
 
@@ -38,31 +85,76 @@ class Ledger:
         usage: dict[str, dict[str, Any]] | None = None,
         coder_turns: int = 0,
         elapsed_before_s: float = 0.0,
+        log: UsageLog | None = None,
     ) -> None:
         self.settings = settings
         self._lock = threading.Lock()
+        self.log = log
         self.usage: dict[str, RoleUsage] = {}
         for role in ROLES:
             saved = (usage or {}).get(role)
             self.usage[role] = (
                 RoleUsage.model_validate(saved) if saved else RoleUsage(model=settings.model_for(role))
             )
+        if log is not None:
+            self._sync_log(log)
         self.coder_turns = coder_turns
         self._elapsed_before_s = elapsed_before_s
         self._started = time.monotonic()
         self.stop: StopSignal | None = None
         self.submitted_sha: str | None = None
 
+    def _sync_log(self, log: UsageLog) -> None:
+        """Take usage from the log (it has every answered call); seed it from the checkpoint if empty."""
+        entries = log.entries()
+        if not entries:
+            for role, entry in self.usage.items():
+                if entry.calls or entry.input_tokens or entry.output_tokens:
+                    log.append(
+                        self._line(
+                            role, entry.calls, entry.input_tokens, entry.output_tokens, entry.provider_model
+                        )
+                    )
+            return
+        self.usage = {role: RoleUsage(model=self.settings.model_for(role)) for role in ROLES}
+        for line in entries:
+            self._add(
+                line["role"],
+                int(line["calls"]),
+                int(line["input_tokens"]),
+                int(line["output_tokens"]),
+                line.get("provider_model"),
+            )
+
+    @staticmethod
+    def _line(
+        role: str, calls: int, input_tokens: int, output_tokens: int, provider_model: str | None
+    ) -> dict[str, Any]:
+        return {
+            "role": role,
+            "calls": calls,
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "provider_model": provider_model,
+        }
+
+    def _add(
+        self, role: Role, calls: int, input_tokens: int, output_tokens: int, provider_model: str | None
+    ) -> None:
+        entry = self.usage[role]
+        entry.calls += calls
+        entry.input_tokens += input_tokens
+        entry.output_tokens += output_tokens
+        if provider_model and provider_model != entry.model.partition(":")[2]:
+            entry.provider_model = provider_model
+        entry.est_cost_usd = self._cost(entry)
+
     def record(self, role: Role, input_tokens: int, output_tokens: int, provider_model: str | None) -> None:
-        """Add one model call's usage."""
+        """Add one model call's usage (and write it to the usage log first)."""
         with self._lock:
-            entry = self.usage[role]
-            entry.calls += 1
-            entry.input_tokens += input_tokens
-            entry.output_tokens += output_tokens
-            if provider_model and provider_model != entry.model.partition(":")[2]:
-                entry.provider_model = provider_model
-            entry.est_cost_usd = self._cost(entry)
+            if self.log is not None:
+                self.log.append(self._line(role, 1, input_tokens, output_tokens, provider_model))
+            self._add(role, 1, input_tokens, output_tokens, provider_model)
 
     def _cost(self, entry: RoleUsage) -> float | None:
         prices = self.settings.prices
@@ -158,11 +250,15 @@ class BudgetMiddleware(AgentMiddleware[Any, Any, Any]):
     coder's session-wide turn budget and the token/time budgets live in the ledger.
     """
 
-    def __init__(self, role: Role, ledger: Ledger, cap: int | None = None) -> None:
+    def __init__(
+        self, role: Role, ledger: Ledger, cap: int | None = None, done: Callable[[], bool] | None = None
+    ) -> None:
         super().__init__()
         self.role = role
         self.ledger = ledger
         self.cap = cap
+        self.done = done
+        """True when the role's work is finished (the reviewer has decided): no further model call."""
 
     @property
     def name(self) -> str:
@@ -171,6 +267,8 @@ class BudgetMiddleware(AgentMiddleware[Any, Any, Any]):
     @hook_config(can_jump_to=["end"])
     def before_model(self, state: Any, runtime: Runtime[Any]) -> dict[str, Any] | None:
         calls = sum(isinstance(m, AIMessage) for m in state.get("messages", []))
+        if self.done is not None and self.done():
+            return {"jump_to": "end"}
         if self.ledger.allow_model_call(self.role, calls, self.cap):
             return None
         return {"jump_to": "end"}
