@@ -32,6 +32,10 @@ API_KEY_VARS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 """Environment variables that hold each provider's key (any one suffices); () means none needed."""
 
+DEFAULT_CONTEXT_TOKENS = 32_768
+"""Context window assumed for a model without a LangChain profile (any model behind --base-url):
+what vLLM, llama.cpp and LM Studio commonly serve; summarisation starts at 85% of it."""
+
 BASE_URL_PROVIDERS: frozenset[str] = frozenset({"openai", "ollama"})
 """Providers that ``--base-url`` redirects; with a base URL they need no API key."""
 
@@ -150,8 +154,24 @@ def make_chat_model(spec_text: str, settings: AgentSettings) -> BaseChatModel:
         # Chat Completions is what every OpenAI-compatible server speaks (vLLM, llama.cpp, LM Studio).
         kwargs["use_responses_api"] = False
         kwargs["stream_usage"] = True
+    if spec.provider == "ollama":
+        # Ollama's native API silently truncates to its small default window unless told the size.
+        kwargs["num_ctx"] = settings.context_tokens or DEFAULT_CONTEXT_TOKENS
     if spec.provider in BASE_URL_PROVIDERS and settings.base_url:
         kwargs["base_url"] = settings.base_url
         if spec.provider == "openai" and not os.environ.get("OPENAI_API_KEY"):
             kwargs["api_key"] = "not-needed"  # local servers ignore it; the client insists on one
-    return init_chat_model(spec.name, model_provider=spec.provider, **kwargs)
+    model = init_chat_model(spec.name, model_provider=spec.provider, **kwargs)
+    # The profile's max_input_tokens drives deepagents' summarisation and overflow trimming.
+    profile = dict(model.profile or {})
+    profile["max_input_tokens"] = context_tokens(model, settings)
+    model.profile = profile
+    return model
+
+
+def context_tokens(model: BaseChatModel, settings: AgentSettings) -> int:
+    """The context window to plan for: --context-tokens, else the model's profile, else the default."""
+    if settings.context_tokens is not None:
+        return settings.context_tokens
+    known = (model.profile or {}).get("max_input_tokens")
+    return known if isinstance(known, int) and known > 0 else DEFAULT_CONTEXT_TOKENS

@@ -1,31 +1,42 @@
-"""The reviewer's structured decision and the multimodal message it judges.
+"""The reviewer's structured decision, the tool it is given with, and the multimodal message it judges.
 
 Images sent (documented choice): a contact sheet of all 24 renders (3 elevations × 8
-azimuths, one image, so the model sees every view at a fraction of the tokens) plus four
-full-size key views: low front (e15_a000), low side (e15_a090), three-quarter
-(e35_a045) and steep top (e60_a000). Five images per review, in the provider-neutral
-LangChain image block format (``{"type": "image", "base64": ..., "mime_type": "image/png"}``),
-which each integration converts to its wire format (``image_url`` data URLs for OpenAI).
+azimuths, one image, so the model sees every view at a fraction of the tokens) plus up to
+four full-size key views: low front (e15_a000), low side (e15_a090), three-quarter
+(e35_a045) and steep top (e60_a000); ``max_images`` caps the count (1 = the contact sheet
+only, for servers that take one image per request). They travel once per review, in the
+first request; later turns of the same review carry a caption in their place (see
+:mod:`benchgen.agents.adapter`). The format is LangChain's provider-neutral image block
+(``{"type": "image", "base64": ..., "mime_type": "image/png"}``), which each integration
+converts to its wire format (``image_url`` data URLs for OpenAI).
+
+The decision arrives as a call of the ``submit_review`` tool (arguments validated as
+:class:`AgentReview`). A model that answers in text instead gets one more chance; a JSON
+object in its text that validates as a complete :class:`AgentReview` is accepted as a last
+resort (local models without a tool-call parser often write the call as text).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage
-from pydantic import BaseModel, Field, model_validator
+from langchain_core.tools import BaseTool, StructuredTool
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from benchgen.review import contact_sheet
 
 KEY_VIEWS: tuple[str, ...] = ("e15_a000", "e15_a090", "e35_a045", "e60_a000")
 CONTACT_SHEET = "contact_sheet.png"
+DECISION_TOOL = "submit_review"
 
 
-class AgentReview(BaseModel):
-    """The reviewer's decision on a submitted benchmark (returned as a tool call, never parsed from text)."""
+class ReviewFields(BaseModel):
+    """The arguments of ``submit_review`` (checked as a whole by :class:`AgentReview`)."""
 
     decision: Literal["approve", "request_changes", "reject"] = Field(
         description="approve: good as is; request_changes: fixable, list required_fixes; reject: cannot be fixed, list reasons"
@@ -41,6 +52,10 @@ class AgentReview(BaseModel):
         default_factory=list, description="For reject: why this benchmark cannot become good."
     )
 
+
+class AgentReview(ReviewFields):
+    """The reviewer's decision on a submitted benchmark: ``submit_review``'s arguments, justified."""
+
     @model_validator(mode="after")
     def _justified(self) -> AgentReview:
         if self.decision == "request_changes" and not self.required_fixes:
@@ -50,7 +65,7 @@ class AgentReview(BaseModel):
         return self
 
 
-def review_images(render_dir: Path) -> list[tuple[str, Path]]:
+def review_images(render_dir: Path, max_images: int = 1 + len(KEY_VIEWS)) -> list[tuple[str, Path]]:
     """(caption, path) of the images sent: the contact sheet first, then the key views that exist."""
     views = sorted((render_dir / "renders").glob("*.png"))
     if not views:
@@ -64,16 +79,91 @@ def review_images(render_dir: Path) -> list[tuple[str, Path]]:
         ("contact sheet of all views: rows look down 15°, 35°, 60°; columns azimuth 0°, 45° ... 315°", sheet)
     ]
     images += [(f"view {name}", by_name[name]) for name in KEY_VIEWS if name in by_name]
-    return images
+    return images[:max_images]
+
+
+def png_block(data: bytes) -> dict[str, Any]:
+    """A LangChain standard image content block for PNG bytes."""
+    return {"type": "image", "base64": base64.b64encode(data).decode("ascii"), "mime_type": "image/png"}
 
 
 def image_block(path: Path) -> dict[str, Any]:
     """A LangChain standard image content block for a PNG file."""
-    return {
-        "type": "image",
-        "base64": base64.b64encode(path.read_bytes()).decode("ascii"),
-        "mime_type": "image/png",
-    }
+    return png_block(path.read_bytes())
+
+
+class DecisionBox:
+    """Holds the reviewer's decision of the current review; ``tool()`` is how the model gives it."""
+
+    def __init__(self) -> None:
+        self.decision: AgentReview | None = None
+        self.from_text = False
+
+    def clear(self) -> None:
+        self.decision = None
+        self.from_text = False
+
+    def tool(self) -> BaseTool:
+        """``submit_review(decision, summary, required_fixes, reasons)``: records the decision."""
+
+        def submit_review(**fields: Any) -> str:
+            try:
+                self.decision = AgentReview.model_validate(fields)
+            except ValidationError as exc:  # sent back in words; the field-level schema cannot say it
+                problems = "; ".join(
+                    str(error["msg"]).removeprefix("Value error, ") for error in exc.errors()
+                )
+                return f"Refused: {problems}. Call {DECISION_TOOL} again."
+            return "Decision recorded. The review is over: stop now."
+
+        return StructuredTool.from_function(
+            submit_review,
+            name=DECISION_TOOL,
+            description="Give your decision on the benchmark (call exactly once, at the end of the review).",
+            args_schema=ReviewFields,
+        )
+
+    def take_from_text(self, text: str) -> bool:
+        """Accept a complete decision written as JSON in a text answer; True when one was found."""
+        decision = decision_from_text(text)
+        if decision is None:
+            return False
+        self.decision, self.from_text = decision, True
+        return True
+
+
+def _json_objects(text: str) -> list[dict[str, Any]]:
+    decoder = json.JSONDecoder()
+    found: list[dict[str, Any]] = []
+    index = text.find("{")
+    while index != -1:
+        try:
+            value, end = decoder.raw_decode(text, index)
+        except ValueError:
+            index = text.find("{", index + 1)
+            continue
+        if isinstance(value, dict):
+            found.append(value)
+        index = text.find("{", end)
+    return found
+
+
+def decision_from_text(text: str) -> AgentReview | None:
+    """The first JSON object in ``text`` that is a complete decision, bare or as a written tool call."""
+    for value in _json_objects(text):
+        arguments = next(
+            (value[k] for k in ("arguments", "parameters", "args", "input") if k in value), value
+        )
+        if isinstance(arguments, str):
+            try:
+                arguments = json.loads(arguments)
+            except ValueError:
+                continue
+        try:
+            return AgentReview.model_validate(arguments)
+        except ValidationError:
+            continue
+    return None
 
 
 def review_message(
@@ -83,14 +173,21 @@ def review_message(
     report_summary: dict[str, Any],
     images: list[tuple[str, Path]],
     round_: int,
+    scrub: Callable[[str], str] = str,
 ) -> HumanMessage:
-    """The reviewer's input: the brief, the plan, the check report and the renders."""
+    """The reviewer's input: the brief, the plan, the check report and the renders.
+
+    ``scrub`` maps host paths out of the text (see :class:`benchgen.agents.hostpaths.HostPaths`).
+    """
     captions = "\n".join(f"Image {i + 1}: {caption}" for i, (caption, _) in enumerate(images))
+    report = json.dumps(report_summary, default=str)[:4000]
     text = (
         f"Review round {round_}.\nTheme: {theme or '(free choice)'}\nTier: {tier or '(planner chose)'}\n\n"
-        f"## plan.md\n{plan}\n\n## Trusted check report (seed 0..7, accepted)\n{json.dumps(report_summary, default=str)[:4000]}\n\n"
-        f"## Renders of seed 0 at scale 1\n{captions}\n\nThe script is /script.py. Decide with the AgentReview tool."
+        f"## plan.md\n{plan}\n\n## Trusted check report (seed 0..7, accepted)\n{report}\n\n"
+        f"## Renders of seed 0 at scale 1\n{captions}\n\n"
+        "The images are attached to this message only. The script is /script.py. If you read files "
+        f"before deciding, first write down what the images show. Decide by calling {DECISION_TOOL} once."
     )
-    content: list[str | dict[str, Any]] = [{"type": "text", "text": text}]
+    content: list[str | dict[str, Any]] = [{"type": "text", "text": scrub(text)}]
     content += [image_block(path) for _, path in images]
     return HumanMessage(content=content)

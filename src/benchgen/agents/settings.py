@@ -64,6 +64,15 @@ class AgentSettings(BaseModel):
     max_retries: int = Field(default=2, ge=0)
     """Retries of a failed model request (rate limits, connection errors)."""
     temperature: float | None = None
+    tool_choice: bool = True
+    """Ask the reviewer's server to force a tool call (``tool_choice``). A server that refuses it
+    is detected (HTTP 400 naming ``tool_choice``) and it is dropped for the rest of the run;
+    False never sends it."""
+    max_images: int = Field(default=5, ge=1, le=5)
+    """Images per reviewer request: 1 = the contact sheet only, up to 5 (plus four key views)."""
+    context_tokens: int | None = Field(default=None, ge=2048)
+    """Context window of the models (tokens); drives summarisation and trimming. None: the
+    model's LangChain profile, else ``DEFAULT_CONTEXT_TOKENS`` (models behind --base-url have no profile)."""
     keep_workspace: bool = False
     """Keep ``DIR/.agent-sessions/ID/`` after the session ends (for debugging)."""
 
