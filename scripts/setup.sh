@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)
+# libseccomp compiles the sandbox's seccomp filter (used through the pyseccomp package).
+ldconfig -p 2>/dev/null | grep -q 'libseccomp.so.2' || need_apt+=(libseccomp2)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # Mesa's EGL for headless MuJoCo rendering on CPU-only machines.
 ldconfig -p 2>/dev/null | grep -q 'libEGL.so.1' || need_apt+=(libegl1 libgl1-mesa-dri)

@@ -15,16 +15,22 @@ from pathlib import Path
 
 import pytest
 
+import benchgen
 from benchgen.sandbox import (
+    UNSAFE_ENV,
     BuildRequest,
     IsolationMode,
     SandboxError,
     SandboxLimits,
     SandboxResult,
     isolation_report,
+    require_isolation,
     run_script,
+    unsafe_opt_in,
 )
 from benchgen.scene import SCENE_FILE, SceneRecord
+
+pytestmark = pytest.mark.e2e  # every test here starts a sandbox or the CLI
 
 SECRET = "sk-test-secret"
 
@@ -63,6 +69,10 @@ class Case:
     prelude: bool = True
     forbidden: Path | None = None
     """A path outside the workdir the script tries to write."""
+    unsafe: bool = False
+    """Explicitly allow a run without bubblewrap (the ``mode`` given)."""
+    disk_mb: int = 512
+    max_threads: int = 32
 
 
 @dataclass
@@ -75,7 +85,15 @@ def _writer(path: Path, mode: IsolationMode | None = None) -> Case:
     body = (
         f"def build(seed, scale):\n    open({str(path)!r}, 'w').write('x')\n    return scene(seed, scale)\n"
     )
-    return Case(body, mode=mode, forbidden=path)
+    return Case(body, mode=mode, forbidden=path, unsafe=mode is not None)
+
+
+def _attempt(act: str, mode: IsolationMode | None = None, **settings: object) -> Case:
+    """A build that tries ``act`` (a code block), catching whatever it raises, then returns a scene."""
+    body = "def build(seed, scale):\n    try:\n" + textwrap.indent(textwrap.dedent(act).strip(), " " * 8)
+    body += "\n    except BaseException as exc:\n        print('caught', repr(exc), flush=True)\n"
+    body += "    return scene(seed, scale)\n"
+    return Case(body, mode=mode, unsafe=mode is not None, **settings)  # type: ignore[arg-type]
 
 
 def _cases(outside: Path) -> dict[str, Case]:
@@ -124,11 +142,119 @@ def _cases(outside: Path) -> dict[str, Case]:
             "def build(seed, scale):\n    try:\n        os.system('echo hi')\n    except BaseException:\n"
             "        pass\n    return scene(seed, scale)\n"
         ),
-        "write_outside": _writer(outside / "evil.txt"),
+        # A host path the sandbox can see (read-only); host /tmp is invisible inside, where /tmp is the script's.
+        "write_outside": _writer(Path(benchgen.__file__).resolve().parent / f"evil-{uuid.uuid4().hex}.txt"),
         "write_tmp": _writer(tmp_file),
         # No OS isolation: the audit hook alone must stop the write.
         "guards_only": _writer(outside / "evil-none.txt", mode="none"),
-        "unshare": Case("def build(seed, scale):\n    return scene(seed, scale)\n", mode="unshare"),
+        "unshare": Case(
+            "def build(seed, scale):\n    return scene(seed, scale)\n", mode="unshare", unsafe=True
+        ),
+        **_attack_cases(outside),
+    }
+
+
+def _attack_cases(outside: Path) -> dict[str, Case]:
+    """Issue 8: forbidden acts the audit hook cannot see (or could be fooled about), and forged clocks.
+
+    Cases whose act would leave a trace on the host run without bubblewrap (explicitly
+    unsafe) so that "it did not happen" can be checked; the kernel filter is the same.
+    """
+    return {
+        # Loading the real _posixsubprocess under another name, to call fork_exec unaudited.
+        "renamed_module": _attempt(
+            """
+            import importlib.util, importlib.machinery, _posixsubprocess
+            loader = importlib.machinery.ExtensionFileLoader("helper", _posixsubprocess.__file__)
+            helper = importlib.util.module_from_spec(importlib.util.spec_from_loader("helper", loader))
+            print("loaded", helper.fork_exec, flush=True)
+            """
+        ),
+        "mkfifo": _attempt("os.mkfifo('pipe')", mode="none"),
+        "socket_raw": _attempt(
+            "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.sendto(b'x', ('127.0.0.1', 9))"
+        ),
+        "cffi": _attempt("import cffi\ncffi.FFI().dlopen(None)"),
+        "copied_module": _attempt(
+            """
+            import shutil, importlib.util, importlib.machinery, _posixsubprocess, sys
+            shutil.copy(_posixsubprocess.__file__, "helper.so")
+            loader = importlib.machinery.ExtensionFileLoader("helper", os.path.abspath("helper.so"))
+            spec = importlib.util.spec_from_loader("helper", loader)
+            importlib.util.module_from_spec(spec)
+            """
+        ),
+        # The caller's environment holds SECRET; in this unisolated run the parent's /proc
+        # entry is really there to read through a directory fd.
+        "proc_dirfd": _attempt(
+            """
+            proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
+            fd = os.open(f"{os.getppid()}/environ", os.O_RDONLY, dir_fd=proc)
+            print("read", os.read(fd, 100000), flush=True)
+            """,
+            mode="none",
+        ),
+        "posixpath_patch": _attempt(
+            f"""
+            import posixpath
+            here = os.getcwd()
+            posixpath.realpath = os.path.realpath = lambda path, **kw: here + "/x"
+            posixpath._joinrealpath = lambda *args: (here + "/x", True)
+            posixpath.abspath = os.path.abspath = lambda path: here + "/x"
+            open({str(outside / "patched.txt")!r}, "w").write("x")
+            """,
+            mode="none",
+            forbidden=outside / "patched.txt",
+        ),
+        "threads": _attempt(
+            """
+            import threading, time
+            threads = [threading.Thread(target=time.sleep, args=(30,), daemon=True) for _ in range(40)]
+            for t in threads:
+                t.start()
+            """,
+            max_threads=8,
+        ),
+        "disk": _attempt(
+            """
+            with open("filler.bin", "wb") as handle:
+                for _ in range(64):
+                    handle.write(bytes(1 << 20))
+            """,
+            disk_mb=16,
+        ),
+        # The clock is the parent's: forged events on the protocol socket never buy time.
+        "forged_events": Case(
+            textwrap.dedent(
+                """
+                import sys, time
+
+                def build(seed, scale):
+                    fd = int(sys.argv[sys.argv.index("--protocol-fd") + 1])
+                    while True:
+                        for line in ('{"event": "start", "index": 0}', '{"event": "ready"}', 'garbage',
+                                     '{"event": "imported"}', '{"event": "start", "index": 1}'):
+                            os.write(fd, (line + "\\n").encode())
+                        time.sleep(0.05)
+                """
+            ),
+            seeds=[0, 1, 2],
+            timeout_s=3.0,
+        ),
+        "forged_done": Case(
+            textwrap.dedent(
+                """
+                import sys, time
+
+                def build(seed, scale):
+                    fd = int(sys.argv[sys.argv.index("--protocol-fd") + 1])
+                    os.write(fd, b'{"event": "done", "index": 0}\\n')
+                    time.sleep(30)
+                """
+            ),
+            seeds=[0, 1],
+            timeout_s=20.0,
+        ),
     }
 
 
@@ -138,7 +264,8 @@ def _run(case: Case, root: Path) -> Outcome:
     script.write_text((PRELUDE if case.prelude else "") + case.body, encoding="utf-8")
     workdir = root / "work"
     requests = [BuildRequest(seed=seed, scale=1.0) for seed in case.seeds]
-    result = run_script(script, requests, workdir, SandboxLimits(timeout_s=case.timeout_s), mode=case.mode)
+    limits = SandboxLimits(timeout_s=case.timeout_s, disk_mb=case.disk_mb, max_threads=case.max_threads)
+    result = run_script(script, requests, workdir, limits, mode=case.mode, unsafe_no_isolation=case.unsafe)
     return Outcome(result, workdir)
 
 
@@ -280,12 +407,24 @@ def test_huge_allocation_is_a_resource_limit(outcomes: dict[str, Outcome]) -> No
 @pytest.mark.parametrize(
     ("name", "fragment"),
     [
-        ("socket", "build(seed=4, scale=1.0) tried to connect to 127.0.0.1:8080"),
+        ("socket", "build(seed=4, scale=1.0) made a forbidden system call: socket(AF_INET) (network access)"),
         ("subprocess", "tried to start a process: ['ls']"),
         ("system", "tried to start a process: os.system('echo hi')"),
-        ("write_outside", "evil.txt outside its working directory"),
-        ("write_tmp", "/tmp/benchgen-evil-"),
+        ("write_outside", ".txt outside its working directory (open)"),
         ("guards_only", "evil-none.txt outside its working directory"),
+        (
+            "mkfifo",
+            "build(seed=0, scale=1.0) made a forbidden system call: mknodat() (creating device nodes or FIFOs)",
+        ),
+        (
+            "socket_raw",
+            "build(seed=0, scale=1.0) made a forbidden system call: socket(AF_INET) (network access)",
+        ),
+        ("cffi", "build(seed=0, scale=1.0) tried to load _cffi_backend, which runs processes or C functions"),
+        ("copied_module", "tried to load native code from /sandbox/helper.so, outside the installed Python"),
+        ("renamed_module", "tried to load _posixsubprocess from "),
+        ("proc_dirfd", "/environ, which belongs to another process (open)"),
+        ("posixpath_patch", "patched.txt outside its working directory (open)"),
     ],
 )
 def test_violations(outcomes: dict[str, Outcome], name: str, fragment: str) -> None:
@@ -297,7 +436,7 @@ def test_violations(outcomes: dict[str, Outcome], name: str, fragment: str) -> N
     assert "building" not in result.stdout_tail
 
 
-@pytest.mark.parametrize("name", ["write_outside", "write_tmp", "guards_only"])
+@pytest.mark.parametrize("name", ["write_outside", "guards_only", "posixpath_patch"])
 def test_writes_outside_the_workdir_never_land(
     outcomes: dict[str, Outcome], cases: dict[str, Case], name: str
 ) -> None:
@@ -310,12 +449,13 @@ def test_writes_outside_the_workdir_never_land(
 def test_fallback_modes_report_themselves(
     outcomes: dict[str, Outcome], report: dict[str, str | bool]
 ) -> None:
+    assert outcomes["guards_only"].result.isolation.startswith("UNSAFE")
     assert "no OS isolation" in outcomes["guards_only"].result.isolation
     if not report["unshare_usable"]:
         pytest.skip("unshare is not usable here")
     result = outcomes["unshare"].result
     assert result.status == "ok", result.message
-    assert result.isolation.startswith("unshare")
+    assert result.isolation.startswith("UNSAFE, explicitly allowed (--unsafe-no-isolation): unshare")
     _assert_valid_build(outcomes["unshare"], 0, 0)
 
 
@@ -345,4 +485,101 @@ def test_reused_workdir_links_are_replaced_not_followed(tmp_path: Path) -> None:
     with pytest.raises(SandboxError):
         run_script(script, [BuildRequest(seed=0, scale=1.0)], workdir, SandboxLimits(memory_mb=300))
     assert victim.read_text() == "precious"
-    assert not (workdir / "script.py").is_symlink()
+    assert not (workdir / "builds").is_symlink()
+
+
+def test_tmp_is_the_sandbox_own_disk(outcomes: dict[str, Outcome], cases: dict[str, Case]) -> None:
+    # /tmp inside bubblewrap is part of the quota-limited workdir: writing it is allowed
+    # and never reaches the host's /tmp.
+    result = outcomes["write_tmp"].result
+    assert result.status == "ok", result.message
+    forbidden = cases["write_tmp"].forbidden
+    assert forbidden is not None and not forbidden.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "absent"),
+    [
+        ("mkfifo", "sandbox/pipe"),  # an unisolated run: the FIFO would be on the host
+        ("copied_module", None),
+        ("renamed_module", None),
+        ("cffi", None),
+        ("socket_raw", None),
+        ("proc_dirfd", None),
+    ],
+)
+def test_forbidden_acts_did_not_happen(outcomes: dict[str, Outcome], name: str, absent: str | None) -> None:
+    outcome = outcomes[name]
+    assert outcome.result.status == "sandbox_violation", outcome.result.message
+    # The process was stopped inside the act: it never returned, so the script never
+    # caught an error, loaded anything or read a byte.
+    for word in ("caught", "loaded", "read", SECRET):
+        assert word not in outcome.result.stdout_tail, (name, outcome.result.stdout_tail)
+    if absent is not None:
+        assert not (outcome.workdir / absent).exists()
+        assert (outcome.workdir / "sandbox").is_dir()
+
+
+def test_unisolated_proc_read_is_reported_not_performed(outcomes: dict[str, Outcome]) -> None:
+    result = outcomes["proc_dirfd"].result
+    assert result.isolation.startswith("UNSAFE")
+    assert result.message.startswith("build(seed=0, scale=1.0) tried to read /proc/")
+    assert SECRET not in result.stdout_tail + result.stderr_tail + result.message
+
+
+def test_thread_cap_is_a_resource_limit(outcomes: dict[str, Outcome]) -> None:
+    result = outcomes["threads"].result
+    assert result.status == "resource_limit"
+    assert result.message == "build(seed=0, scale=1.0) tried to run more than 8 threads"
+    assert result.builds == []
+
+
+def test_disk_quota_is_a_resource_limit_and_spares_the_host(outcomes: dict[str, Outcome]) -> None:
+    outcome = outcomes["disk"]
+    assert outcome.result.status == "resource_limit", outcome.result.message
+    assert outcome.result.message == "build(seed=0, scale=1.0) filled its 16 MB disk quota"
+    assert "16 MB tmpfs" in outcome.result.isolation
+    host_bytes = sum(p.stat().st_size for p in outcome.workdir.rglob("*") if p.is_file())
+    assert host_bytes < 1 << 20  # the filler lived only on the sandbox's tmpfs
+
+
+def test_forged_events_never_extend_the_deadline(outcomes: dict[str, Outcome]) -> None:
+    # The script floods its protocol socket with start/ready/imported events and garbage.
+    result = outcomes["forged_events"].result
+    assert result.status == "timeout"
+    assert result.message == "build(seed=0, scale=1.0) exceeded the 3 s timeout"
+    assert result.builds == []
+    assert result.wall_seconds - result.import_seconds < 3.0 + 3.0
+
+
+def test_forged_done_is_a_contract_error_at_once(outcomes: dict[str, Outcome]) -> None:
+    result = outcomes["forged_done"].result
+    assert result.status == "contract_error"
+    assert (
+        result.message
+        == "build(seed=0, scale=1.0) produced invalid output: builds/0 is not a plain directory"
+    )
+    assert result.failed == BuildRequest(seed=0, scale=1.0)
+    assert result.wall_seconds - result.import_seconds < 10.0  # not the 30 s the script sleeps
+
+
+def test_no_isolation_is_refused_without_the_opt_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = tmp_path / "s.py"
+    script.write_text("def build(seed, scale):\n    raise SystemExit('must never run')\n")
+    request = [BuildRequest(seed=0, scale=1.0)]
+    monkeypatch.delenv(UNSAFE_ENV, raising=False)
+    for mode in ("none", "unshare"):
+        with pytest.raises(SandboxError, match=f"refusing to run untrusted code .*isolation mode '{mode}'"):
+            run_script(script, request, tmp_path / mode, mode=mode)  # type: ignore[arg-type]
+    # No bubblewrap on PATH: refused, not silently degraded.
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(
+        SandboxError, match=r"bubblewrap is not usable \(bwrap not found on PATH\).*--unsafe-no-isolation"
+    ):
+        run_script(script, request, tmp_path / "default")
+    with pytest.raises(SandboxError):
+        require_isolation()
+    assert not (tmp_path / "default" / "builds").exists()
+    monkeypatch.setenv(UNSAFE_ENV, "1")
+    assert unsafe_opt_in()
+    require_isolation()  # the opt-in is honoured

@@ -57,6 +57,33 @@ def output_dir_problem(out: Path) -> str | None:
     return None
 
 
+UNSAFE_HELP = (
+    "DANGEROUS: run untrusted scripts even without kernel isolation (bubblewrap + seccomp), "
+    "with only namespaces or audit hooks; see `benchgen doctor`"
+)
+
+
+def require_isolation(unsafe_no_isolation: bool, console: Console | None = None) -> None:
+    """Stop with exit 2 and one line unless untrusted code can run isolated, or the user opted out loudly.
+
+    The opt-in is recorded in ``$BENCHGEN_UNSAFE_NO_ISOLATION`` so that every sandbox this
+    command starts, in this process or in its worker processes, honours it.
+    """
+    from benchgen.sandbox import UNSAFE_ENV, SandboxError
+    from benchgen.sandbox import require_isolation as plan_isolation
+
+    console = console or _stderr()
+    if unsafe_no_isolation:
+        os.environ[UNSAFE_ENV] = "1"
+    try:
+        isolation = plan_isolation(unsafe_no_isolation)
+    except SandboxError as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(MISUSE) from None
+    if isolation.startswith("UNSAFE"):
+        console.print(f"[bold red]WARNING: {isolation}[/]", highlight=False, soft_wrap=True)
+
+
 def require_output_dir(out: Path | None, console: Console | None = None) -> None:
     """Stop the command with exit 2 and one line on stderr when ``out`` cannot be written."""
     if out is None:
@@ -77,20 +104,27 @@ def check(
     ] = None,
     timeout: Annotated[float, typer.Option(min=0.1, help="Seconds allowed per build() call")] = 60.0,
     memory: Annotated[int, typer.Option(min=256, help="Memory limit of the sandbox, MB")] = 4096,
+    unsafe_no_isolation: Annotated[bool, typer.Option("--unsafe-no-isolation", help=UNSAFE_HELP)] = False,
 ) -> None:
     """Check a scenario script: sandboxed builds, geometry, physics and renders. Exit 0 = accepted, 1 = rejected."""
     from benchgen.check import CheckOptions, check_script
+    from benchgen.sandbox import SandboxError
 
     if not script.is_file():
         _stderr().print(f"[red]error:[/] no such script: {script}")
         raise typer.Exit(MISUSE)
     require_output_dir(out)
-    options = CheckOptions(seeds=seeds, timeout_s=timeout, memory_mb=memory)
     console = _stderr()
-    with console.status("checking…") as status:
-        report = check_script(
-            script, options, out_dir=out, progress=lambda stage: status.update(f"checking: {stage}")
-        )
+    require_isolation(unsafe_no_isolation, console)
+    options = CheckOptions(seeds=seeds, timeout_s=timeout, memory_mb=memory)
+    try:
+        with console.status("checking…") as status:
+            report = check_script(
+                script, options, out_dir=out, progress=lambda stage: status.update(f"checking: {stage}")
+            )
+    except SandboxError as exc:  # no verdict is possible: the sandbox itself failed
+        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(MISUSE) from None
     if as_json:
         sys.stdout.write(report.model_dump_json() + "\n")
     else:
@@ -131,10 +165,38 @@ def doctor() -> None:
             table.add_row(module, str(version))
         except Exception as exc:  # the doctor reports, it does not crash
             table.add_row(module, f"[red]missing: {exc}[/]")
-    for key, value in isolation_report().items():
+    report = isolation_report()
+    for key, value in report.items():
         table.add_row(f"sandbox: {key}", str(value))
     table.add_row("rendering", _probe_rendering())
     console.print(table)
+    _print_isolation_advice(console, report)
+
+
+def _print_isolation_advice(console: Console, report: dict[str, str | bool]) -> None:
+    """Say whether untrusted scripts will run, and how to get isolation when they will not."""
+    from benchgen.sandbox import HOW_TO_ISOLATE
+
+    if report["isolated"]:
+        console.print(
+            "[green]sandbox: isolated[/] (bubblewrap + seccomp); untrusted scripts run", highlight=False
+        )
+        return
+    console.print(
+        "[bold red]sandbox: NOT isolated[/]: check, variant and generate refuse untrusted scripts here",
+        highlight=False,
+    )
+    missing = [
+        f"{name} ({report[f'{name}_detail']})"
+        for name in ("bwrap", "seccomp")
+        if not report[f"{name}_usable"]
+    ]
+    console.print(f"missing: {'; '.join(missing)}", highlight=False)
+    console.print(f"to get isolation: {HOW_TO_ISOLATE}", highlight=False)
+    console.print(
+        "to run anyway (dangerous: the script may read your files and start processes): --unsafe-no-isolation",
+        highlight=False,
+    )
 
 
 def _probe_rendering() -> str:
@@ -406,6 +468,7 @@ def variant(
         "variant"
     ),
     no_render: Annotated[bool, typer.Option("--no-render", help="Skip the 24 renders")] = False,
+    unsafe_no_isolation: Annotated[bool, typer.Option("--unsafe-no-isolation", help=UNSAFE_HELP)] = False,
 ) -> None:
     """Regenerate one randomized variant (MJCF + renders) of a benchmark through the sandbox."""
     from benchgen.dataset import open_benchmark
@@ -413,6 +476,7 @@ def variant(
 
     console = _stderr()
     require_output_dir(out, console)
+    require_isolation(unsafe_no_isolation, console)
     try:
         bench = open_benchmark(benchmark)
     except FileNotFoundError as exc:

@@ -3,18 +3,26 @@
 The caller never imports the script and never unpickles anything. One sandboxed
 process per script imports build123d once, then runs ``build(seed, scale)`` for every
 request; each build becomes ``scene.json`` (a :class:`benchgen.scene.SceneRecord`) plus
-one BREP file per body under ``workdir/builds/<index>/``.
+one BREP file per body, which the parent copies, validated, to ``workdir/builds/<index>/``.
 
-Isolation has two layers:
+Isolation has three layers:
 
-1. OS: bubblewrap (new user, network, pid, ipc, uts and cgroup namespaces, read-only
-   system and Python binds, a private ``/tmp``, only ``workdir`` writable, cleared
-   environment). If bubblewrap is unusable, ``unshare`` (network and pid namespaces);
-   failing that, nothing. Resource limits (address space, CPU, file size, no core
-   dumps) apply in every mode and the parent enforces wall-clock deadlines.
-2. In-process: :mod:`benchgen.sandbox_runner` installs an audit hook before the script
-   is imported that ends the process on network use, process creation, ctypes, or
-   writes outside ``workdir``.
+1. OS: bubblewrap (new user, network, pid, ipc, uts and cgroup namespaces; read-only
+   system and Python binds; a read-only root; cleared environment). The only writable
+   place is the script's working directory, a size-limited tmpfs (the disk quota) that
+   the host never sees: the runner hands the parent a directory fd and the parent copies
+   each finished build out of it. Resource limits (address space, CPU, file size, no
+   core dumps) apply too, and the parent keeps every deadline on its own clock.
+2. Kernel: a seccomp filter (:mod:`benchgen.seccomp`), installed before the script is
+   imported, parks every forbidden system call and notifies the parent, which reports
+   it as ``sandbox_violation`` naming the call, and counts threads against a cap.
+3. In-process: :mod:`benchgen.sandbox_runner` installs an audit hook that ends the
+   process on network use, process creation, ctypes/cffi, native code it wrote itself,
+   writes outside the workdir or reads of another process's ``/proc`` entries.
+
+Without bubblewrap and seccomp nothing untrusted runs unless the caller opts in loudly
+(``unsafe_no_isolation=True``, ``$BENCHGEN_UNSAFE_NO_ISOLATION=1`` or the CLI's
+``--unsafe-no-isolation``); then ``unshare`` namespaces or nothing but the hooks.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import select
 import shutil
 import signal
 import site
+import socket
 import stat
 import subprocess
 import sys
@@ -35,17 +44,17 @@ import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, Field, ValidationError
 
 import benchgen
+from benchgen import seccomp
 from benchgen.sandbox_runner import (
     BUILDS_DIR,
     JOB_FILE,
     SCRIPT_FILE,
-    STDERR_FILE,
-    STDOUT_FILE,
+    SETUP_FAILURE_EXIT_CODE,
     VIOLATION_EXIT_CODE,
     RunnerEvent,
     RunnerJob,
@@ -57,16 +66,24 @@ SandboxStatus = Literal[
     "ok", "script_error", "contract_error", "timeout", "resource_limit", "sandbox_violation"
 ]
 
+UNSAFE_ENV = "BENCHGEN_UNSAFE_NO_ISOLATION"
+"""Set to 1 to let untrusted code run without bubblewrap and seccomp (what ``--unsafe-no-isolation`` sets)."""
 IMPORT_ALLOWANCE_S = 120.0
-"""Wall time for the interpreter to start and import build123d (~12 s here), before any script code runs."""
+"""Wall time for the interpreter to start and import build123d (~4 s here), before any script code runs."""
 EXIT_GRACE_S = 2.0
 TAIL_BYTES = 4096
 FILE_SIZE_LIMIT_BYTES = 1 << 30
-"""Largest file the sandbox may write (RLIMIT_FSIZE); BREPs of real scenes are far smaller."""
-TMPFS_BYTES = 64 << 20
+"""Largest file the sandbox may write (RLIMIT_FSIZE); under bubblewrap the disk quota is the tighter bound."""
+DISK_FULL_SLACK_BYTES = 1 << 20
+"""A run that failed with less than this left on its tmpfs is judged to have hit the disk quota."""
 MAX_EVENT_BYTES = 1 << 20
 MAX_PROTOCOL_BYTES = 64 << 20
+MAX_PASSED_FDS = 4
 SANDBOX_ID = "1000"
+SANDBOX_DIR = "/sandbox"
+"""The script's working directory inside bubblewrap: the quota-limited tmpfs."""
+HOST_SANDBOX_DIR = "sandbox"
+"""Under the caller's workdir: the run's inputs (and, without bubblewrap, the script's working directory)."""
 PROBE_MARKER = b"benchgen-sandbox-ok"
 
 # Only what the dynamic linker, Python and fontconfig read; /etc as a whole holds host secrets.
@@ -84,15 +101,13 @@ ETC_ENTRIES = (
 )
 ROOT_LINKS = ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
 MEMORY_HINTS = ("MemoryError", "bad_alloc", "Cannot allocate memory", "out of memory", "OutOfMemory")
-
-ISOLATION_DESCRIPTIONS: dict[IsolationMode, str] = {
-    "bwrap": (
-        "bubblewrap (user, net, pid, ipc, uts, cgroup namespaces; read-only system binds; private /tmp; "
-        "only the workdir writable; cleared environment) + audit hooks + rlimits"
-    ),
-    "unshare": "unshare (user, net, pid namespaces; cleared environment) + audit hooks + rlimits",
-    "none": "no OS isolation available: cleared environment + in-process audit hooks + rlimits only",
-}
+HOW_TO_ISOLATE = (
+    "install bubblewrap and libseccomp2 (Debian/Ubuntu: apt-get install bubblewrap libseccomp2) and allow "
+    "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu 24.04 also "
+    "kernel.apparmor_restrict_unprivileged_userns=0; in Docker, run the container with "
+    "--security-opt seccomp=unconfined --security-opt apparmor=unconfined or use Podman); "
+    "on macOS run benchgen in a Linux VM or container"
+)
 
 
 class BuildRequest(BaseModel):
@@ -106,9 +121,18 @@ class SandboxLimits(BaseModel):
     """Limits for one sandboxed run."""
 
     timeout_s: float = Field(default=60.0, gt=0)
-    """Wall time allowed per ``build()`` call; importing the script counts toward the first."""
+    """Wall time allowed per ``build()`` call; importing the script counts toward the first.
+
+    Kept by the parent's clock alone: a build's allowance starts when the parent has copied
+    and validated the previous build (or when the runtime became ready), and the whole run
+    never outlasts the runtime's start-up allowance plus one ``timeout_s`` per request.
+    """
     memory_mb: int = Field(default=4096, gt=0)
     """Address-space and data-segment limit of the sandboxed process."""
+    disk_mb: int = Field(default=512, gt=0)
+    """Size of the tmpfs that is the script's whole writable disk (bubblewrap only); it is RAM-backed."""
+    max_threads: int = Field(default=32, ge=1)
+    """Threads the sandboxed process may run at once; processes it may not start at all."""
 
 
 class BuildOutcome(BaseModel):
@@ -196,7 +220,7 @@ def _bwrap_features() -> set[str]:
     return {flag for flag in ("--disable-userns", "--size") if flag in help_text}
 
 
-def _child_env(workdir: Path) -> dict[str, str]:
+def _child_env(workdir: Path, hash_seed: int = 0) -> dict[str, str]:
     """The whole environment of the sandboxed process: nothing of the caller's leaks in."""
     return {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -206,14 +230,17 @@ def _child_env(workdir: Path) -> dict[str, str]:
         "TMPDIR": str(workdir / ".tmp"),
         "XDG_CACHE_HOME": str(workdir / ".cache"),
         "MPLBACKEND": "Agg",
-        # Scripts must be deterministic per seed; string hashing must not vary between runs.
-        "PYTHONHASHSEED": "0",
+        # Scripts must be deterministic per seed; string hashing must not vary between runs
+        # (the checker's determinism repeat picks another seed to catch scripts that depend on it).
+        "PYTHONHASHSEED": str(hash_seed),
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONUNBUFFERED": "1",
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "NUMEXPR_NUM_THREADS": "1",
+        # Processes are forbidden; without this joblib warns that it cannot use /dev/shm.
+        "JOBLIB_MULTIPROCESSING": "0",
     }
 
 
@@ -235,17 +262,18 @@ def _python_command(workdir: Path, protocol_fd: int) -> list[str]:
     ]
 
 
-def _bwrap_command(workdir: Path, env: dict[str, str], command: list[str], features: set[str]) -> list[str]:
+def _bwrap_command(
+    env: dict[str, str], command: list[str], features: set[str], disk_bytes: int, inputs: Iterable[Path]
+) -> list[str]:
+    """Bubblewrap around ``command``: nothing writable but a ``disk_bytes`` tmpfs at :data:`SANDBOX_DIR`."""
     args = ["bwrap", "--unshare-all", "--unshare-user", "--uid", SANDBOX_ID, "--gid", SANDBOX_ID]
     if "--disable-userns" in features:
         args.append("--disable-userns")
     args += ["--cap-drop", "ALL", "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
-    args += ["--proc", "/proc", "--dev", "/dev"]
-    if "--size" in features:
-        args += ["--size", str(TMPFS_BYTES)]
-    args += ["--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr"]
+    # /dev is a tmpfs too: read-only, so its device nodes work but it holds no files.
+    args += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev", "--ro-bind", "/usr", "/usr"]
     for link in ROOT_LINKS:
         if os.path.islink(link):
             args += ["--symlink", os.readlink(link), link]
@@ -255,20 +283,27 @@ def _bwrap_command(workdir: Path, env: dict[str, str], command: list[str], featu
         args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     for path in _python_paths():
         args += ["--ro-bind", str(path), str(path)]
-    args += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir), "--", *command]
-    return args
+    if "--size" in features:
+        args += ["--size", str(disk_bytes)]
+    args += ["--tmpfs", SANDBOX_DIR]
+    for path in inputs:
+        args += ["--ro-bind", str(path), f"{SANDBOX_DIR}/{path.name}"]
+    # /tmp lives inside the quota; the root itself (a tmpfs bwrap made) becomes read-only.
+    args += ["--symlink", f"{SANDBOX_DIR}/.tmp", "/tmp", "--remount-ro", "/", "--chdir", SANDBOX_DIR]
+    return [*args, "--", *command]
 
 
 def _unshare_command(command: list[str]) -> list[str]:
     return ["unshare", "--net", "--pid", "--fork", "--map-root-user", "--kill-child", "--", *command]
 
 
-def _wrap(mode: IsolationMode, workdir: Path, command: list[str], features: set[str]) -> list[str]:
-    if mode == "bwrap":
-        return _bwrap_command(workdir, _child_env(workdir), command, features)
-    if mode == "unshare":
-        return _unshare_command(command)
-    return command
+class _Plan(NamedTuple):
+    """How one run is isolated."""
+
+    mode: IsolationMode
+    seccomp: bool
+    quota: bool
+    """Whether the workdir is a size-limited tmpfs (bubblewrap with ``--size``)."""
 
 
 def _probe(mode: IsolationMode, features: set[str]) -> tuple[bool, str]:
@@ -276,41 +311,94 @@ def _probe(mode: IsolationMode, features: set[str]) -> tuple[bool, str]:
     tool = "bwrap" if mode == "bwrap" else "unshare"
     if shutil.which(tool) is None:
         return False, f"{tool} not found on PATH"
+    command = [sys.executable, "-s", "-P", "-B", "-c", f"print({PROBE_MARKER.decode()!r})"]
     with tempfile.TemporaryDirectory(prefix="benchgen-probe-") as tmp:
         workdir = Path(tmp).resolve()
-        command = [sys.executable, "-s", "-P", "-B", "-c", f"print({PROBE_MARKER.decode()!r})"]
+        if mode == "bwrap":
+            env = _child_env(Path(SANDBOX_DIR))
+            command = _bwrap_command(env, command, features, 1 << 20, [])
+        else:
+            env, command = _child_env(workdir), _unshare_command(command)
         try:
             proc = subprocess.run(
-                _wrap(mode, workdir, command, features),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                cwd=workdir,
-                env=_child_env(workdir),
-                timeout=60,
+                command, stdin=subprocess.DEVNULL, capture_output=True, cwd=workdir, env=env, timeout=60
             )
         except (OSError, subprocess.SubprocessError) as exc:
             return False, str(exc)
     if proc.returncode == 0 and proc.stdout.strip() == PROBE_MARKER:
         return True, "usable"
-    detail = proc.stderr.decode(errors="replace").strip()[-500:]
+    detail = " ".join(proc.stderr.decode(errors="replace").split())[-500:]
     return False, detail or f"exit status {proc.returncode}"
 
 
-def _select_mode() -> IsolationMode:
-    """The strongest usable isolation, found by trying it."""
+def unsafe_opt_in() -> bool:
+    """Whether ``$BENCHGEN_UNSAFE_NO_ISOLATION`` allows running untrusted code without isolation."""
+    return os.environ.get(UNSAFE_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _refusal(why: str) -> SandboxError:
+    return SandboxError(
+        f"refusing to run untrusted code without kernel isolation: {why[:300]}; "
+        f"run `benchgen doctor` for how to enable it, or pass --unsafe-no-isolation "
+        f"({UNSAFE_ENV}=1) to run it anyway"
+    )
+
+
+def _plan(mode: IsolationMode | None, allow_unsafe: bool) -> _Plan:
+    """The isolation of a run; raises :class:`SandboxError` instead of silently running with less."""
     features = _bwrap_features()
-    for mode in ("bwrap", "unshare"):
-        if _probe(mode, features)[0]:
-            return mode
-    return "none"
+    filter_ok, filter_detail = seccomp.availability()
+    quota = "--size" in features
+    if mode in (None, "bwrap"):
+        bwrap_ok, bwrap_detail = _probe("bwrap", features)
+        if bwrap_ok and filter_ok:
+            return _Plan("bwrap", True, quota)
+        if not allow_unsafe:
+            why = f"bubblewrap is not usable ({bwrap_detail})" if not bwrap_ok else ""
+            why = why or f"the seccomp filter is not usable ({filter_detail})"
+            raise _refusal(why)
+        if bwrap_ok:
+            return _Plan("bwrap", False, quota)
+        if mode == "bwrap":
+            raise SandboxError(f"bubblewrap is not usable: {bwrap_detail}")
+        mode = "unshare" if _probe("unshare", features)[0] else "none"
+    elif not allow_unsafe:
+        raise _refusal(f"isolation mode {mode!r} was asked for")
+    return _Plan(mode, filter_ok, False)
+
+
+def describe_isolation(plan: _Plan, limits: SandboxLimits) -> str:
+    """One line saying what protects the host during a run."""
+    kernel = (
+        f"seccomp (forbidden system calls reported; at most {limits.max_threads} threads, no processes)"
+        if plan.seccomp
+        else "NO seccomp filter"
+    )
+    if plan.mode == "bwrap":
+        disk = f"a {limits.disk_mb} MB tmpfs" if plan.quota else "a tmpfs without size limit (old bubblewrap)"
+        text = (
+            "bubblewrap (user, net, pid, ipc, uts, cgroup namespaces; read-only system; "
+            f"the workdir is {disk}, nothing else writable; cleared environment)"
+        )
+    elif plan.mode == "unshare":
+        text = "unshare (user, net, pid namespaces; cleared environment; the host file system is visible)"
+    else:
+        text = "no OS isolation: cleared environment only"
+    text = f"{text} + {kernel} + audit hooks + rlimits"
+    if plan.mode != "bwrap" or not plan.seccomp:
+        text = f"UNSAFE, explicitly allowed (--unsafe-no-isolation): {text}"
+    return text
 
 
 def isolation_report() -> dict[str, str | bool]:
-    """Which isolation :func:`run_script` will use, found by actually trying bwrap and unshare.
+    """Which isolation :func:`run_script` will use, found by actually trying bwrap, unshare and seccomp.
 
     Keys: ``bwrap_usable``/``bwrap_detail``, ``unshare_usable``/``unshare_detail``,
-    ``mode`` (``bwrap``, ``unshare`` or ``none``), ``isolation`` (a description) and
-    ``bytecode_cached`` (whether the sandbox can skip compiling build123d on every run).
+    ``seccomp_usable``/``seccomp_detail``, ``disk_quota`` (bubblewrap can size the tmpfs),
+    ``isolated`` (untrusted code runs without an opt-in), ``mode`` (the strongest usable:
+    ``bwrap``, ``unshare`` or ``none``), ``isolation`` (a description of a default run),
+    ``unsafe_opt_in`` (``$BENCHGEN_UNSAFE_NO_ISOLATION`` is set) and ``bytecode_cached``
+    (whether the sandbox can skip compiling build123d on every run).
     """
     features = _bwrap_features()
     report: dict[str, str | bool] = {}
@@ -321,10 +409,26 @@ def isolation_report() -> dict[str, str | bool]:
         report[f"{candidate}_detail"] = detail
         if usable:
             mode = candidate
+    filter_ok, filter_detail = seccomp.availability()
+    report["seccomp_usable"], report["seccomp_detail"] = filter_ok, filter_detail
+    report["disk_quota"] = "--size" in features
+    report["isolated"] = mode == "bwrap" and filter_ok
     report["mode"] = mode
-    report["isolation"] = ISOLATION_DESCRIPTIONS[mode]
+    report["isolation"] = describe_isolation(
+        _Plan(mode, filter_ok, mode == "bwrap" and "--size" in features), SandboxLimits()
+    )
+    report["unsafe_opt_in"] = unsafe_opt_in()
     report["bytecode_cached"] = _bytecode_cached()
     return report
+
+
+def require_isolation(unsafe_no_isolation: bool = False) -> str:
+    """Raise :class:`SandboxError` (one line) unless untrusted code may run here: an up-front check.
+
+    Returns the description of the isolation a run will get (``UNSAFE...`` when only the
+    opt-in allows it).
+    """
+    return describe_isolation(_plan(None, unsafe_no_isolation or unsafe_opt_in()), SandboxLimits())
 
 
 def _bytecode_cached() -> bool:
@@ -365,81 +469,188 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
 
 
-def _prepare_workdir(script: Path, requests: list[BuildRequest], workdir: Path) -> None:
-    """Lay out a fresh run; a reused workdir may hold links a previous script planted."""
-    job = RunnerJob(script=SCRIPT_FILE, requests=[(r.seed, r.scale) for r in requests])
+def _prepare_workdir(script: Path, requests: list[BuildRequest], workdir: Path, plan: _Plan) -> Path:
+    """Lay out a fresh run and return its input directory; a reused workdir may hold planted links."""
+    job = RunnerJob(script=SCRIPT_FILE, requests=[(r.seed, r.scale) for r in requests], seccomp=plan.seccomp)
+    host = workdir / HOST_SANDBOX_DIR
+    for name in (HOST_SANDBOX_DIR, BUILDS_DIR):
+        _remove(workdir / name)  # stale builds must never be mistaken for this run's
+        (workdir / name).mkdir()
     files = {SCRIPT_FILE: script.read_bytes(), JOB_FILE: job.model_dump_json().encode()}
     for name, data in files.items():
-        _remove(workdir / name)
-        with open(workdir / name, "xb") as handle:  # O_EXCL: never writes through a link
+        with open(host / name, "xb") as handle:  # O_EXCL: never writes through a link
             handle.write(data)
-    for name in (BUILDS_DIR, STDOUT_FILE, STDERR_FILE):
-        _remove(workdir / name)  # stale builds must never be mistaken for this run's
-    for name in (BUILDS_DIR, ".tmp", ".cache"):
-        if (workdir / name).is_symlink():
-            _remove(workdir / name)
-        (workdir / name).mkdir(exist_ok=True)
+    return host
+
+
+def _open_dir(name: str, dir_fd: int) -> int:
+    return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+
+
+def _read_plain(name: str, dir_fd: int, max_bytes: int) -> bytes:
+    """Read a file the sandbox wrote, refusing links, FIFOs, devices and oversize files."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError as exc:
+        raise ValueError(f"{name} cannot be opened ({exc.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            raise ValueError(f"{name} is not a plain file")
+        if info.st_size > max_bytes:
+            raise ValueError(f"{name} is {info.st_size} bytes, over the {max_bytes}-byte limit")
+        chunks, remaining = [], max_bytes + 1
+        while remaining > 0 and (chunk := os.read(fd, min(remaining, 1 << 20))):
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        data = b"".join(chunks)
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise ValueError(f"{name} grew over the {max_bytes}-byte limit")
+    return data
+
+
+def _collect_build(root_fd: int, index: int, request: BuildRequest, dest: Path, max_bytes: int) -> None:
+    """Copy build ``index`` out of the sandbox's workdir into ``dest``, validating it; raises ValueError.
+
+    The copy is what gets judged, so nothing the script does afterwards can change it.
+    """
+    fds: list[int] = []
+    try:
+        try:
+            fds.append(_open_dir(BUILDS_DIR, root_fd))
+            fds.append(_open_dir(str(index), fds[-1]))
+        except OSError:
+            raise ValueError(f"{BUILDS_DIR}/{index} is not a plain directory") from None
+        scene = _read_plain(SCENE_FILE, fds[-1], MAX_SCENE_JSON_BYTES)
+        try:
+            record = SceneRecord.model_validate_json(scene)
+        except ValidationError as exc:
+            raise ValueError(f"{SCENE_FILE} is invalid: {exc}") from None
+        if record.seed != request.seed or record.scale != request.scale:
+            raise ValueError(f"{SCENE_FILE} is for seed={record.seed}, scale={record.scale}")
+        files = {SCENE_FILE: scene}
+        for body in record.bodies:
+            files[body.brep] = _read_plain(body.brep, fds[-1], max_bytes)
+            if not files[body.brep]:
+                raise ValueError(f"{body.brep} for {body.label!r} is empty")
+    finally:
+        for fd in fds:
+            os.close(fd)
+    dest.mkdir()
+    for name, data in files.items():
+        with open(dest / name, "xb") as handle:
+            handle.write(data)
 
 
 class _Progress:
-    """What the runner has reported so far, accepted only in protocol order.
+    """What the run has achieved, judged by the parent: its clock, its copies, the kernel's reports.
 
-    Events come from the sandboxed process, which the script controls; out-of-order or
-    repeated events are ignored so a script cannot stretch its deadlines.
+    Events come from the sandboxed process, which the script controls once ``ready`` is
+    past. They only ever move the run forward when the parent can check them: a ``done``
+    counts once the parent has copied and validated that build, so no event can stretch a
+    deadline, and a forged one ends the run as a contract error.
     """
 
-    def __init__(self, requests: list[BuildRequest], limits: SandboxLimits, launched: float) -> None:
+    def __init__(
+        self, requests: list[BuildRequest], limits: SandboxLimits, launched: float, workdir: Path, plan: _Plan
+    ) -> None:
         self.requests = requests
         self.limits = limits
         self.launched = launched
+        self.workdir = workdir
+        self.plan = plan
         self.ready: float | None = None
         self.imported: float | None = None
         self.current: int | None = None
-        self.started_at = 0.0
-        self.last_done: float | None = None
-        self.seconds: list[float] = []
+        self.done_at: list[float] = []
+        self.root_fd: int | None = None
+        self.listener: int | None = None
         self.error: RunnerEvent | None = None
         self.error_index: int | None = None
-        self.violation: RunnerEvent | None = None
+        self.violation: str | None = None
+        self.limit: str | None = None
+        self.invalid: tuple[int, str] | None = None
         self.finished = False
+        start_up = max(limits.timeout_s, IMPORT_ALLOWANCE_S)
+        self.start_deadline = launched + start_up
+        self.run_deadline = launched + start_up + len(requests) * limits.timeout_s
 
     @property
     def closed(self) -> bool:
-        return self.error is not None or self.violation is not None or self.finished
+        return (
+            any(x is not None for x in (self.error, self.violation, self.limit, self.invalid))
+            or self.finished
+        )
 
-    def accept(self, event: RunnerEvent, now: float) -> None:
+    @property
+    def must_stop(self) -> bool:
+        return any(x is not None for x in (self.violation, self.limit, self.invalid))
+
+    def accept(self, event: RunnerEvent, now: float, fds: list[int]) -> None:
         if event.event == "violation":
-            self.violation = self.violation or event
+            self.violation = self.violation or event.message or "attempted a forbidden operation"
             return
         if self.closed:
             return
         if event.event == "ready" and self.ready is None:
-            self.ready = now
+            self._take_fds(fds)
+            if self.root_fd is not None:
+                self.ready = now
         elif event.event == "imported" and self.ready is not None and self.imported is None:
             self.imported = now
-        elif event.event == "start" and self._can_start(event.index):
-            self.current, self.started_at = event.index, now
-        elif event.event == "done" and self.current is not None and event.index == self.current:
-            self.seconds.append(now - self.started_at)
-            self.current, self.last_done = None, now
+        elif event.event == "start" and self.imported is not None:
+            self.current = event.index
+        elif event.event == "done" and self.imported is not None and event.index == len(self.done_at):
+            self._collect(event.index, now)
         elif event.event == "error" and self.ready is not None:
-            self.error, self.error_index = event, self.current
-        elif (
-            event.event == "finished"
-            and len(self.seconds) == len(self.requests)
-            and self.imported is not None
-        ):
+            self.error = event
+            pending = len(self.done_at)
+            self.error_index = pending if self.current == pending else None
+        elif event.event == "finished" and len(self.done_at) == len(self.requests):
             self.finished = True
 
-    def _can_start(self, index: int | None) -> bool:
-        expected = len(self.seconds)
-        return self.imported is not None and self.current is None and index == expected < len(self.requests)
+    def _take_fds(self, fds: list[int]) -> None:
+        """The ready event's fds: the workdir, then (with seccomp) the filter's listener."""
+        expected = 2 if self.plan.seccomp else 1
+        if len(fds) == expected:
+            self.root_fd = fds[0]
+            self.listener = fds[1] if self.plan.seccomp else None
+            fds.clear()
+
+    def _collect(self, index: int, now: float) -> None:
+        if self.root_fd is None or index >= len(self.requests):
+            return
+        request = self.requests[index]
+        dest = self.workdir / BUILDS_DIR / str(index)
+        try:
+            _collect_build(self.root_fd, index, request, dest, self.limits.disk_mb << 20)
+        except ValueError as exc:
+            self.invalid = (
+                index,
+                f"build(seed={request.seed}, scale={request.scale}) produced invalid output: {exc}",
+            )
+            return
+        self.done_at.append(now)
+        self.current = None
 
     def deadline(self) -> float:
         if self.ready is None:
-            return self.launched + max(self.limits.timeout_s, IMPORT_ALLOWANCE_S)
-        # The script's import counts toward the first build; each later build gets a fresh allowance.
-        return (self.last_done or self.ready) + self.limits.timeout_s
+            return self.start_deadline
+        # The script's import counts toward the first build; each later build gets a fresh
+        # allowance from the moment the parent validated the previous one.
+        last = self.done_at[-1] if self.done_at else self.ready
+        return min(last + self.limits.timeout_s, self.run_deadline)
+
+    def disk_full(self) -> bool:
+        if self.root_fd is None or not self.plan.quota:
+            return False
+        try:
+            info = os.fstatvfs(self.root_fd)
+        except OSError:
+            return False
+        return info.f_bavail * info.f_frsize < DISK_FULL_SLACK_BYTES
 
     def phase(self) -> tuple[str, BuildRequest | None]:
         """What the sandbox is doing now: a description and the request at fault, if any."""
@@ -447,21 +658,30 @@ class _Progress:
             return "starting the sandbox", None
         if self.imported is None:
             return "importing the script", None
-        index = self.current if self.current is not None else len(self.seconds)
+        index = len(self.done_at)
         if index < len(self.requests):
             request = self.requests[index]
             return f"build(seed={request.seed}, scale={request.scale})", request
         return "finishing after the last build", None
 
+    def close(self) -> None:
+        for fd in (self.root_fd, self.listener):
+            if fd is not None:
+                os.close(fd)
+        self.root_fd = self.listener = None
+
 
 class _Run:
     """The outcome of waiting for the sandboxed process."""
 
-    def __init__(self, progress: _Progress, returncode: int, timed_out: bool, killed: bool) -> None:
+    def __init__(
+        self, progress: _Progress, returncode: int, timed_out: bool, stdout_tail: str, stderr_tail: str
+    ) -> None:
         self.progress = progress
         self.returncode = returncode
         self.timed_out = timed_out
-        self.killed = killed
+        self.stdout_tail = stdout_tail
+        self.stderr_tail = stderr_tail
 
 
 class _ProtocolReader:
@@ -471,11 +691,16 @@ class _ProtocolReader:
         self.progress = progress
         self.buffer = bytearray()
         self.budget = MAX_PROTOCOL_BYTES
+        self.fds: list[int] = []
 
-    def feed(self, chunk: bytes) -> None:
+    def feed(self, chunk: bytes, fds: list[int]) -> None:
+        if self.progress.ready is None:
+            self.fds += fds
+        else:
+            _close_all(fds)  # only the ready event may carry fds
         self.budget -= len(chunk)
         if self.budget < 0:
-            return  # past the protocol budget: keep draining the pipe, stop parsing
+            return  # past the protocol budget: keep draining the socket, stop parsing
         self.buffer += chunk
         while (newline := self.buffer.find(b"\n")) >= 0:
             line = bytes(self.buffer[:newline])
@@ -483,10 +708,41 @@ class _ProtocolReader:
             try:
                 event = RunnerEvent.model_validate_json(line)
             except ValidationError:
-                continue  # the script wrote garbage to the protocol fd
-            self.progress.accept(event, time.monotonic())
+                continue  # the script wrote garbage to the protocol socket
+            self.progress.accept(event, time.monotonic(), self.fds)
+            _close_all(self.fds)
         if len(self.buffer) > MAX_EVENT_BYTES:
             self.buffer.clear()
+
+    def receive(self, sock: socket.socket) -> bool:
+        """Read what is there; False at end of stream."""
+        data, fds, _flags, _address = socket.recv_fds(sock, 65536, MAX_PASSED_FDS)
+        if not data:
+            _close_all(fds)
+            return False
+        self.feed(data, fds)
+        return True
+
+
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    fds.clear()
+
+
+class _Tail:
+    """The last :data:`TAIL_BYTES` of a stream."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def add(self, chunk: bytes) -> None:
+        self.data += chunk
+        del self.data[:-TAIL_BYTES]
+
+    def text(self) -> str:
+        return self.data.decode("utf-8", errors="replace")
 
 
 def _has_exited(pid: int) -> bool:
@@ -502,107 +758,114 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def _monitor(proc: subprocess.Popen[bytes], read_fd: int, progress: _Progress) -> _Run:
-    """Read progress until the process ends, killing its whole group at a deadline or violation."""
-    poller = select.poll()
-    poller.register(read_fd, select.POLLIN | select.POLLHUP)
+def _thread_count(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("Threads:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _supervise(progress: _Progress) -> None:
+    """Answer one call the kernel parked: a thread under the cap runs, anything else is a violation."""
+    assert progress.listener is not None
+    try:
+        notification = seccomp.receive(progress.listener)
+    except OSError:
+        return
+    if notification is None or progress.must_stop:
+        return
+    if seccomp.is_thread_creation(notification):
+        # Every clone waits for this answer, so at most one per existing thread can overshoot.
+        threads = _thread_count(notification.pid)
+        if threads < progress.limits.max_threads:
+            seccomp.let_continue(progress.listener, notification)
+        else:
+            progress.limit = f"tried to run more than {progress.limits.max_threads} threads"
+        return
+    progress.violation = f"made a forbidden system call: {seccomp.describe(notification)}"
+
+
+class _Streams:
+    """The fds the parent watches: protocol socket, seccomp listener, stdout and stderr pipes."""
+
+    def __init__(self, sock: socket.socket, stdout_fd: int, stderr_fd: int) -> None:
+        self.poller = select.poll()
+        self.sock = sock
+        self.tails = {stdout_fd: _Tail(), stderr_fd: _Tail()}
+        self.open = {sock.fileno(), stdout_fd, stderr_fd}
+        self.listener: int | None = None
+        for fd in self.open:
+            self.poller.register(fd, select.POLLIN)
+
+    @property
+    def protocol_open(self) -> bool:
+        return self.sock.fileno() in self.open
+
+    def watch_listener(self, listener: int | None) -> None:
+        if listener is not None and self.listener is None:
+            self.listener = listener
+            self.open.add(listener)
+            self.poller.register(listener, select.POLLIN)
+
+    def _drop(self, fd: int) -> None:
+        self.poller.unregister(fd)
+        self.open.discard(fd)
+
+    def pump(self, wait_s: float, reader: _ProtocolReader) -> None:
+        """Wait up to ``wait_s`` and handle whatever is ready."""
+        if not self.open:
+            time.sleep(wait_s)
+            return
+        for fd, flags in self.poller.poll(max(1, int(wait_s * 1000))):
+            if fd == self.listener:
+                if flags & select.POLLIN:
+                    _supervise(reader.progress)
+                elif flags & (select.POLLHUP | select.POLLERR):
+                    self._drop(fd)  # no process uses the filter any more
+            elif fd == self.sock.fileno():
+                if not reader.receive(self.sock):
+                    self._drop(fd)
+            else:
+                chunk = os.read(fd, 65536)
+                if chunk:
+                    self.tails[fd].add(chunk)
+                else:
+                    self._drop(fd)
+            self.watch_listener(reader.progress.listener)
+
+    def tail(self, fd: int) -> str:
+        return self.tails[fd].text()
+
+
+def _monitor(proc: subprocess.Popen[bytes], streams: _Streams, progress: _Progress) -> tuple[int, bool]:
+    """Follow the run until the process ends, killing its whole group at a deadline or violation."""
     reader = _ProtocolReader(progress)
-    eof, exited_at, timed_out, killed = False, None, False, False
+    exited_at, timed_out = None, False
     while True:
         now = time.monotonic()
-        if progress.violation is not None:
-            killed = True
+        if progress.must_stop:
             break
         if exited_at is None and _has_exited(proc.pid):
             exited_at = now
-        if exited_at is not None and (eof or now - exited_at > EXIT_GRACE_S):
+        if exited_at is not None and (not streams.protocol_open or now - exited_at > EXIT_GRACE_S):
             break
         if now >= progress.deadline():
-            timed_out = killed = True
+            timed_out = True
             break
-        wait_ms = max(1, int(min(progress.deadline() - now, 0.25) * 1000))
-        if eof:
-            time.sleep(wait_ms / 1000)
-        elif poller.poll(wait_ms):
-            chunk = os.read(read_fd, 65536)
-            if chunk:
-                reader.feed(chunk)
-            else:
-                eof = True
+        streams.pump(min(progress.deadline() - now, 0.25), reader)
     # Also reaps anything the script left behind in the group (unshare/none modes).
     _kill_group(proc.pid)
     returncode = proc.wait()
-    if not eof:
-        _await_eof(poller, read_fd, reader)
-    return _Run(progress, returncode, timed_out, killed)
-
-
-def _await_eof(poller: select.poll, read_fd: int, reader: _ProtocolReader) -> None:
-    """Wait briefly until no process holds the protocol pipe, so none can still be writing files."""
+    # Wait briefly until no process holds the protocol socket or the output pipes.
     give_up = time.monotonic() + EXIT_GRACE_S
-    while (remaining := give_up - time.monotonic()) > 0:
-        if poller.poll(max(1, int(remaining * 1000))):
-            chunk = os.read(read_fd, 65536)
-            if not chunk:
-                return
-            reader.feed(chunk)
-
-
-def _tail(stream: IO[bytes]) -> str:
-    size = os.fstat(stream.fileno()).st_size
-    data = os.pread(stream.fileno(), TAIL_BYTES, max(0, size - TAIL_BYTES))
-    return data.decode("utf-8", errors="replace")
-
-
-def _read_regular_file(path: Path, max_bytes: int) -> bytes:
-    """Read a file the sandbox wrote, refusing links, FIFOs, devices and oversize files."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
-            raise ValueError(f"{path.name} is not a plain file")
-        if info.st_size > max_bytes:
-            raise ValueError(f"{path.name} is {info.st_size} bytes, over the {max_bytes}-byte limit")
-        chunks, remaining = [], max_bytes + 1
-        while remaining > 0 and (chunk := os.read(fd, min(remaining, 1 << 20))):
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        data = b"".join(chunks)
-    finally:
-        os.close(fd)
-    if len(data) > max_bytes:
-        raise ValueError(f"{path.name} grew over the {max_bytes}-byte limit")
-    return data
-
-
-def _plain_directory(path: Path) -> bool:
-    try:
-        return stat.S_ISDIR(os.lstat(path).st_mode)
-    except OSError:
-        return False
-
-
-def _load_build(workdir: Path, index: int, request: BuildRequest) -> SceneRecord:
-    """Validate one build directory exactly as the checker will; raises ValueError."""
-    directory = workdir / BUILDS_DIR / str(index)
-    if not (_plain_directory(workdir / BUILDS_DIR) and _plain_directory(directory)):
-        raise ValueError(f"{BUILDS_DIR}/{index} is not a plain directory")
-    try:
-        record = SceneRecord.model_validate_json(
-            _read_regular_file(directory / SCENE_FILE, MAX_SCENE_JSON_BYTES)
-        )
-    except (OSError, ValidationError) as exc:
-        raise ValueError(f"{SCENE_FILE} is invalid: {exc}") from None
-    if record.seed != request.seed or record.scale != request.scale:
-        raise ValueError(f"{SCENE_FILE} is for seed={record.seed}, scale={record.scale}")
-    for body in record.bodies:
-        try:
-            info = os.lstat(directory / body.brep)
-        except OSError:
-            raise ValueError(f"{body.brep} for {body.label!r} is missing") from None
-        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1 or info.st_size == 0:
-            raise ValueError(f"{body.brep} for {body.label!r} is not a non-empty plain file")
-    return record
+    while streams.open - {streams.listener} and (remaining := give_up - time.monotonic()) > 0:
+        streams.pump(remaining, reader)
+    _close_all(reader.fds)
+    return returncode, timed_out
 
 
 def _signal_of(returncode: int, mode: IsolationMode) -> int | None:
@@ -613,16 +876,18 @@ def _signal_of(returncode: int, mode: IsolationMode) -> int | None:
     return None
 
 
-def _crash_verdict(run: _Run, mode: IsolationMode, where: str, stderr_tail: str) -> tuple[SandboxStatus, str]:
+def _crash_verdict(run: _Run, mode: IsolationMode, where: str) -> tuple[SandboxStatus, str]:
     """Name the status of a process that ended without reporting why."""
     sig = _signal_of(run.returncode, mode)
     if run.returncode == VIOLATION_EXIT_CODE:
         return "sandbox_violation", f"{where} attempted a forbidden operation"
+    if sig == signal.SIGSYS:
+        return "sandbox_violation", f"{where} made a system call the sandbox forbids (SIGSYS)"
     if sig == signal.SIGXCPU:
         return "timeout", f"{where} exceeded the CPU-time limit"
     if sig == signal.SIGKILL:
         return "resource_limit", f"{where} was killed (SIGKILL), most likely for running out of memory"
-    if any(hint in stderr_tail for hint in MEMORY_HINTS):
+    if any(hint in run.stderr_tail for hint in MEMORY_HINTS):
         return "resource_limit", f"{where} ran out of memory (exit status {run.returncode})"
     if sig is not None:
         return "script_error", f"{where} crashed the interpreter ({signal.Signals(sig).name})"
@@ -632,40 +897,47 @@ def _crash_verdict(run: _Run, mode: IsolationMode, where: str, stderr_tail: str)
 
 
 def _verdict(
-    run: _Run, mode: IsolationMode, limits: SandboxLimits, workdir: Path, stderr_tail: str
+    run: _Run, mode: IsolationMode, limits: SandboxLimits, workdir: Path
 ) -> tuple[SandboxStatus, str, str | None, BuildRequest | None, list[BuildOutcome]]:
     """Turn what happened into (status, message, traceback, failed request, validated builds)."""
     progress = run.progress
     where, at_fault = progress.phase()
     if progress.violation is not None or run.returncode == VIOLATION_EXIT_CODE:
-        what = progress.violation.message if progress.violation else "attempted a forbidden operation"
+        what = progress.violation or "attempted a forbidden operation"
         return "sandbox_violation", f"{where} {what}", None, at_fault, []
-    builds: list[BuildOutcome] = []
-    for index, seconds in enumerate(progress.seconds):
-        request = progress.requests[index]
-        try:
-            _load_build(workdir, index, request)
-        except ValueError as exc:
-            message = f"build(seed={request.seed}, scale={request.scale}) produced invalid output: {exc}"
-            return "contract_error", message, None, request, builds
-        directory = workdir / BUILDS_DIR / str(index)
-        builds.append(
-            BuildOutcome(seed=request.seed, scale=request.scale, directory=directory, seconds=seconds)
-        )
     if progress.ready is None:
         why = "in time" if run.timed_out else f"(exit status {run.returncode})"
-        raise SandboxError(f"the sandbox runtime did not start {why}: {stderr_tail[-2000:]}")
+        if run.returncode == SETUP_FAILURE_EXIT_CODE:
+            why = "(it could not set itself up)"
+        raise SandboxError(f"the sandbox runtime did not start {why}: {run.stderr_tail[-2000:]}")
+    builds: list[BuildOutcome] = []
+    previous = progress.ready
+    for index, done in enumerate(progress.done_at):
+        request = progress.requests[index]
+        directory = workdir / BUILDS_DIR / str(index)
+        builds.append(
+            BuildOutcome(seed=request.seed, scale=request.scale, directory=directory, seconds=done - previous)
+        )
+        previous = done
+    if progress.invalid is not None:
+        index, message = progress.invalid
+        return "contract_error", message, None, progress.requests[index], builds
+    if progress.limit is not None:
+        return "resource_limit", f"{where} {progress.limit}", None, at_fault, builds
     if run.timed_out:
         limit = f"the {limits.timeout_s:g} s timeout"
         return "timeout", f"{where} exceeded {limit}", None, at_fault, builds
+    if progress.finished and run.returncode == 0:
+        count = len(builds)
+        return "ok", f"{count} build{'s' if count != 1 else ''} completed", None, None, builds
+    if progress.disk_full():
+        message = f"{where} filled its {limits.disk_mb} MB disk quota"
+        return "resource_limit", message, None, at_fault, builds
     if progress.error is not None:
         error = progress.error
         failed = progress.requests[progress.error_index] if progress.error_index is not None else None
         return error.status or "script_error", error.message, error.traceback, failed, builds
-    if progress.finished and run.returncode == 0:
-        count = len(builds)
-        return "ok", f"{count} build{'s' if count != 1 else ''} completed", None, None, builds
-    status, message = _crash_verdict(run, mode, where, stderr_tail)
+    status, message = _crash_verdict(run, mode, where)
     return status, message, None, at_fault, builds
 
 
@@ -676,6 +948,8 @@ def run_script(
     limits: SandboxLimits | None = None,
     *,
     mode: IsolationMode | None = None,
+    unsafe_no_isolation: bool | None = None,
+    hash_seed: int = 0,
 ) -> SandboxResult:
     """Run ``build(seed, scale)`` of an untrusted script for every request in one sandboxed process.
 
@@ -683,59 +957,77 @@ def run_script(
     completed build lands in ``workdir/builds/<index>/`` as ``scene.json`` plus
     ``body_<n>.brep`` files, parts in order then the payload. The run stops at the first
     failing request; builds before it are returned, each already validated as a
-    :class:`SceneRecord`. ``mode`` forces an isolation mode (default: the strongest
-    usable one, see :func:`isolation_report`).
+    :class:`SceneRecord`.
 
-    Raises :class:`SandboxError` when the sandbox itself cannot start.
+    Untrusted code runs only under bubblewrap with the seccomp filter. ``mode`` forces an
+    isolation mode; anything weaker than ``bwrap`` with seccomp needs
+    ``unsafe_no_isolation=True`` (default: ``$BENCHGEN_UNSAFE_NO_ISOLATION``).
+
+    ``hash_seed`` is the process's ``PYTHONHASHSEED``.
+
+    Raises :class:`SandboxError` when the sandbox itself cannot start, or would be weaker
+    than allowed.
     """
     limits = limits or SandboxLimits()
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     _check_workdir(workdir)
-    if mode is None:
-        mode = _select_mode()
-    _prepare_workdir(script, requests, workdir)
-    read_fd, write_fd = os.pipe()
-    memory = limits.memory_mb * 1024 * 1024
+    plan = _plan(mode, unsafe_opt_in() if unsafe_no_isolation is None else unsafe_no_isolation)
+    host = _prepare_workdir(script, requests, workdir, plan)
+    parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    child_fds = [out_write, err_write]
     started = time.monotonic()
+    progress = _Progress(requests, limits, started, workdir, plan)
     try:
-        with open(workdir / STDOUT_FILE, "xb+") as out, open(workdir / STDERR_FILE, "xb+") as err:
-            command = _wrap(mode, workdir, _python_command(workdir, write_fd), _bwrap_features())
-            try:
-                proc = subprocess.Popen(
-                    command,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=err,
-                    cwd=workdir,
-                    env=_child_env(workdir),
-                    pass_fds=(write_fd,),
-                    start_new_session=True,
-                    preexec_fn=functools.partial(
-                        _apply_rlimits, memory, _cpu_backstop(limits, len(requests))
-                    ),
-                )
-            except OSError as exc:
-                raise SandboxError(f"could not start the sandbox: {exc}") from exc
-            os.close(write_fd)
-            write_fd = -1
-            run = _monitor(proc, read_fd, _Progress(requests, limits, started))
-            stdout_tail, stderr_tail = _tail(out), _tail(err)
+        if plan.mode == "bwrap":
+            inner = Path(SANDBOX_DIR)
+            python = _python_command(inner, child_sock.fileno())
+            inputs = [host / SCRIPT_FILE, host / JOB_FILE]
+            command = _bwrap_command(
+                _child_env(inner, hash_seed), python, _bwrap_features(), limits.disk_mb << 20, inputs
+            )
+        else:
+            inner = host
+            python = _python_command(inner, child_sock.fileno())
+            command = _unshare_command(python) if plan.mode == "unshare" else python
+        try:
+            proc = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=out_write,
+                stderr=err_write,
+                cwd=host,
+                env=_child_env(inner, hash_seed),
+                pass_fds=(child_sock.fileno(),),
+                start_new_session=True,
+                preexec_fn=functools.partial(
+                    _apply_rlimits, limits.memory_mb << 20, _cpu_backstop(limits, len(requests))
+                ),
+            )
+        except OSError as exc:
+            raise SandboxError(f"could not start the sandbox: {exc}") from exc
+        child_sock.close()
+        _close_all(child_fds)
+        streams = _Streams(parent_sock, out_read, err_read)
+        returncode, timed_out = _monitor(proc, streams, progress)
+        run = _Run(progress, returncode, timed_out, streams.tail(out_read), streams.tail(err_read))
+        status, message, tb, failed, builds = _verdict(run, plan.mode, limits, workdir)
     finally:
-        os.close(read_fd)
-        if write_fd >= 0:
-            os.close(write_fd)
-    status, message, tb, failed, builds = _verdict(run, mode, limits, workdir, stderr_tail)
-    progress = run.progress
+        progress.close()
+        child_sock.close()
+        parent_sock.close()
+        _close_all([fd for fd in (out_read, err_read, *child_fds)])
     return SandboxResult(
         status=status,
         message=message,
         traceback=tb,
         failed=failed,
         builds=builds,
-        stdout_tail=stdout_tail,
-        stderr_tail=stderr_tail,
-        isolation=ISOLATION_DESCRIPTIONS[mode],
+        stdout_tail=run.stdout_tail,
+        stderr_tail=run.stderr_tail,
+        isolation=describe_isolation(plan, limits),
         import_seconds=(progress.imported or time.monotonic()) - started,
         wall_seconds=time.monotonic() - started,
     )

@@ -2,28 +2,37 @@
 
 :mod:`benchgen.sandbox` starts this module as
 ``python -s -P -B -u -m benchgen.sandbox_runner --workdir W --protocol-fd N`` inside the
-OS sandbox. It imports build123d and the contract types, installs an audit hook that
-turns network, process and out-of-workdir writes into a fatal violation, then imports
-the script and calls ``build(seed, scale)`` for every request in ``job.json``. Each
-build becomes ``builds/<index>/scene.json`` plus ``body_<n>.brep`` files.
+OS sandbox. It imports build123d and the contract types, installs the kernel's seccomp
+filter (:mod:`benchgen.seccomp`) and an audit hook that turns network, process and
+out-of-workdir writes into a fatal violation, then imports the script and calls
+``build(seed, scale)`` for every request in ``job.json``. Each build becomes
+``builds/<index>/scene.json`` plus ``body_<n>.brep`` files.
 
 Progress and failures go to the parent as JSON lines (:class:`RunnerEvent`) on the
-protocol fd, never on stdout, which belongs to the script. The script runs in this
-process and can write to that fd too, so the parent treats every event as a hint:
-it enforces deadlines itself and re-validates every file this module writes.
+protocol socket, never on stdout, which belongs to the script. The ``ready`` event, sent
+before any script code runs, carries two fds: the working directory (the parent copies
+each finished build out of it) and the seccomp listener. After that the script runs in
+this process and can write to the socket too, so the parent treats every later event as
+a hint: it keeps its own clock and copies and re-validates every file this module writes.
 
 This module must stay cheap to import: the parent imports its constants and models.
 """
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import contextlib
+import importlib.machinery
 import importlib.util
 import inspect
 import ipaddress
 import json
+import json.encoder
 import os
+import site
+import socket
+import stat
 import sys
 import traceback
 from collections.abc import Callable
@@ -41,6 +50,8 @@ STDERR_FILE = "stderr.txt"
 VIOLATION_EXIT_CODE = 87
 """Exit status of a process the audit hook stopped; the script cannot catch ``os._exit``."""
 FAILURE_EXIT_CODE = 3
+SETUP_FAILURE_EXIT_CODE = 4
+"""The runner could not set the sandbox up (e.g. the seccomp filter); no script code ran."""
 MAX_MESSAGE_CHARS = 4_000
 MAX_TRACEBACK_CHARS = 20_000
 
@@ -55,6 +66,8 @@ class RunnerJob(BaseModel):
 
     script: str
     requests: list[tuple[int, float]]
+    seccomp: bool = True
+    """Install the seccomp filter (:mod:`benchgen.seccomp`); off only when the caller opted out of isolation."""
 
 
 class RunnerEvent(BaseModel):
@@ -93,6 +106,23 @@ class Channel:
 
     def emit(self, event: RunnerEvent) -> None:
         data = (event.model_dump_json(exclude_none=True) + "\n").encode()
+        while data:
+            data = data[os.write(self.fd, data) :]
+
+    def hand_over(self, event: RunnerEvent, fds: list[int]) -> None:
+        """Send ``event`` with ``fds`` attached (SCM_RIGHTS), then close this process's copies."""
+        data = (event.model_dump_json(exclude_none=True) + "\n").encode()
+        sock = socket.socket(fileno=self.fd)
+        try:
+            sent = socket.send_fds(sock, [data], fds)
+        finally:
+            sock.detach()
+            for fd in fds:
+                os.close(fd)
+        if sent != len(data):
+            self.emit_raw(data[sent:])
+
+    def emit_raw(self, data: bytes) -> None:
         while data:
             data = data[os.write(self.fd, data) :]
 
@@ -158,8 +188,8 @@ _DIR_FD_ARG: dict[str, int] = {
 }
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 # Modules that start processes or call C directly without raising an audit event; once
-# the runner's imports are done, loading them afresh is refused.
-_UNAUDITED_MODULES = frozenset({"_posixsubprocess"})
+# the runner's imports are done, loading them afresh (or a copy of them) is refused.
+_UNAUDITED_MODULES = frozenset({"_posixsubprocess", "_cffi_backend", "_ctypes"})
 _WRITABLE_DEVICES = frozenset({"/dev/null"})
 
 
@@ -185,21 +215,29 @@ def _describe_address(address: Any) -> str:
 def make_guard(workdir: str, protocol_fd: int) -> Callable[[str, tuple[Any, ...]], None]:
     """Build the audit hook that stops the process on network, process or outside-write events.
 
-    Every helper the hook calls is bound here, at install time, so that a script that
-    later monkeypatches ``os``, ``json`` or ``os.path`` cannot disarm it. That is
-    defence in depth, not a boundary: in-process guards cannot stop a determined
-    attacker (see the OS layer in :mod:`benchgen.sandbox`).
+    Everything the hook calls is bound here, at install time, and the hook uses no Python
+    library code at all (its own path resolution instead of ``os.path.realpath``), so a
+    script that later patches ``os``, ``posixpath``, ``json`` or ``builtins`` cannot fool or
+    disarm it. Relative paths are judged against the working directory *and* every
+    directory fd the process holds, because the audit events do not say which ``dir_fd`` an
+    ``os.open`` used. That is defence in depth, not the boundary: the kernel's seccomp
+    filter (:mod:`benchgen.seccomp`) and the OS sandbox are.
     """
     root = os.path.realpath(workdir)
     prefix = root.rstrip("/") + "/"
-    _exit, _write, _dumps, _realpath = os._exit, os.write, json.dumps, os.path.realpath
-    _fspath, _fsdecode, _join, _dirname, _readlink = (
-        os.fspath,
-        os.fsdecode,
-        os.path.join,
-        os.path.dirname,
+    _exit, _write, _encode = os._exit, os.write, json.encoder.encode_basestring_ascii
+    _lstat, _fstat, _readlink, _getcwd, _listdir, _fspath = (
+        os.lstat,
+        os.fstat,
         os.readlink,
+        os.getcwd,
+        os.listdir,
+        os.fspath,
     )
+    _is_link, _is_dir, _get_ident = stat.S_ISLNK, stat.S_ISDIR, _thread.get_ident
+    _isinstance, _len, _int, _str, _bytes = isinstance, len, int, str, bytes
+    _list, _reversed, _any = list, reversed, any
+    _BaseException, _OSError, _ValueError, _TypeError = BaseException, OSError, ValueError, TypeError
     _stdout, _stderr = sys.stdout, sys.stderr
     process_events, network_events = _PROCESS_EVENTS, dict(_NETWORK_EVENTS)
     write_path_args, dir_fd_arg = dict(_WRITE_PATH_ARGS), dict(_DIR_FD_ARG)
@@ -210,91 +248,159 @@ def make_guard(workdir: str, protocol_fd: int) -> Callable[[str, tuple[Any, ...]
     )
     write_flags, writable_devices, exit_code = _WRITE_FLAGS, _WRITABLE_DEVICES, VIOLATION_EXIT_CODE
     limit = MAX_MESSAGE_CHARS
-    own_proc, unaudited_modules = f"/proc/{os.getpid()}", _UNAUDITED_MODULES
+    own_pid, unaudited_modules = _str(os.getpid()), _UNAUDITED_MODULES
+    native_suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    native_roots = _native_roots(root)
+    busy: set[int] = set()
 
     def stop(what: str) -> NoReturn:
         try:
             for stream in (_stdout, _stderr):
                 stream.flush()
-        except BaseException:  # flushing is best effort; stopping is not
+        except _BaseException:  # flushing is best effort; stopping is not
             pass
         try:
-            record = _dumps({"event": "violation", "message": what[:limit]}) + "\n"
+            record = '{"event": "violation", "message": ' + _encode(what[:limit]) + "}\n"
             _write(protocol_fd, record.encode())
         finally:
             _exit(exit_code)
         # Unreachable unless os._exit was subverted; raising still aborts the operation.
         raise SystemExit(exit_code)
 
-    def resolve(path: Any, dir_fd: Any = None) -> str:
-        text = _fsdecode(_fspath(path))
-        # CPython reports a missing dir_fd as -1.
-        if not text.startswith("/") and isinstance(dir_fd, int) and dir_fd >= 0:
-            text = _join(_readlink(f"/proc/self/fd/{dir_fd}"), text)
-        return _realpath(text)
+    def text_of(path: Any) -> str:
+        value = _fspath(path)
+        return value.decode("utf-8", "surrogateescape") if _isinstance(value, _bytes) else value
+
+    def real(path: str) -> str:
+        """``os.path.realpath`` (non-strict) of an absolute path, from bound builtins only."""
+        pending, resolved, links = _list(_reversed(path.split("/"))), "", 0
+        while pending:
+            part = pending.pop()
+            if part in ("", "."):
+                continue
+            if part == "..":
+                resolved = resolved[: resolved.rfind("/")] if resolved else ""
+                continue
+            candidate = resolved + "/" + part
+            try:
+                mode = _lstat(candidate).st_mode
+            except _OSError:
+                resolved = candidate
+                continue
+            if not _is_link(mode):
+                resolved = candidate
+                continue
+            links += 1
+            if links > 40:
+                raise _ValueError("too many levels of symbolic links")
+            target = _readlink(candidate)
+            if target.startswith("/"):
+                resolved = ""
+            pending.extend(_reversed(target.split("/")))
+        return resolved or "/"
+
+    def held_directories() -> list[str]:
+        found = []
+        for name in _listdir("/proc/self/fd"):
+            try:
+                if _is_dir(_fstat(_int(name)).st_mode):
+                    found.append(_readlink("/proc/self/fd/" + name))
+            except (_OSError, _ValueError):
+                pass
+        return found
+
+    def candidates(path: Any, dir_fd: Any = None, known_dir_fd: bool = False) -> list[str]:
+        """Every place ``path`` may name: one for absolute paths, several for ambiguous relative ones."""
+        text = text_of(path)
+        if text.startswith("/"):
+            return [real(text)]
+        # CPython reports a missing dir_fd as -1 or None.
+        if _isinstance(dir_fd, _int) and dir_fd >= 0:
+            bases = [_readlink("/proc/self/fd/" + _str(dir_fd))]
+        elif known_dir_fd:
+            bases = [_getcwd()]
+        else:
+            bases = [_getcwd(), *held_directories()]
+        return [real(base + "/" + text) for base in bases]
 
     def inside(resolved: str) -> bool:
         return resolved == root or resolved.startswith(prefix)
 
-    def check_write(event: str, path: Any, dir_fd: Any = None) -> None:
-        if isinstance(path, int):  # an fd the process already holds
+    def check_write(event: str, path: Any, dir_fd: Any = None, known_dir_fd: bool = False) -> None:
+        if _isinstance(path, _int):  # an fd the process already holds
             return
         try:
-            resolved = resolve(path, dir_fd)
-        except BaseException:  # an unreadable path is refused, not trusted
+            places = candidates(path, dir_fd, known_dir_fd)
+        except _BaseException:  # an unreadable path is refused, not trusted
             stop(f"tried to write {path!r} ({event}), which could not be resolved")
-        if not inside(resolved) and resolved not in writable_devices:
-            stop(f"tried to write {resolved} outside its working directory ({event})")
+        for resolved in places:
+            if not inside(resolved) and resolved not in writable_devices:
+                stop(f"tried to write {resolved} outside its working directory ({event})")
+
+    def other_process(resolved: str) -> bool:
+        # Another process's /proc entry (environ, cmdline, mem) can hold the caller's secrets
+        # when there is no pid namespace.
+        parts = resolved.split("/")
+        return _len(parts) > 2 and parts[1] == "proc" and parts[2].isdigit() and parts[2] != own_pid
+
+    def check_read(event: str, path: Any) -> None:
+        if path is None or _isinstance(path, _int):
+            return
+        try:
+            places = candidates(path)
+        except _BaseException:  # an unresolvable path is refused, not trusted
+            stop(f"tried to open {path!r} ({event}), which could not be resolved")
+        for resolved in places:
+            if other_process(resolved):
+                stop(f"tried to read {resolved}, which belongs to another process ({event})")
+
+    def check_import(module: Any, filename: Any) -> None:
+        if module in unaudited_modules:
+            stop(f"tried to load {module}, which runs processes or C functions without auditing")
+        if not (_isinstance(filename, _str) and filename.endswith(native_suffixes)):
+            return
+        base = filename[filename.rfind("/") + 1 :]
+        for name in unaudited_modules:
+            if base.startswith(name + "."):
+                stop(f"tried to load {name} from {filename} under the name {module!r}")
+        try:
+            resolved = real(filename if filename.startswith("/") else _getcwd() + "/" + filename)
+        except _BaseException:
+            stop(f"tried to load native code from {filename!r}, which could not be resolved")
+        if inside(resolved) or not _any(resolved.startswith(r) for r in native_roots):
+            stop(f"tried to load native code from {resolved}, outside the installed Python")
 
     def numeric_host(host: Any) -> bool:
         try:
-            ip_address(_fsdecode(host) if isinstance(host, bytes) else host)
-        except (TypeError, ValueError):
+            ip_address(host.decode() if _isinstance(host, _bytes) else host)
+        except (_TypeError, _ValueError):
             return False
         return True
 
-    def check_proc_read(path: Any) -> None:
-        # Another process's /proc entry (environ, cmdline, mem) can hold the caller's secrets
-        # when there is no pid namespace.
-        if isinstance(path, int):
-            return
-        try:
-            text = _fsdecode(_fspath(path))
-            if not (text.startswith("/proc/") or not text.startswith("/")):
-                return
-            resolved = _realpath(text)
-        except BaseException:  # an unresolvable path is refused, not trusted
-            stop(f"tried to open {path!r}, which could not be resolved")
-        parts = resolved.split("/")
-        if (
-            len(parts) > 2
-            and parts[1] == "proc"
-            and parts[2].isdigit()
-            and not (resolved == own_proc or resolved.startswith(own_proc + "/"))
-        ):
-            stop(f"tried to read {resolved}, which belongs to another process")
-
-    def hook(event: str, args: tuple[Any, ...]) -> None:
+    def check(event: str, args: tuple[Any, ...]) -> None:
         if event == "open":
             path, _mode, flags = args
-            if isinstance(flags, int) and flags & write_flags:
+            if _isinstance(flags, _int) and flags & write_flags:
                 check_write(event, path)
             else:
-                check_proc_read(path)
-        elif event == "import" and args and args[0] in unaudited_modules:
-            stop(f"tried to load {args[0]}, which starts processes without auditing")
+                check_read(event, path)
+        elif event in ("os.listdir", "os.scandir"):
+            check_read(event, args[0] if args else None)
+        elif event == "import" and args:
+            check_import(args[0], args[1] if _len(args) > 1 else None)
         elif event in write_path_args:
-            dir_fd = (
-                args[dir_fd_arg[event]] if event in dir_fd_arg and len(args) > dir_fd_arg[event] else None
-            )
+            known = event in dir_fd_arg
+            dir_fd = args[dir_fd_arg[event]] if known and _len(args) > dir_fd_arg[event] else None
             for position in write_path_args[event]:
-                if position < len(args) and args[position] is not None:
-                    check_write(event, args[position], dir_fd)
+                if position < _len(args) and args[position] is not None:
+                    check_write(event, args[position], dir_fd, known)
         elif event == "os.symlink":
             target, link = args[0], args[1]
-            check_write(event, link, args[2] if len(args) > 2 else None)
-            if not isinstance(link, int):
-                check_write(event, _join(_dirname(_fsdecode(_fspath(link))), _fsdecode(_fspath(target))))
+            dir_fd = args[2] if _len(args) > 2 else None
+            check_write(event, link, dir_fd, True)
+            if not _isinstance(link, _int):
+                link_text = text_of(link)
+                check_write(event, link_text[: link_text.rfind("/") + 1] + text_of(target), dir_fd, True)
         elif event in process_events:
             stop(describe_process(event, args))
         elif event == "socket.getaddrinfo":
@@ -314,7 +420,33 @@ def make_guard(workdir: str, protocol_fd: int) -> Callable[[str, tuple[Any, ...]
         elif event in ("resource.setrlimit", "resource.prlimit"):
             stop("tried to change its resource limits")
 
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        # The hook's own listdir of /proc/self/fd raises events too; they are ours, not the script's.
+        ident = _get_ident()
+        if ident in busy:
+            return
+        busy.add(ident)
+        try:
+            check(event, args)
+        finally:
+            busy.discard(ident)
+
     return hook
+
+
+def _native_roots(workdir: str) -> tuple[str, ...]:
+    """Directories native extension modules may be loaded from: the installed, read-only Python."""
+    candidates = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        *site.getsitepackages(),
+        "/usr/lib",
+        "/usr/local/lib",
+    }
+    roots = {os.path.realpath(path).rstrip("/") + "/" for path in candidates}
+    return tuple(sorted(root for root in roots if root != "/" and not (workdir + "/").startswith(root)))
 
 
 def _disarm_fork_exec() -> None:
@@ -510,6 +642,17 @@ def _preload() -> None:
     import benchgen.scene  # noqa: F401
 
 
+def _install_seccomp() -> int:
+    """Install the kernel filter for this process; a failure ends the runner before any script runs."""
+    from benchgen import seccomp
+
+    try:
+        return seccomp.install(seccomp.compile_filter(os.getpid()))
+    except (seccomp.SeccompUnavailable, OSError) as exc:
+        sys.stderr.write(f"benchgen sandbox: the seccomp filter could not be installed: {exc}\n")
+        _finish(SETUP_FAILURE_EXIT_CODE)
+
+
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="benchgen.sandbox_runner")
     parser.add_argument("--workdir", required=True, type=Path)
@@ -532,9 +675,16 @@ def main(argv: list[str] | None = None) -> NoReturn:
     workdir = args.workdir.resolve()
     channel = Channel(args.protocol_fd)
     job = RunnerJob.model_validate_json((workdir / JOB_FILE).read_text(encoding="utf-8"))
+    for name in (BUILDS_DIR, ".tmp", ".cache"):
+        (workdir / name).mkdir(exist_ok=True)
     _preload()
+    fds = [os.open(workdir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)]
+    if job.seccomp:
+        fds.append(_install_seccomp())
+    # Nothing untrusted has run yet. From here on only the parent holds the filter's
+    # listener: the script cannot answer its own forbidden calls.
+    channel.hand_over(RunnerEvent(event="ready"), fds)
     install_guard(workdir, args.protocol_fd)
-    channel.emit(RunnerEvent(event="ready"))
     try:
         run_requests(channel, workdir, job)
     except RunFailure as failure:
