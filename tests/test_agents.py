@@ -10,12 +10,15 @@ script version is checked once.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import sysconfig
+import tempfile
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,20 +27,29 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from benchgen.agents import AgentConfigError, AgentSettings, MissingApiKeyError, preflight, run_agent_session
+from benchgen.agents import (
+    AgentConfigError,
+    AgentOutcome,
+    AgentSettings,
+    MissingApiKeyError,
+    preflight,
+    run_agent_session,
+)
 from benchgen.agents.accounting import Ledger
+from benchgen.agents.capabilities import Capabilities, probe_capabilities
 from benchgen.agents.graph import SESSIONS_DIR
 from benchgen.agents.tools import CheckTools
 from benchgen.agents.workspace import Workspace, path_problem, sha256_text
 from benchgen.check import CheckOptions, check_script
 from benchgen.verdict import CheckReport, RejectCode
-from stub_llm import Reply, StubLLM, call, message_text, say
+from stub_llm import PROFILES, Reply, ServerProfile, StubLLM, call, message_text, say
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "src" / "benchgen" / "examples"
 GOOD = (EXAMPLES / "concave_bin.py").read_text()
 BIN_LINE = '            Part("bin", bin_part, material="pla"),\n'
 BLOCK_LINE = '            Part("block", f.box(pedestal_x - 20, pedestal_x + 20, -20, 20, 0, 40)),\n'
 BAD = GOOD.replace(BIN_LINE, BIN_LINE + BLOCK_LINE)  # a block buried in the launch deck's pedestal
+RAISES = "from build123d import Box\n\n\ndef build(seed, scale=1.0):\n    return Box(-1, 2, 3)\n"
 V1_MARK = "# v1: first submission\n"
 V1 = V1_MARK + GOOD
 
@@ -104,11 +116,11 @@ def no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def stub() -> Iterator[Callable[[list[Reply]], StubLLM]]:
+def stub() -> Iterator[Callable[..., StubLLM]]:
     servers: list[StubLLM] = []
 
-    def start(replies: list[Reply]) -> StubLLM:
-        server = StubLLM(replies).__enter__()
+    def start(replies: list[Reply], profile: ServerProfile | None = None) -> StubLLM:
+        server = StubLLM(replies, profile).__enter__()
         servers.append(server)
         return server
 
@@ -154,13 +166,16 @@ def assert_usage_matches(outcome_usage: dict[str, dict[str, Any]], server: StubL
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_end_to_end_plan_fix_simulate_review_approve(
-    stub: Callable[[list[Reply]], StubLLM], checker: MemoChecker, tmp_path: Path, no_keys: None
+    stub: Callable[..., StubLLM], checker: MemoChecker, tmp_path: Path, no_keys: None
 ) -> None:
     replies = [
         *planner_replies(),
         call("coder", "read_file", file_path="/plan.md"),
         call("coder", "get_docs_for", name="materials"),
+        call("coder", "write_file", file_path="/script.py", content=RAISES),
+        call("coder", "validate"),
         call("coder", "write_file", file_path="/script.py", content=BAD),
         call("coder", "validate"),
         call("coder", "edit_file", file_path="/script.py", old_string=BLOCK_LINE, new_string=""),
@@ -169,7 +184,7 @@ def test_end_to_end_plan_fix_simulate_review_approve(
         call("coder", "submit_for_review"),
         call(
             "reviewer",
-            "AgentReview",
+            "submit_review",
             decision="approve",
             summary="Deck, trench and bin read clearly.",
             _prompt_tokens=2500,
@@ -186,12 +201,25 @@ def test_end_to_end_plan_fix_simulate_review_approve(
     assert outcome.script == GOOD and outcome.plan == PLAN
     assert outcome.review is not None and outcome.review["decision"] == "approve"
 
-    # The coder saw the validate failure as readable feedback, then fixed the script.
+    # The coder saw the validate failures as readable feedback, then fixed the script. The traceback
+    # names /script.py and library modules, never a host path.
     coder_bodies = server.bodies("coder")
-    after_validate = tool_messages(coder_bodies[4])[-1]
+    traceback = tool_messages(coder_bodies[4])[-1]
+    assert "FAILED [script_error]" in traceback
+    assert 'File "/script.py", line 5, in build' in traceback and 'File "build123d/' in traceback
+    after_validate = tool_messages(coder_bodies[6])[-1]
     assert "FAILED [intersection]" in after_validate and "'block'" in after_validate
-    after_simulate = tool_messages(coder_bodies[7])[-1]
+    after_simulate = tool_messages(coder_bodies[9])[-1]
     assert "PASSED" in after_simulate and "/renders/" in after_simulate
+    sent = json.dumps(server.bodies())
+    for host in (
+        str(tmp_path),
+        sys.prefix,
+        sysconfig.get_path("purelib"),
+        f"{tempfile.gettempdir()}/benchgen",
+    ):
+        assert host not in sent, host
+    assert all(isinstance(c, str) for c in system_contents(server))  # plain system prompts
 
     # The reviewer got the renders as images: a contact sheet plus four key views, PNG data URLs.
     urls = image_parts(server.bodies("reviewer")[0])
@@ -210,12 +238,12 @@ def test_end_to_end_plan_fix_simulate_review_approve(
     } <= coder_tools
     assert not coder_tools & {"task", "execute"}  # no subagents, no shell: scripts run only in the sandbox
     reviewer_tools = {t["function"]["name"] for t in server.bodies("reviewer")[0]["tools"]}
-    assert "AgentReview" in reviewer_tools and "write_file" not in reviewer_tools
+    assert "submit_review" in reviewer_tools and "write_file" not in reviewer_tools
 
     # Usage per role is exactly what the server reported; cost follows the configured prices.
     assert_usage_matches(outcome.usage, server)
     coder_usage = outcome.usage["coder"]
-    assert coder_usage["calls"] == 8
+    assert coder_usage["calls"] == 10
     assert coder_usage["est_cost_usd"] == pytest.approx(
         (coder_usage["input_tokens"] * 3 + coder_usage["output_tokens"] * 15) / 1e6
     )
@@ -227,8 +255,9 @@ def test_end_to_end_plan_fix_simulate_review_approve(
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_reviewer_requests_changes_then_approves(
-    stub: Callable[[list[Reply]], StubLLM], checker: MemoChecker, tmp_path: Path, no_keys: None
+    stub: Callable[..., StubLLM], checker: MemoChecker, tmp_path: Path, no_keys: None
 ) -> None:
     fix = "Remove the 'v1' header comment."
     replies = [
@@ -239,13 +268,17 @@ def test_reviewer_requests_changes_then_approves(
         call("coder", "submit_for_review"),
         call("reviewer", "read_file", file_path="/script.py"),
         call(
-            "reviewer", "AgentReview", decision="request_changes", summary="Fine scene.", required_fixes=[fix]
+            "reviewer",
+            "submit_review",
+            decision="request_changes",
+            summary="Fine scene.",
+            required_fixes=[fix],
         ),
         call("coder", "read_file", file_path="/journal.md"),
         call("coder", "edit_file", file_path="/script.py", old_string=V1_MARK, new_string=""),
         call("coder", "simulate"),
         call("coder", "submit_for_review"),
-        call("reviewer", "AgentReview", decision="approve", summary="Clean."),
+        call("reviewer", "submit_review", decision="approve", summary="Clean."),
     ]
     server = stub(replies)
     outcome = run_agent_session("deck and bin", "spatial", settings_for(server), tmp_path, checker=checker)
@@ -262,9 +295,7 @@ def test_reviewer_requests_changes_then_approves(
     assert_usage_matches(outcome.usage, server)
 
 
-def test_coder_stopped_by_turn_budget(
-    stub: Callable[[list[Reply]], StubLLM], tmp_path: Path, no_keys: None
-) -> None:
+def test_coder_stopped_by_turn_budget(stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None) -> None:
     replies = [
         *planner_replies(),
         call(
@@ -291,7 +322,7 @@ def test_coder_stopped_by_turn_budget(
 
 
 def test_bad_plan_goes_back_to_planner_then_fails(
-    stub: Callable[[list[Reply]], StubLLM], tmp_path: Path, no_keys: None
+    stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
 ) -> None:
     vague = "# Idea\nA ball and some levers. It will be great.\n"
     replies = [
@@ -338,11 +369,16 @@ def _checkpointed_nodes(db: Path, session_id: str) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_killed_session_resumes_from_checkpoint(
-    stub: Callable[[list[Reply]], StubLLM], checker: MemoChecker, tmp_path: Path, no_keys: None
+    stub: Callable[..., StubLLM], checker: MemoChecker, tmp_path: Path, no_keys: None
 ) -> None:
     hang = Reply(role="coder", content="never delivered", delay_s=300)
-    server = stub([*planner_replies(), hang])
+    answered = [
+        call("coder", "get_docs_for", name="tiers", _prompt_tokens=777, _completion_tokens=11),
+        call("coder", "read_file", file_path="/plan.md", _prompt_tokens=888, _completion_tokens=22),
+    ]
+    server = stub([*planner_replies(), *answered, hang])
     settings = settings_for(server)
     session_id = "killme"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
@@ -353,7 +389,8 @@ def test_killed_session_resumes_from_checkpoint(
         stderr=subprocess.PIPE,
     )
     try:
-        server.wait_for("coder", timeout_s=180)  # the planner's node finished and was checkpointed
+        # The planner's node finished and was checkpointed; two coder calls were answered in the next node.
+        server.wait_for("coder", count=3, timeout_s=180)
     except TimeoutError:
         child.kill()
         pytest.fail(f"child never reached the coder: {child.communicate()[1].decode()[-3000:]}")
@@ -366,7 +403,7 @@ def test_killed_session_resumes_from_checkpoint(
         call("coder", "write_file", file_path="/script.py", content=GOOD),
         call("coder", "simulate"),
         call("coder", "submit_for_review"),
-        call("reviewer", "AgentReview", decision="approve", summary="Good."),
+        call("reviewer", "submit_review", decision="approve", summary="Good."),
     )
     outcome = run_agent_session(
         None, None, settings, tmp_path, session_id=session_id, resume=True, checker=checker
@@ -375,9 +412,12 @@ def test_killed_session_resumes_from_checkpoint(
     assert outcome.status == "approved", outcome.reason
     assert len(server.bodies("planner")) == planner_calls  # the planner did not run again
     assert outcome.plan == PLAN and outcome.theme == "deck and bin"
-    resumed = server.bodies("coder")[1]
+    resumed = server.bodies("coder")[3]
     assert "Round 1" in message_text([m for m in resumed["messages"] if m["role"] == "user"][0])
     assert outcome.usage["planner"]["calls"] == planner_calls  # usage survived in the checkpoint
+    # ... and so did the tokens of the coder calls answered before the kill (logged per call).
+    assert outcome.usage["coder"]["calls"] == len(answered) + 3
+    assert_usage_matches(outcome.usage, server)
 
     # Finished sessions resume to their outcome without work; unknown ones fail before work.
     again = run_agent_session(
@@ -394,7 +434,7 @@ def test_killed_session_resumes_from_checkpoint(
 
 
 def test_file_tools_cannot_escape_the_workspace(
-    stub: Callable[[list[Reply]], StubLLM], tmp_path: Path, no_keys: None
+    stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
 ) -> None:
     dataset = tmp_path / "dataset"
     outside = tmp_path / "outside" / "evil.txt"
@@ -521,7 +561,7 @@ def test_preflight_passes_with_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     preflight(AgentSettings(model="openai:gpt-4.1", reviewer_model="google_genai:gemini-2.5-pro"))
 
 
-def test_stub_streams_like_openai(stub: Callable[[list[Reply]], StubLLM]) -> None:
+def test_stub_streams_like_openai(stub: Callable[..., StubLLM]) -> None:
     """The SSE path of the stub (used when a client streams) carries tool calls and usage."""
     from langchain_core.messages import HumanMessage, SystemMessage
     from langchain_core.tools import tool
@@ -545,7 +585,7 @@ def test_stub_streams_like_openai(stub: Callable[[list[Reply]], StubLLM]) -> Non
 
 
 def test_token_budget_stops_before_the_next_call(
-    stub: Callable[[list[Reply]], StubLLM], tmp_path: Path, no_keys: None
+    stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
 ) -> None:
     server = stub(planner_replies())
     outcome = run_agent_session(
@@ -557,7 +597,7 @@ def test_token_budget_stops_before_the_next_call(
 
 
 def test_model_error_fails_the_session_but_keeps_it_resumable(
-    stub: Callable[[list[Reply]], StubLLM], tmp_path: Path, no_keys: None
+    stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
 ) -> None:
     server = stub(planner_replies()[:2])  # the third planner request gets an HTTP 400
     outcome = run_agent_session(
@@ -579,8 +619,9 @@ def test_model_error_fails_the_session_but_keeps_it_resumable(
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_agent_author_lands_a_benchmark_in_the_dataset(
-    stub: Callable[[list[Reply]], StubLLM], checker: MemoChecker, tmp_path: Path, no_keys: None
+    stub: Callable[..., StubLLM], checker: MemoChecker, tmp_path: Path, no_keys: None
 ) -> None:
     """`generate --author agent`: an approved session goes through the same trusted check, review
     and packaging as offline candidates; the manifest names the models and the token counts the
@@ -595,7 +636,7 @@ def test_agent_author_lands_a_benchmark_in_the_dataset(
         call("coder", "validate"),
         call("coder", "simulate"),
         call("coder", "submit_for_review"),
-        call("reviewer", "AgentReview", decision="approve", summary="Clear scene."),
+        call("reviewer", "submit_review", decision="approve", summary="Clear scene."),
     ]
     server = stub(replies)
     out = tmp_path / "ds"
@@ -612,3 +653,264 @@ def test_agent_author_lands_a_benchmark_in_the_dataset(
     assert recorded["kind"] == "agent" and recorded["family"] == "agent"
     assert set(recorded["models"].values()) == {"openai:stub-model"}
     assert_usage_matches(recorded["usage"], server)
+
+
+# -- model servers as they really behave (issue 13) --------------------------------------------
+#
+# The reviewer-side cases start from a checkpoint seeded as if the coder had just submitted,
+# with small PNG views in the workspace: the review is what they test, not the check, so no
+# sandbox runs. Every case ends in a recorded outcome.
+
+REVIEW_SESSION = "review"
+
+
+def seed_review(dataset: Path, settings: AgentSettings, session_id: str = REVIEW_SESSION) -> None:
+    """Checkpoint a session right after the coder's submission of GOOD, with 24 views in its workspace."""
+    from PIL import Image
+
+    from benchgen.agents.graph import CHECKPOINT_FILE, SessionRunner, open_checkpointer
+
+    sha = sha256_text(GOOD)
+    runner = SessionRunner(settings, dataset.resolve(), session_id, _never_check)
+    renders = runner.workspace.render_dir(sha) / "renders"
+    renders.mkdir(parents=True, exist_ok=True)
+    for elevation in (15, 35, 60):
+        for azimuth in range(0, 360, 45):
+            color = (elevation * 4, azimuth // 2, 120)
+            Image.new("RGB", (96, 72), color).save(renders / f"e{elevation:02d}_a{azimuth:03d}.png")
+    with open_checkpointer(dataset.resolve() / CHECKPOINT_FILE) as saver:
+        graph = runner.build_graph(saver)
+        values = {
+            "session_id": session_id,
+            "theme": "deck and bin",
+            "tier": "spatial",
+            "files": {"plan.md": PLAN, "todo.md": TODO, "script.py": GOOD, "journal.md": ""},
+            "plan_attempts": 1,
+            "plan_ok": True,
+            "coder_rounds": 1,
+            "submitted_sha": sha,
+            "report": {"accepted": True, "code": None, "message": ""},
+        }
+        graph.update_state({"configurable": {"thread_id": session_id}}, values, as_node="coder")
+
+
+def review(
+    dataset: Path, settings: AgentSettings, session_id: str = REVIEW_SESSION, **kwargs: Any
+) -> AgentOutcome:
+    return run_agent_session(
+        None, None, settings, dataset, session_id=session_id, resume=True, checker=_never_check, **kwargs
+    )
+
+
+def system_contents(server: StubLLM) -> list[Any]:
+    return [m["content"] for b in server.bodies() for m in b["messages"] if m["role"] == "system"]
+
+
+def test_reviewer_on_a_vllm_like_server_without_tool_choice_and_one_image(
+    stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
+) -> None:
+    decide = call("reviewer", "submit_review", decision="approve", summary="Clear scene.")
+    look = call("reviewer", "read_file", file_path="/plan.md")
+    server = stub([look, decide, look, decide], PROFILES["vllm"])
+    settings = settings_for(server, max_images=1)
+
+    # The probe learns that the server refuses tool_choice; the run never sends it again.
+    seed_review(tmp_path, settings)
+    outcome = review(tmp_path, settings)
+    assert outcome.status == "approved", outcome.reason
+    assert len(server.refusals) == 1 and "tool_choice" in server.refusals[0]
+    first, second = server.bodies("reviewer")
+    assert "tool_choice" not in first and "tool_choice" not in second
+    # One image (the contact sheet), in the first request of the review only.
+    assert len(image_parts(first)) == 1 and image_parts(second) == []
+    assert "sent only once" in json.dumps(second["messages"])
+    assert all(isinstance(c, str) for c in system_contents(server))
+
+    # Without the probe, the first reviewer request finds out: refused once, retried, remembered.
+    seed_review(tmp_path / "b", settings)
+    capabilities = Capabilities(settings)
+    outcome = review(tmp_path / "b", settings, capabilities=capabilities)
+    assert outcome.status == "approved", outcome.reason
+    assert len(server.refusals) == 2 and server.errors == []
+    refused, retried, later = server.bodies("reviewer")[2:]
+    assert refused["tool_choice"] == "required" and "tool_choice" not in retried | later
+    assert "refused tool_choice" in outcome.journal
+    assert not capabilities.tool_choice("openai:stub-model")
+
+
+def test_reviewer_that_never_decides_ends_within_its_budget(
+    stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
+) -> None:
+    unjustified = call("reviewer", "submit_review", decision="request_changes", summary="Hmm.")
+    look = call("reviewer", "read_file", file_path="/script.py")
+    server = stub([unjustified, look, say("reviewer", "I would like to look at the journal too.")])
+    settings = settings_for(server, max_reviewer_turns=3)
+    seed_review(tmp_path, settings)
+    outcome = review(tmp_path, settings)
+
+    assert server.errors == [] and server.remaining == 0
+    assert outcome.status == "failed" and "no decision in 3 turns" in outcome.reason
+    bodies = server.bodies("reviewer")
+    assert "required_fixes" in tool_messages(bodies[1])[-1]  # an invalid decision is sent back, not taken
+    assert len(image_parts(bodies[0])) == 5 and all(image_parts(b) == [] for b in bodies[1:])
+    assert all(b["tool_choice"] == "required" for b in bodies)
+    last = bodies[-1]  # the last allowed turn offers only the decision tool, with a reminder
+    assert [t["function"]["name"] for t in last["tools"]] == ["submit_review"]
+    assert "last turn of the review" in message_text(last["messages"][-1])
+    assert "session ended: failed" in outcome.journal
+
+
+def test_reviewer_answering_in_text_with_json_still_decides(
+    stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
+) -> None:
+    fix = "Raise the trench wall to 30 mm."
+    written_call = {
+        "name": "submit_review",
+        "arguments": {"decision": "request_changes", "summary": "Readable.", "required_fixes": [fix]},
+    }
+    server = stub(
+        [
+            say("reviewer", "The scene looks fine."),  # neither a call nor JSON: nudged once
+            say("reviewer", "Decision:\n```json\n" + json.dumps(written_call) + "\n```"),
+        ]
+    )
+    settings = settings_for(server, max_review_rounds=1)
+    seed_review(tmp_path, settings)
+    outcome = review(tmp_path, settings)
+
+    assert server.errors == [] and server.remaining == 0
+    assert outcome.status == "budget_exhausted" and fix in outcome.reason
+    assert outcome.review is not None and outcome.review["required_fixes"] == [fix]
+    assert "its JSON decision was accepted" in outcome.journal
+    assert "submit_review tool" in message_text(server.bodies("reviewer")[1]["messages"][-1])
+
+
+def test_images_rejected_by_the_server_fail_clearly(
+    stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
+) -> None:
+    server = stub([], PROFILES["vllm"])
+    settings = settings_for(server)  # five images per request, the server takes one
+    with pytest.raises(AgentConfigError) as info:
+        review(tmp_path, settings)
+    assert "rejected 5 image(s)" in str(info.value) and "--max-images 1" in str(info.value)
+    assert "\n" not in str(info.value)
+
+    seed_review(tmp_path, settings)  # a server that starts refusing mid-run: the session fails, resumable
+    outcome = review(tmp_path, settings, capabilities=Capabilities(settings))
+    assert outcome.status == "failed" and "--max-images 1" in outcome.reason and "resumable" in outcome.reason
+
+
+def test_capability_check_reports_everything_missing_in_one_line(
+    stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
+) -> None:
+    from typer.testing import CliRunner
+
+    from benchgen.cli import app
+
+    server = stub([], ServerProfile(tool_calls=False, images=False))
+    with pytest.raises(AgentConfigError) as info:
+        probe_capabilities(settings_for(server, max_images=1))
+    message = str(info.value)
+    assert "\n" not in message
+    assert "answered without calling a tool" in message and "--enable-auto-tool-choice" in message
+    assert "rejected 1 image(s)" in message and "vision model" in message
+    assert server.bodies("reviewer") == server.bodies("planner") == []
+
+    result = CliRunner().invoke(
+        app,
+        ["generate", "--author", "agent", "--model", "openai:stub-model", "--base-url", server.base_url]
+        + ["--max-images", "1", "--out", str(tmp_path / "ds"), "--count", "1"],
+    )
+    assert result.exit_code == 2, result.output
+    assert "capability check failed" in result.output
+    assert not (tmp_path / "ds" / "checkpoints.sqlite").exists()
+
+
+def test_coder_with_malformed_arguments_and_text_only_answers_ends_cleanly(
+    stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
+) -> None:
+    written = json.dumps({"name": "validate", "arguments": {}})
+    replies = [
+        *planner_replies(),
+        Reply(
+            role="coder", tool_calls=[("write_file", '{"file_path": "/script.py", "content": "def build(')]
+        ),
+        say("coder", f"I will now validate: {written}"),  # a call written as text, never a tool call
+        say("coder", written),
+        say("coder", written),
+    ]
+    server = stub(replies)
+    outcome = run_agent_session("x", None, settings_for(server), tmp_path, checker=_never_check)
+
+    assert server.errors == [] and server.remaining == 0
+    assert outcome.status == "failed" and "without a successful submit_for_review()" in outcome.reason
+    after_malformed = server.bodies("coder")[1]
+    assert "not valid JSON" in tool_messages(after_malformed)[-1]
+    assert "as tool calls, not text" in message_text(server.bodies("coder")[2]["messages"][-1])
+    assert outcome.script is None
+    assert_usage_matches(outcome.usage, server)
+
+
+def test_coder_on_an_8k_context_server_is_summarised_not_refused(
+    stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
+) -> None:
+    reads = [
+        call("coder", "read_file", file_path="/utils/examples/concave_bin.py", limit=400) for _ in range(6)
+    ]
+    server = stub([*planner_replies(), *reads], ServerProfile(context_tokens=8192, count_tokens=True))
+    settings = settings_for(server, context_tokens=8192, max_coder_turns=len(reads))
+    outcome = run_agent_session("x", None, settings, tmp_path, checker=_never_check)
+
+    assert server.errors == [] and server.refusals == []
+    assert outcome.status == "budget_exhausted" and "coder turn budget" in outcome.reason
+    assert server.bodies("summarizer"), "the coder's history was never summarised"
+    assert max(r.usage[0] for r in server.answered()) <= 8192
+    assert_usage_matches(outcome.usage, server)
+
+
+def test_context_window_defaults_and_option() -> None:
+    from benchgen.agents.models import DEFAULT_CONTEXT_TOKENS, make_chat_model
+
+    local = AgentSettings(model="openai:any-local-model", base_url="http://127.0.0.1:9/v1")
+    assert make_chat_model(local.model, local).profile["max_input_tokens"] == DEFAULT_CONTEXT_TOKENS  # type: ignore[index]
+    small = local.model_copy(update={"context_tokens": 8192})
+    assert make_chat_model(small.model, small).profile["max_input_tokens"] == 8192  # type: ignore[index]
+
+
+def test_host_paths_are_mapped_to_workspace_and_library_names(tmp_path: Path) -> None:
+    import sysconfig
+
+    from benchgen.agents.hostpaths import HostPaths
+
+    workspace = tmp_path / "ds" / ".agent-sessions" / "s" / "workspace"
+    checks = workspace.parent / "checks"
+    paths = HostPaths(workspace, [checks])
+    library = sysconfig.get_path("purelib")
+    text = (
+        f'File "{tempfile.gettempdir()}/benchgen-check-8oqz/script.py", line 3, in build\n'
+        f'File "{library}/build123d/topology/three_d.py", line 1344, in make_box\n'
+        f"cached {checks}/script-0123456789ab.py; plan at {workspace}/plan.md;"
+        f" python {sys.prefix}/bin/python\n"
+        f"dataset {tmp_path}/ds/index.json, home {Path.home()}/x.txt, /home/someone/notes.txt;"
+        " 3 mm/s; /renders/ab/e15.png"
+    )
+    scrubbed = paths.scrub(text)
+    assert 'File "/script.py", line 3' in scrubbed
+    assert 'File "build123d/topology/three_d.py"' in scrubbed
+    assert "cached /script.py; plan at /plan.md; python python/bin/python" in scrubbed
+    assert "<host>/index.json" in scrubbed and "<host>/notes.txt" in scrubbed
+    assert "3 mm/s; /renders/ab/e15.png" in scrubbed
+    for host in (str(tmp_path), library, sys.prefix, tempfile.gettempdir() + "/", "/home/someone"):
+        assert host not in scrubbed, host
+
+
+def test_decision_from_text() -> None:
+    from benchgen.agents.reviewing import decision_from_text
+
+    assert decision_from_text('{"decision": "approve", "summary": "ok"}') is not None
+    arguments = json.dumps({"decision": "reject", "summary": "s", "reasons": ["r"]})
+    written = json.dumps({"name": "submit_review", "arguments": arguments})  # arguments as a JSON string
+    decided = decision_from_text(f"text {{not json}} then {written}")
+    assert decided is not None and decided.decision == "reject"
+    assert decision_from_text('{"decision": "request_changes", "summary": "s"}') is None  # fixes missing
+    assert decision_from_text("approve, looks great") is None

@@ -254,11 +254,34 @@ def generate(
     ] = None,
     base_url: Annotated[
         str | None,
-        typer.Option(help="OpenAI-compatible server for openai:/ollama: models (vLLM, Ollama, LM Studio)"),
+        typer.Option(
+            help="OpenAI-compatible server for openai:/ollama: models (vLLM, Ollama, llama.cpp, LM Studio)"
+        ),
     ] = None,
     resume: Annotated[
         str | None, typer.Option("--resume", help="Resume this interrupted agent session first")
     ] = None,
+    max_images: Annotated[
+        int,
+        typer.Option(
+            min=1, max=5, help="Images per reviewer request: 1 = the contact sheet only (vLLM's usual limit)"
+        ),
+    ] = 5,
+    context_tokens: Annotated[
+        int | None,
+        typer.Option(
+            min=2048,
+            help="Context window of the agent models in tokens; drives summarisation "
+            "(default: the model's profile, else 32768)",
+        ),
+    ] = None,
+    tool_choice: Annotated[
+        bool,
+        typer.Option(
+            "--tool-choice/--no-tool-choice",
+            help="Let the reviewer's server force a tool call (a server refusing it is detected anyway)",
+        ),
+    ] = True,
 ) -> None:
     """Generate a dataset of accepted, physics-verified benchmarks (resumable: re-run to continue)."""
     from benchgen.authors.offline import NoFamilyMatches, select_families
@@ -273,7 +296,14 @@ def generate(
         raise typer.Exit(MISUSE)
     author_fn = None
     if author == "agent":
-        author_fn = _agent_author(console, out, work_dir, model, reviewer_model, base_url, resume)
+        agent_options = {
+            "max_images": max_images,
+            "context_tokens": context_tokens,
+            "tool_choice": tool_choice,
+        }
+        author_fn = _agent_author(
+            console, out, work_dir, model, reviewer_model, base_url, resume, agent_options
+        )
     if executor not in ("process", "ray"):
         console.print(f"[red]error:[/] unknown executor {executor!r} (process, ray)")
         raise typer.Exit(MISUSE)
@@ -317,23 +347,29 @@ def _agent_author(
     reviewer_model: str | None,
     base_url: str | None,
     resume: str | None,
+    options: dict[str, Any],
 ) -> Any:
-    """The agent author, after checking its model configuration (a missing key stops here, in one line)."""
+    """The agent author, after checking its configuration and, with one short call per model, that
+    the servers can do what the agents need (any problem stops here, in one line, exit 2)."""
     from benchgen.agents import AgentConfigError, AgentSettings, preflight
+    from benchgen.agents.capabilities import probe_capabilities
     from benchgen.authors.agent import AgentAuthor
 
     if not model:
         console.print("[red]error:[/] --author agent needs --model PROVIDER:MODEL (e.g. openai:gpt-4.1)")
         raise typer.Exit(MISUSE)
-    settings = AgentSettings(model=model, reviewer_model=reviewer_model, base_url=base_url)
+    settings = AgentSettings(model=model, reviewer_model=reviewer_model, base_url=base_url, **options)
     try:
         preflight(settings)
+        models = ", ".join(dict.fromkeys((settings.model, settings.reviewer)))
+        console.print(f"checking the model server(s): {models}", highlight=False)
+        capabilities = probe_capabilities(settings)
     except AgentConfigError as exc:
-        console.print(f"[red]error:[/] {exc}", highlight=False)
+        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(MISUSE) from None
     local = Path(out) if "://" not in out else (work_dir or Path(".benchgen-agent"))
     local.mkdir(parents=True, exist_ok=True)
-    return AgentAuthor(settings, local, resume_session=resume)
+    return AgentAuthor(settings, local, resume_session=resume, capabilities=capabilities)
 
 
 def _run_generator(console: Console, options: object, quiet: bool, author_fn: Any = None) -> Any:

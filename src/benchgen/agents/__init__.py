@@ -3,14 +3,18 @@
 Public API, for ``benchgen generate --author agent``::
 
     settings = AgentSettings(model="anthropic:claude-sonnet-4-5")
-    preflight(settings)                       # raises AgentConfigError before any work
-    outcome = run_agent_session("levers that lift a ball onto a shelf", None, settings, Path("dataset"))
+    preflight(settings)                       # raises AgentConfigError before any work (no network)
+    capabilities = probe_capabilities(settings)  # one short call per model: tools, images; one-line error
+    outcome = run_agent_session(
+        "levers that lift a ball onto a shelf", None, settings, Path("dataset"), capabilities=capabilities
+    )
     if outcome.status == "approved":
         ...  # outcome.script is a candidate for the trusted pipeline
 
 See :mod:`benchgen.agents.graph` for the graph, budgets and resuming.
 """
 
+from benchgen.agents.capabilities import Capabilities, probe_capabilities
 from benchgen.agents.graph import CHECKPOINT_FILE, SessionState, run_agent_session, session_exists
 from benchgen.agents.models import preflight
 from benchgen.agents.reviewing import AgentReview
@@ -22,9 +26,11 @@ __all__ = [
     "AgentOutcome",
     "AgentReview",
     "AgentSettings",
+    "Capabilities",
     "MissingApiKeyError",
     "SessionState",
     "preflight",
+    "probe_capabilities",
     "run_agent_session",
     "session_exists",
 ]

@@ -8,12 +8,15 @@
 
 Each role is a ``create_deep_agent`` agent on a filesystem backend rooted at the
 session workspace; each graph node runs one agent invocation (the coder's may be nudged
-to continue). The outer graph's state (:class:`SessionState`) holds a snapshot of the
+to continue). Its innermost middleware, :class:`~benchgen.agents.adapter.ServerAdapter`,
+fits every request to what the model's server accepts (plain system prompt, images once,
+``tool_choice`` only where supported) and keeps host paths out of tool results. The outer graph's state (:class:`SessionState`) holds a snapshot of the
 workspace's text files, counters and usage, and a SQLite checkpointer
 (``DIR/checkpoints.sqlite``) saves it after every node, so a killed session resumes at
 the node that was running, with the workspace restored from the last checkpoint. Inner
 agent steps are not checkpointed (``checkpointer=False``): a node that was interrupted
-runs again from its start.
+runs again from its start; the tokens its answered calls used are kept (the usage log,
+:class:`~benchgen.agents.accounting.UsageLog`, is written per call).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import logging
 import sqlite3
 import uuid
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import closing, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypedDict
@@ -30,8 +33,7 @@ from typing import Any, TypedDict
 from deepagents import create_deep_agent
 from deepagents.middleware.filesystem import FilesystemMiddleware, FsToolName
 from langchain.agents.middleware import AgentMiddleware
-from langchain.agents.structured_output import ToolStrategy
-from langchain_core.messages import AnyMessage, HumanMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -39,10 +41,13 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 
 from benchgen.agents import prompts
-from benchgen.agents.accounting import BudgetMiddleware, Ledger, UsageCallback
+from benchgen.agents.accounting import BudgetMiddleware, Ledger, UsageCallback, UsageLog
+from benchgen.agents.adapter import ServerAdapter
+from benchgen.agents.capabilities import Capabilities, probe_capabilities
+from benchgen.agents.hostpaths import HostPaths
 from benchgen.agents.models import make_chat_model, preflight
 from benchgen.agents.plan import plan_problems
-from benchgen.agents.reviewing import AgentReview, review_images, review_message
+from benchgen.agents.reviewing import DECISION_TOOL, AgentReview, DecisionBox, review_images, review_message
 from benchgen.agents.settings import AgentConfigError, AgentOutcome, AgentSettings, Role, Status
 from benchgen.agents.tools import (
     Checker,
@@ -65,6 +70,7 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINT_FILE = "checkpoints.sqlite"
 SESSIONS_DIR = ".agent-sessions"
+USAGE_LOG = "usage.jsonl"
 SYSTEM_PROMPTS: dict[Role, str] = {
     "planner": prompts.PLANNER,
     "coder": prompts.CODER,
@@ -125,13 +131,24 @@ def open_checkpointer(path: Path) -> Iterator[SqliteSaver]:
 class SessionRunner:
     """One run of one session: workspace, ledger, agents and the graph's node functions."""
 
-    def __init__(self, settings: AgentSettings, dataset_dir: Path, session_id: str, checker: Checker) -> None:
+    def __init__(
+        self,
+        settings: AgentSettings,
+        dataset_dir: Path,
+        session_id: str,
+        checker: Checker,
+        capabilities: Capabilities | None = None,
+    ) -> None:
         self.settings = settings
         self.session_id = session_id
         self.session_dir = dataset_dir / SESSIONS_DIR / session_id
         self.workspace = Workspace.create(self.session_dir / "workspace")
         self.checker = checker
+        self.capabilities = capabilities or Capabilities(settings)
+        self.host_paths = HostPaths(self.workspace.root, [self.session_dir / "checks"])
+        self.usage_log = UsageLog(self.session_dir / USAGE_LOG)
         self.ledger = Ledger(settings)
+        self.decision = DecisionBox()
         self.tools: CheckTools | None = None
         self.agents: dict[Role, Runnable[Any, Any]] = {}
         self.resumed = False
@@ -139,12 +156,15 @@ class SessionRunner:
     # -- setup ----------------------------------------------------------------
 
     def start(self, saved: SessionState) -> None:
-        """Ledger from the saved state (usage, turns, active time), then the agents."""
+        """Ledger from the saved state (turns, active time) and the usage log, then the agents."""
+        if not saved:
+            self.usage_log.clear()  # a session id that never reached its first checkpoint starts afresh
         self.ledger = Ledger(
             self.settings,
             usage=saved.get("usage"),
             coder_turns=saved.get("coder_turns", 0),
             elapsed_before_s=saved.get("elapsed_s", 0.0),
+            log=self.usage_log,
         )
         self.tools = CheckTools(
             self.workspace,
@@ -163,26 +183,40 @@ class SessionRunner:
             "coder": None,
             "reviewer": self.settings.max_reviewer_turns,
         }
-        extra: dict[Role, list[BaseTool]] = {
+        for role in ("planner", "coder", "reviewer"):
+            self.agents[role] = self._agent(role, models[self.settings.model_for(role)], caps[role])
+
+    def role_tools(self, role: Role) -> list[BaseTool]:
+        """The tools a role gets besides the file tools (one place to add new ones)."""
+        assert self.tools is not None
+        tools: dict[Role, list[BaseTool]] = {
             "planner": [docs_tool()],
             "coder": [*self.tools.tools(), docs_tool()],
-            "reviewer": [],
+            "reviewer": [self.decision.tool()],
         }
-        for role in ("planner", "coder", "reviewer"):
-            self.agents[role] = self._agent(
-                role, models[self.settings.model_for(role)], extra[role], caps[role]
-            )
+        return [*tools[role], journal_tool(self.workspace, role)]
 
-    def _agent(
-        self, role: Role, model: Any, tools: Sequence[BaseTool], cap: int | None
-    ) -> Runnable[Any, Any]:
+    def _agent(self, role: Role, model: Any, cap: int | None) -> Runnable[Any, Any]:
         backend = self.workspace.backend()
         fs_tools: list[FsToolName] = ["ls", "read_file", "glob", "grep"]
         if WRITABLE[role]:
             fs_tools += ["write_file", "edit_file"]
+        spec = self.settings.model_for(role)
+        adapter = ServerAdapter(
+            role,
+            spec,
+            self.capabilities,
+            self.host_paths,
+            # Only the reviewer's model was checked for image input (and only it needs images).
+            max_images=self.settings.max_images if spec == self.settings.reviewer else 0,
+            decision_tool=DECISION_TOOL if role == "reviewer" else None,
+            turn_cap=cap if role == "reviewer" else None,
+            on_event=self._journal,
+        )
+        done = (lambda: self.decision.decision is not None) if role == "reviewer" else None
         return create_deep_agent(
             model,
-            tools=[*tools, journal_tool(self.workspace, role)],
+            tools=self.role_tools(role),
             system_prompt=SYSTEM_PROMPTS[role],
             backend=backend,
             permissions=permissions_for(role),
@@ -191,9 +225,9 @@ class SessionRunner:
                 FilesystemMiddleware(backend=backend, tools=fs_tools),
                 _NoSubagents(),
                 WorkspaceGuard(role),
-                BudgetMiddleware(role, self.ledger, cap),
+                BudgetMiddleware(role, self.ledger, cap, done),
+                adapter,
             ],
-            response_format=ToolStrategy(AgentReview) if role == "reviewer" else None,
             checkpointer=False,
             name=f"benchgen-{role}",
         )
@@ -327,7 +361,7 @@ class SessionRunner:
         render_dir = self._ensure_renders(sha, state) if sha else None
         if render_dir is None:
             return self._end(update)
-        images = review_images(render_dir)
+        images = review_images(render_dir, self.settings.max_images)
         message = review_message(
             state.get("theme"),
             state.get("tier"),
@@ -335,15 +369,23 @@ class SessionRunner:
             state.get("report") or {},
             images,
             round_,
+            scrub=self.host_paths.scrub,
         )
+        self.decision.clear()
         result = self._invoke("reviewer", [message])
-        decision = result.get("structured_response")
-        if decision is None and self.ledger.stop is None:
+        decision = self._decision(result)
+        turns = sum(isinstance(m, AIMessage) for m in result["messages"])
+        if decision is None and self.ledger.stop is None and turns < self.settings.max_reviewer_turns:
             result = self._invoke("reviewer", [*result["messages"], HumanMessage(prompts.REVIEWER_NUDGE)])
-            decision = result.get("structured_response")
-        if not isinstance(decision, AgentReview):
+            decision = self._decision(result)
+        if decision is None:
             if self.ledger.stop is None:
-                update |= {"status": "failed", "reason": "the reviewer gave no structured decision"}
+                turns = sum(isinstance(m, AIMessage) for m in result["messages"])
+                update |= {
+                    "status": "failed",
+                    "reason": f"the reviewer gave no decision in {turns} turns "
+                    f"(no {DECISION_TOOL} call, no JSON decision in its answers)",
+                }
             return self._end(update)
         update["review"] = decision.model_dump()
         self._journal(_review_entry(decision, round_))
@@ -363,6 +405,18 @@ class SessionRunner:
         else:
             update |= {"review_fixes": decision.required_fixes, "submitted_sha": None}
         return self._end(update)
+
+    def _decision(self, result: dict[str, Any]) -> AgentReview | None:
+        """The decision the reviewer gave: its submit_review call, else JSON in its last text answer."""
+        if self.decision.decision is not None:
+            return self.decision.decision
+        last = next((m for m in reversed(result["messages"]) if isinstance(m, AIMessage)), None)
+        if last is not None and not last.tool_calls and self.decision.take_from_text(last.text):
+            self._journal(
+                f"the reviewer answered in text; its JSON decision was accepted (no {DECISION_TOOL} call)"
+            )
+            return self.decision.decision
+        return None
 
     def finish(self, state: SessionState) -> dict[str, Any]:
         """Record the final status in the journal."""
@@ -467,6 +521,7 @@ def run_agent_session(
     *,
     checker: Checker | None = None,
     checkpointer: BaseCheckpointSaver[Any] | None = None,
+    capabilities: Capabilities | None = None,
 ) -> AgentOutcome:
     """Run (or resume) one Planner → Coder → Reviewer session and return how it ended.
 
@@ -477,14 +532,18 @@ def run_agent_session(
     with status ``failed`` and leaves the checkpoint, so the session can be resumed.
     ``checker`` replaces the trusted check (tests memoize it); default: ``check_script``.
     ``checkpointer`` replaces the SQLite file (e.g. a shared PostgreSQL saver); the caller owns it.
+    ``capabilities`` are the run's (from :func:`~benchgen.agents.capabilities.probe_capabilities`);
+    when None, the models are probed before any work (one short call each).
 
     Raises :class:`AgentConfigError` (or :class:`MissingApiKeyError`) before any work
-    when the configuration is unusable, the session to resume does not exist, or a new
-    session would overwrite an existing one.
+    when the configuration is unusable (the capability probe included), the session to
+    resume does not exist, or a new session would overwrite an existing one.
     """
     preflight(settings)
     if resume and not session_id:
         raise AgentConfigError("resuming needs the session id")
+    if capabilities is None:
+        capabilities = probe_capabilities(settings)
     session_id = session_id or new_session_id()
     dataset_dir = dataset_dir.resolve()
     opened = (
@@ -493,7 +552,7 @@ def run_agent_session(
         else open_checkpointer(dataset_dir / CHECKPOINT_FILE)
     )
     with opened as saver:
-        runner = SessionRunner(settings, dataset_dir, session_id, checker or default_checker)
+        runner = SessionRunner(settings, dataset_dir, session_id, checker or default_checker, capabilities)
         graph = runner.build_graph(saver)
         config: RunnableConfig = {"configurable": {"thread_id": session_id}, "recursion_limit": 200}
         snapshot = graph.get_state(config)

@@ -73,18 +73,21 @@ You are the REVIEWER of benchgen. The trusted checker has accepted a scenario sc
 no overlaps, stable physics, enough randomization). You judge what it cannot: whether the renders
 show a good, readable puzzle that matches the plan and the theme.
 
-You may read /plan.md, /script.py, /journal.md and /skills/reviewing-renders/SKILL.md (read-only).
-Then you MUST give your decision by calling the AgentReview tool exactly once, never as plain text:
+The renders are attached to the first message of the review, once. You may read /plan.md, /script.py,
+/journal.md and /skills/reviewing-renders/SKILL.md (read-only); your turns are few, so read only what
+you need, and write down what the renders show before reading anything.
+Then give your decision by calling the submit_review tool exactly once (not as text):
 - approve: a good benchmark as it is;
 - request_changes: fixable problems; list concrete, checkable required_fixes for the coder;
 - reject: the idea cannot become a good benchmark; list the reasons."""
 
 CODER_NUDGE = (
-    "You ended your turn without a successful submit_for_review(). Continue: fix /script.py, "
-    "run validate() and simulate(), and call submit_for_review() once simulate() passes."
+    "You ended your turn without a successful submit_for_review(). Continue by calling tools (as tool "
+    "calls, not text): fix /script.py, run validate() and simulate(), and call submit_for_review() "
+    "once simulate() passes."
 )
 REVIEWER_NUDGE = (
-    "Give your decision now by calling the AgentReview tool (approve, request_changes or reject)."
+    "Give your decision now by calling the submit_review tool (approve, request_changes or reject)."
 )
 
 

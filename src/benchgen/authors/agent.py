@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from benchgen.agents import AgentOutcome, AgentSettings, run_agent_session, session_exists
+from benchgen.agents.capabilities import Capabilities, probe_capabilities
 from benchgen.agents.tools import Checker
 from benchgen.authors import AuthorFailure
 from benchgen.authors.offline import Candidate
@@ -29,12 +30,15 @@ class AgentAuthor:
         dataset_dir: Path,
         resume_session: str | None = None,
         checker: Checker | None = None,
+        capabilities: Capabilities | None = None,
     ) -> None:
         self.settings = settings
         self.dataset_dir = dataset_dir
         self.resume_session = resume_session
         self.checker = checker
         """The agents' validate/simulate check; None is the real ``check_script`` (tests may memoize it)."""
+        self.capabilities = capabilities
+        """What the model servers accept, shared by every session of the run (probed on first use if None)."""
 
     def session_id(self, rng: np.random.Generator) -> str:
         """A stable id for the candidate whose RNG stream this is."""
@@ -44,8 +48,17 @@ class AgentAuthor:
         session_id = self.resume_session or self.session_id(rng)
         self.resume_session = None  # an explicit --resume applies to the first candidate only
         resume = session_exists(self.dataset_dir, session_id)
+        if self.capabilities is None:
+            self.capabilities = probe_capabilities(self.settings)
         outcome = run_agent_session(
-            theme, tier, self.settings, self.dataset_dir, session_id, resume=resume, checker=self.checker
+            theme,
+            tier,
+            self.settings,
+            self.dataset_dir,
+            session_id,
+            resume=resume,
+            checker=self.checker,
+            capabilities=self.capabilities,
         )
         if outcome.status != "approved" or not outcome.script:
             raise AuthorFailure(f"agent_{outcome.status}", outcome.reason, outcome.script)
@@ -54,16 +67,20 @@ class AgentAuthor:
             tier=outcome.tier or tier or "spatial",
             script=outcome.script,
             choices={"session_id": outcome.session_id},
-            provenance=provenance(outcome),
+            provenance=provenance(outcome, self.capabilities),
         )
 
 
-def provenance(outcome: AgentOutcome) -> dict[str, object]:
-    """What the manifest records about an agent-made script: session, models, tokens, cost."""
-    return {
+def provenance(outcome: AgentOutcome, capabilities: Capabilities | None = None) -> dict[str, object]:
+    """What the manifest records about an agent-made script: session, models, tokens, cost, and
+    what the run learned about the model servers (e.g. which refused ``tool_choice``)."""
+    recorded: dict[str, object] = {
         "session_id": outcome.session_id,
         "models": {role: usage.get("model") for role, usage in outcome.usage.items()},
         "usage": outcome.usage,
         "review": outcome.review,
         "counters": outcome.counters,
     }
+    if capabilities is not None:
+        recorded["servers"] = capabilities.summary()
+    return recorded
