@@ -10,8 +10,10 @@ script version is checked once.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -807,6 +809,13 @@ def test_capability_check_reports_everything_missing_in_one_line(
 
     from benchgen.cli import app
 
+    for name, expected in (
+        ("lm-studio", "answered without calling a tool"),
+        ("ollama", "rejected 5 image(s)"),
+    ):
+        with pytest.raises(AgentConfigError, match=re.escape(expected)):
+            probe_capabilities(settings_for(stub([], PROFILES[name])))
+
     server = stub([], ServerProfile(tool_calls=False, images=False))
     with pytest.raises(AgentConfigError) as info:
         probe_capabilities(settings_for(server, max_images=1))
@@ -857,7 +866,8 @@ def test_coder_on_an_8k_context_server_is_summarised_not_refused(
     reads = [
         call("coder", "read_file", file_path="/utils/examples/concave_bin.py", limit=400) for _ in range(6)
     ]
-    server = stub([*planner_replies(), *reads], ServerProfile(context_tokens=8192, count_tokens=True))
+    llama_cpp = dataclasses.replace(PROFILES["llama.cpp"], count_tokens=True)  # -c 8192
+    server = stub([*planner_replies(), *reads], llama_cpp)
     settings = settings_for(server, context_tokens=8192, max_coder_turns=len(reads))
     outcome = run_agent_session("x", None, settings, tmp_path, checker=_never_check)
 
@@ -865,6 +875,16 @@ def test_coder_on_an_8k_context_server_is_summarised_not_refused(
     assert outcome.status == "budget_exhausted" and "coder turn budget" in outcome.reason
     assert server.bodies("summarizer"), "the coder's history was never summarised"
     assert max(r.usage[0] for r in server.answered()) <= 8192
+    assert_usage_matches(outcome.usage, server)
+
+    # Without --context-tokens the default (32k) is too large: the server's overflow answer is
+    # recovered from by summarising, and the session still ends with its budget.
+    server = stub([*planner_replies(), *reads], llama_cpp)
+    settings = settings_for(server, max_coder_turns=len(reads))
+    outcome = run_agent_session("x", None, settings, tmp_path / "default", checker=_never_check)
+    assert server.errors == [] and server.refusals
+    assert all("maximum context length is 8192" in r for r in server.refusals)
+    assert outcome.status == "budget_exhausted" and "coder turn budget" in outcome.reason
     assert_usage_matches(outcome.usage, server)
 
 
