@@ -1,41 +1,90 @@
 """Trusted geometry: load the BREP files a sandboxed build emitted and check them.
 
-Everything here works on data (BREP files and ``scene.json``), never on the script.
-Shapes are re-imported with OCP through build123d, validated with OCCT's shape checker,
-tessellated once, and then compared as meshes with manifold3d (fast, robust booleans).
+Everything here works on data (BREP files and ``scene.json``), never on the script, and
+believes nothing in those files but their exact geometry:
+
+- A BREP may carry its own triangulations, polygons and tolerances. Stored triangulations
+  and polygons are discarded before anything is measured, a tolerance above
+  ``max_tolerance_mm`` is ``invalid_geometry``, every solid is re-meshed from its exact
+  surfaces, and each mesh is cross-checked against the exact solid (bounding box and
+  volume, within what the meshing deflection allows). Every mesh-based check (overlaps,
+  the payload envelope, collision pieces, MJCF meshes) therefore sees only these meshes.
+- Exact properties (volume, area, bounding box, centroid, face types) come from OCCT's
+  integration of the exact surfaces, never from a triangulation.
+- OCCT's BREP reader is not robust against hostile files (a truncated file can make it
+  loop forever), so BREPs are read, validated and meshed in a separate loader process
+  (:class:`GeometryLoader`) with a memory limit and a per-body time limit; a crash or
+  timeout there is a verdict, not a hang of the checker.
+- Meshes are compared with manifold3d in float64, and every coordinate must lie within
+  the contract's working range (±100 m).
+- The number of bodies, faces and triangles per scene is capped (``resource_limit``).
+
 All lengths are millimetres.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
+import math
+import os
 import re
+import select
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any, Literal
 
 import manifold3d
 import numpy as np
 import trimesh
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from benchgen.scenario import Zone
+from benchgen.scenario import WORKING_RANGE_MM, Zone
 from benchgen.scene import MAX_SCENE_JSON_BYTES, SCENE_FILE, BodyRecord, SceneRecord
-from benchgen.verdict import CheckFailure, RejectCode
+from benchgen.verdict import CheckFailure, Deadline, RejectCode
 
 
 class GeometrySettings(BaseModel):
-    """Tolerances of the geometric checks (millimetres unless stated)."""
+    """Tolerances and limits of the geometric checks (millimetres unless stated)."""
 
     tessellation_tolerance: float = 0.05
-    """Maximum chordal deviation of a tessellated surface from the exact one."""
+    """Linear deflection of the tessellation, relative to the size of each edge and face
+    (OCCT's relative mode); the angular tolerance bounds it on large curved faces."""
     angular_tolerance: float = 0.2
     """Maximum angle (radians) between adjacent facet normals on curved surfaces."""
     min_overlap_mm3: float = 1.0
     """Overlap volumes below this count as touching, not intersecting."""
     bounds_tolerance: float = 1e-3
     """Slack when testing containment in ``bounds``, to absorb floating-point noise."""
+    ground_tolerance_mm: float = 0.01
+    """How far below the ground (z=0) a part or the payload's start envelope may reach."""
+    max_tolerance_mm: float = 0.01
+    """Largest vertex, edge or face tolerance a BREP may carry. OCCT models at 1e-7 mm; a
+    large tolerance lets a "valid" solid have gaps or overlaps of that size."""
+    max_bodies: int = Field(default=256, ge=1)
+    """Parts plus payload per scene."""
+    max_faces: int = Field(default=50_000, ge=1)
+    """Exact faces over all bodies of one scene, checked before meshing."""
+    max_triangles: int = Field(default=2_000_000, ge=1)
+    """Triangles over all bodies of one scene after meshing."""
+    max_brep_bytes: int = Field(default=64 << 20, ge=1)
+    """Size of one body's BREP file."""
+    body_timeout_s: float = Field(default=120.0, gt=0)
+    """Wall time the loader process may spend reading, validating and meshing one body."""
+    loader_memory_mb: int = Field(default=4096, ge=256)
+    """Address-space limit of the loader process."""
+
+
+# --- meshes and loaded geometry ------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -47,10 +96,10 @@ class TriMesh:
 
     @cached_property
     def manifold(self) -> manifold3d.Manifold:
-        """The mesh as a manifold3d solid, for booleans."""
-        mesh = manifold3d.Mesh(
-            np.ascontiguousarray(self.vertices, dtype=np.float32),
-            np.ascontiguousarray(self.faces, dtype=np.uint32),
+        """The mesh as a manifold3d solid, for booleans; float64 end to end (no float32 rounding)."""
+        mesh = manifold3d.Mesh64(
+            np.ascontiguousarray(self.vertices, dtype=np.float64),
+            np.ascontiguousarray(self.faces, dtype=np.uint64),
         )
         return manifold3d.Manifold(mesh)
 
@@ -62,6 +111,12 @@ class TriMesh:
     def translated(self, offset: np.ndarray | tuple[float, float, float]) -> TriMesh:
         """A copy moved by ``offset``."""
         return TriMesh(self.vertices + np.asarray(offset, dtype=float), self.faces)
+
+    @property
+    def signed_volume(self) -> float:
+        """Enclosed volume (positive for outward-facing triangles), in float64."""
+        a, b, c = (self.vertices[self.faces[:, k]] for k in range(3))
+        return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
 
 
 def merge_meshes(meshes: list[TriMesh]) -> TriMesh:
@@ -75,13 +130,35 @@ def merge_meshes(meshes: list[TriMesh]) -> TriMesh:
 
 
 @dataclass(frozen=True)
+class FaceSummary:
+    """One exact face: its surface type and the parameters of analytic surfaces (mm).
+
+    ``kind`` is OCCT's surface type in lower case (``plane``, ``sphere``, ``cylinder``,
+    ``cone``, ``torus``, ``bsplinesurface``, ...). For a plane ``origin`` is a point on it
+    and ``axis`` its normal; for a sphere the centre and ``radius``; for cylinders, cones
+    and tori a point on the axis, the axis and the (major) radius; zeros otherwise.
+    """
+
+    kind: str
+    origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    axis: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    radius: float = 0.0
+
+
+@dataclass(frozen=True)
 class SolidGeometry:
-    """One solid: exact volume and bounding box from the BREP, plus its tessellation."""
+    """One solid: exact volume and bounding box from the BREP, plus its trusted tessellation.
+
+    ``faces``, ``area_mm2`` and ``centroid`` are exact too (zero/empty when unknown).
+    """
 
     mesh: TriMesh
     volume_mm3: float
     bbox_min: np.ndarray
     bbox_max: np.ndarray
+    faces: tuple[FaceSummary, ...] = ()
+    area_mm2: float = 0.0
+    centroid: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +184,11 @@ class BodyGeometry:
         return manifold3d.Manifold.batch_boolean(
             [s.mesh.manifold for s in self.solids], manifold3d.OpType.Add
         )
+
+    @property
+    def triangles(self) -> int:
+        """Triangles over all solids."""
+        return sum(len(s.mesh.faces) for s in self.solids)
 
     def fingerprint(self) -> list[object]:
         """Rounded exact properties; equal for two builds of the same shape."""
@@ -141,100 +223,743 @@ class LoadedScene:
         """``seed=…, scale=…`` for messages."""
         return f"seed={self.record.seed}, scale={self.record.scale:g}"
 
+    @cached_property
+    def envelope(self) -> TriMesh:
+        """The payload's start envelope (see :func:`payload_envelope`), computed once."""
+        return payload_envelope(self)
+
 
 def read_scene_record(directory: Path) -> SceneRecord:
-    """Parse ``scene.json`` from a build directory, as untrusted input."""
+    """Parse ``scene.json`` from a build directory, as untrusted input (``contract_error`` if bad)."""
     path = directory / SCENE_FILE
-    if not path.is_file():
-        raise CheckFailure(RejectCode.CONTRACT_ERROR, f"build produced no {SCENE_FILE}")
-    if path.stat().st_size > MAX_SCENE_JSON_BYTES:
-        raise CheckFailure(
-            RejectCode.CONTRACT_ERROR, f"{SCENE_FILE} is larger than {MAX_SCENE_JSON_BYTES} bytes"
-        )
     try:
-        return SceneRecord.model_validate_json(path.read_bytes())
+        data = _read_plain_file(path, MAX_SCENE_JSON_BYTES)
+    except FileNotFoundError:
+        raise CheckFailure(RejectCode.CONTRACT_ERROR, f"build produced no {SCENE_FILE}") from None
+    except (OSError, ValueError) as exc:
+        raise CheckFailure(RejectCode.CONTRACT_ERROR, f"{SCENE_FILE} refused: {exc}") from None
+    try:
+        return SceneRecord.model_validate_json(data)
     except ValidationError as exc:
         raise CheckFailure(RejectCode.CONTRACT_ERROR, f"invalid scenario: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # belt and braces: pydantic reports bad JSON itself
+        raise CheckFailure(RejectCode.CONTRACT_ERROR, f"invalid {SCENE_FILE}: {exc}") from None
+
+
+def _read_plain_file(path: Path, max_bytes: int) -> bytes:
+    """Read a regular file the sandbox wrote, refusing links, devices and oversize files."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{path.name} is not a plain file")
+        if info.st_size > max_bytes:
+            raise ValueError(f"{path.name} is {info.st_size} bytes, over the {max_bytes}-byte limit")
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValueError(f"{path.name} is over the {max_bytes}-byte limit")
+    return data
+
+
+# --- exact geometry of one body (OCP; runs in the loader process) ------------------------------
+
+_BREP_SECTIONS = (
+    b"Locations",
+    b"Curve2ds",
+    b"Curves",
+    b"Polygon3D",
+    b"PolygonOnTriangulations",
+    b"Surfaces",
+    b"Triangulations",
+    b"TShapes",
+)
+# The last line of a complete BREP names the root shape: orientation, index, location.
+_BREP_ROOT = re.compile(rb"[+\-ie][0-9]+ [0-9]+")
+
+
+def _check_brep_text(data: bytes, label: str) -> None:
+    """Refuse files that are visibly not a complete ASCII BREP before OCCT's reader sees them.
+
+    OCCT's reader loops forever on some truncated files; a complete file has every section
+    header in order and ends with the root shape's reference.
+    """
+    position = 0
+    for section in _BREP_SECTIONS:
+        found = re.compile(rb"^" + section + rb" [0-9]+\s*$", re.MULTILINE).search(data, position)
+        if found is None:
+            raise CheckFailure(
+                RejectCode.INVALID_GEOMETRY,
+                f"{label!r}: the shape file is not a complete BREP (no {section.decode()} section)",
+            )
+        position = found.end()
+    lines = data.rstrip().rsplit(b"\n", 1)
+    if _BREP_ROOT.fullmatch(lines[-1].strip()) is None:
+        raise CheckFailure(
+            RejectCode.INVALID_GEOMETRY, f"{label!r}: the shape file is truncated (no root shape at its end)"
+        )
+
+
+def _read_shape(data: bytes, label: str) -> Any:
+    from OCP.BRep import BRep_Builder
+    from OCP.BRepTools import BRepTools
+    from OCP.TopoDS import TopoDS_Shape
+
+    _check_brep_text(data, label)
+    shape = TopoDS_Shape()
+    try:
+        BRepTools.Read_s(shape, io.BytesIO(data), BRep_Builder())
+    except Exception as exc:  # a malformed BREP is bad geometry, not our crash
+        raise CheckFailure(RejectCode.INVALID_GEOMETRY, f"{label!r}: unreadable shape ({exc})") from None
+    if shape.IsNull():
+        raise CheckFailure(RejectCode.INVALID_GEOMETRY, f"{label!r}: unreadable shape (no shape in the file)")
+    return shape
+
+
+def _unique(shape: Any, kind: Any) -> list[Any]:
+    """Sub-shapes of one kind (solids or faces), each once (same TShape and location), in exploration order."""
+    from OCP.collections import IndexedMap_TopoDS_Shape_TopTools_ShapeMapHasher as ShapeMap
+    from OCP.TopAbs import TopAbs_SOLID
+    from OCP.TopExp import TopExp
+    from OCP.TopoDS import TopoDS
+
+    found = ShapeMap()
+    TopExp.MapShapes_s(shape, kind, found)
+    cast = TopoDS.Solid if kind == TopAbs_SOLID else TopoDS.Face
+    return [cast(found.FindKey(i)) for i in range(1, found.Extent() + 1)]
+
+
+def _check_tolerances(shape: Any, label: str, settings: GeometrySettings) -> None:
+    from OCP.BRep import BRep_Tool
+    from OCP.TopAbs import TopAbs_EDGE, TopAbs_FACE, TopAbs_VERTEX
+
+    for kind, name in ((TopAbs_VERTEX, "a vertex"), (TopAbs_EDGE, "an edge"), (TopAbs_FACE, "a face")):
+        tolerance = BRep_Tool.MaxTolerance_s(shape, kind)
+        if not tolerance <= settings.max_tolerance_mm:  # NaN fails too
+            raise CheckFailure(
+                RejectCode.INVALID_GEOMETRY,
+                f"{label!r}: {name} tolerance of {tolerance:.3g} mm exceeds {settings.max_tolerance_mm:g} mm "
+                "(the exact surfaces do not meet; simplify the operation that made it, e.g. shell before filleting)",
+            )
+
+
+def _vec(point: Any) -> tuple[float, float, float]:
+    return (float(point.X()), float(point.Y()), float(point.Z()))
+
+
+def _face_summary(face: Any, label: str) -> FaceSummary:
+    from OCP.BRep import BRep_Tool
+    from OCP.BRepAdaptor import BRepAdaptor_Surface
+    from OCP.GeomAbs import GeomAbs_SurfaceType as Kind
+
+    if BRep_Tool.Surface_s(face) is None:
+        raise CheckFailure(RejectCode.INVALID_GEOMETRY, f"{label!r}: a face has no exact surface")
+    surface = BRepAdaptor_Surface(face, True)
+    kind = surface.GetType()
+    name = kind.name.removeprefix("GeomAbs_").lower()
+    if kind == Kind.GeomAbs_Plane:
+        axis = surface.Plane().Axis()
+        return FaceSummary(name, _vec(axis.Location()), _vec(axis.Direction()))
+    if kind == Kind.GeomAbs_Sphere:
+        sphere = surface.Sphere()
+        return FaceSummary(
+            name, _vec(sphere.Location()), _vec(sphere.Position().Direction()), sphere.Radius()
+        )
+    if kind == Kind.GeomAbs_Cylinder:
+        cylinder = surface.Cylinder()
+        return FaceSummary(name, *_axis(cylinder.Axis()), cylinder.Radius())
+    if kind == Kind.GeomAbs_Cone:
+        cone = surface.Cone()
+        return FaceSummary(name, *_axis(cone.Axis()), cone.RefRadius())
+    if kind == Kind.GeomAbs_Torus:
+        torus = surface.Torus()
+        return FaceSummary(name, *_axis(torus.Axis()), torus.MajorRadius())
+    return FaceSummary(name)
+
+
+def _axis(axis: Any) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    return _vec(axis.Location()), _vec(axis.Direction())
+
+
+@dataclass(frozen=True)
+class _Exact:
+    volume: float
+    area: float
+    centroid: np.ndarray
+    bbox_min: np.ndarray
+    bbox_max: np.ndarray
+
+
+def _exact_properties(solid: Any) -> _Exact:
+    """Volume, area, centroid and tight bounding box from the exact surfaces (no triangulation)."""
+    from OCP.Bnd import Bnd_Box
+    from OCP.BRepBndLib import BRepBndLib
+    from OCP.BRepGProp import BRepGProp
+    from OCP.GProp import GProp_GProps
+
+    volume = GProp_GProps()
+    BRepGProp.VolumeProperties_s(solid, volume, False, False, False)
+    area = GProp_GProps()
+    BRepGProp.SurfaceProperties_s(solid, area, False, False)
+    box = Bnd_Box()
+    BRepBndLib.AddOptimal_s(solid, box, False, False)
+    if box.IsVoid():
+        lo = hi = np.full(3, np.nan)
+    else:
+        lo, hi = np.array(_vec(box.CornerMin())), np.array(_vec(box.CornerMax()))
+    return _Exact(float(volume.Mass()), float(area.Mass()), np.array(_vec(volume.CentreOfMass())), lo, hi)
+
+
+def _mesh_solid(solid: Any, settings: GeometrySettings, label: str) -> tuple[TriMesh, float, int]:
+    """Mesh one solid from its exact surfaces; returns the merged mesh, its largest deflection and raw triangles.
+
+    The caller has removed any stored triangulation, so OCCT meshes from scratch.
+    """
+    from OCP.BRep import BRep_Tool
+    from OCP.BRepMesh import BRepMesh_IncrementalMesh
+    from OCP.TopAbs import TopAbs_FACE, TopAbs_Orientation
+    from OCP.TopLoc import TopLoc_Location
+
+    BRepMesh_IncrementalMesh(solid, settings.tessellation_tolerance, True, settings.angular_tolerance, True)
+    vertices: list[np.ndarray] = []
+    triangles: list[np.ndarray] = []
+    offset, deflection = 0, 0.0
+    for face in _unique(solid, TopAbs_FACE):
+        location = TopLoc_Location()
+        poly = BRep_Tool.Triangulation_s(face, location)
+        if poly is None or poly.NbNodes() == 0 or poly.NbTriangles() == 0:
+            raise CheckFailure(RejectCode.INVALID_GEOMETRY, f"{label!r}: a face could not be meshed")
+        nodes = np.array([_vec(poly.Node(i)) for i in range(1, poly.NbNodes() + 1)], dtype=np.float64)
+        if not location.IsIdentity():
+            trsf = location.Transformation()
+            matrix = np.array([[trsf.Value(r, c) for c in range(1, 5)] for r in range(1, 4)])
+            nodes = nodes @ matrix[:, :3].T + matrix[:, 3]
+        tris = (
+            np.array([poly.Triangle(i).Get() for i in range(1, poly.NbTriangles() + 1)], dtype=np.int64) - 1
+        )
+        if face.Orientation() == TopAbs_Orientation.TopAbs_REVERSED:
+            tris = tris[:, [0, 2, 1]]
+        vertices.append(nodes)
+        triangles.append(tris + offset)
+        offset += len(nodes)
+        deflection = max(deflection, float(poly.Deflection()))
+    raw_vertices, raw_faces = np.concatenate(vertices), np.concatenate(triangles)
+    # OCCT emits one vertex set per face; manifold booleans need shared vertices.
+    merged = trimesh.Trimesh(raw_vertices, raw_faces, process=True)
+    mesh = TriMesh(np.asarray(merged.vertices, dtype=np.float64), np.asarray(merged.faces, dtype=np.int64))
+    return mesh, deflection, len(raw_faces)
+
+
+def _cross_check(mesh: TriMesh, exact: _Exact, deflection: float, label: str, index: int) -> None:
+    """The mesh must match the exact solid: bounding box and volume, within what the deflection allows."""
+    lo, hi = mesh.aabb
+    size = float(np.linalg.norm(exact.bbox_max - exact.bbox_min))
+    eps = 1e-6 * max(size, 1.0)
+    # Mesh nodes lie on the exact surfaces: the mesh box is inside the exact box, and
+    # short of it by at most the deflection (a chord's sag).
+    inside = bool(np.all(lo >= exact.bbox_min - eps) and np.all(hi <= exact.bbox_max + eps))
+    close = bool(
+        np.all(lo <= exact.bbox_min + deflection + eps) and np.all(hi >= exact.bbox_max - deflection - eps)
+    )
+    if not (inside and close):
+        raise CheckFailure(
+            RejectCode.INVALID_GEOMETRY,
+            f"{label!r}: solid {index}'s mesh box {np.round(lo, 3).tolist()}..{np.round(hi, 3).tolist()} does not "
+            f"match its exact box {np.round(exact.bbox_min, 3).tolist()}..{np.round(exact.bbox_max, 3).tolist()}",
+        )
+    # Every surface point moves by at most the deflection, so the volume by at most area × deflection.
+    volume = mesh.signed_volume
+    allowed = exact.area * deflection + 1e-6 * exact.volume + 1e-9
+    if not abs(volume - exact.volume) <= allowed:
+        raise CheckFailure(
+            RejectCode.INVALID_GEOMETRY,
+            f"{label!r}: solid {index}'s mesh encloses {volume:.3f} mm³ but the exact solid {exact.volume:.3f} mm³",
+        )
+
+
+def _in_working_range(lo: np.ndarray, hi: np.ndarray) -> bool:
+    return bool(np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))) and bool(
+        max(np.abs(lo).max(), np.abs(hi).max()) <= WORKING_RANGE_MM
+    )
+
+
+def load_solid(
+    solid: Any, label: str, index: int, settings: GeometrySettings, max_triangles: int | None = None
+) -> SolidGeometry:
+    """Validate, measure and mesh one exact solid (an OCP ``TopoDS_Solid`` without stored meshes)."""
+    from OCP.BRepCheck import BRepCheck_Analyzer
+    from OCP.TopAbs import TopAbs_FACE
+
+    analyzer = BRepCheck_Analyzer(solid, True, True)
+    if not analyzer.IsValid():
+        raise CheckFailure(RejectCode.INVALID_GEOMETRY, f"{label!r}: solid {index} is not valid")
+    faces = tuple(_face_summary(face, label) for face in _unique(solid, TopAbs_FACE))
+    exact = _exact_properties(solid)
+    if not _in_working_range(exact.bbox_min, exact.bbox_max):
+        raise CheckFailure(
+            RejectCode.OUT_OF_BOUNDS,
+            f"{label!r}: solid {index} reaches beyond the ±{WORKING_RANGE_MM / 1000:g} m working range "
+            f"(box {exact.bbox_min.tolist()}..{exact.bbox_max.tolist()})",
+        )
+    if not exact.volume > 1e-9 or not math.isfinite(exact.area):
+        raise CheckFailure(RejectCode.INVALID_GEOMETRY, f"{label!r}: solid {index} has no volume")
+    mesh, deflection, triangles = _mesh_solid(solid, settings, label)
+    if max_triangles is not None and triangles > max_triangles:
+        raise CheckFailure(
+            RejectCode.RESOURCE_LIMIT,
+            f"{label!r}: meshing solid {index} gives {triangles} triangles, over the scene's remaining "
+            f"{max_triangles} (limit {settings.max_triangles} per scene)",
+        )
+    if mesh.manifold.status() != manifold3d.Error.NoError:
+        raise CheckFailure(
+            RejectCode.INVALID_GEOMETRY, f"{label!r}: solid {index} does not tessellate to a closed surface"
+        )
+    _cross_check(mesh, exact, deflection, label, index)
+    return SolidGeometry(
+        mesh=mesh,
+        volume_mm3=exact.volume,
+        bbox_min=exact.bbox_min,
+        bbox_max=exact.bbox_max,
+        faces=faces,
+        area_mm2=exact.area,
+        centroid=exact.centroid,
+    )
 
 
 def tessellate_solid(solid: object, settings: GeometrySettings) -> TriMesh:
-    """Tessellate one build123d solid into a vertex-merged closed mesh."""
-    raw_vertices, raw_faces = solid.tessellate(  # type: ignore[attr-defined]
-        settings.tessellation_tolerance, settings.angular_tolerance
-    )
-    vertices = np.array([(v.X, v.Y, v.Z) for v in raw_vertices], dtype=float)
-    faces = np.asarray(raw_faces, dtype=np.int64).reshape(-1, 3)
-    # OCCT emits one vertex set per face; manifold booleans need shared vertices.
-    merged = trimesh.Trimesh(vertices, faces, process=True)
-    return TriMesh(np.asarray(merged.vertices), np.asarray(merged.faces, dtype=np.int64))
+    """Tessellate one solid (build123d or OCP) from its exact surfaces into a vertex-merged closed mesh."""
+    from OCP.BRepTools import BRepTools
+
+    wrapped = getattr(solid, "wrapped", solid)
+    BRepTools.Clean_s(wrapped, True)
+    return _mesh_solid(wrapped, settings, "solid")[0]
 
 
-def _vec(vector: object) -> np.ndarray:
-    """A build123d Vector as a float array."""
-    return np.array([vector.X, vector.Y, vector.Z], dtype=float)  # type: ignore[attr-defined]
+def load_brep_bytes(
+    data: bytes,
+    label: str,
+    settings: GeometrySettings,
+    max_faces: int | None = None,
+    max_triangles: int | None = None,
+) -> list[SolidGeometry]:
+    """Every solid of an untrusted BREP, validated, measured and meshed from exact geometry.
 
-
-def load_body(directory: Path, body: BodyRecord, settings: GeometrySettings) -> BodyGeometry:
-    """Import, validate and tessellate one body's BREP file.
-
-    Raises ``contract_error`` for an empty shape and ``invalid_geometry`` for anything that
-    is not a valid closed solid with volume.
+    Stored triangulations and polygons are removed first; abnormal tolerances are refused.
+    Raises ``contract_error`` for an empty shape, ``invalid_geometry`` for anything that is
+    not a valid closed solid with volume, ``out_of_bounds`` beyond the working range and
+    ``resource_limit`` over ``max_faces``/``max_triangles``. This runs OCCT on hostile
+    input in the calling process; the checker calls it in a :class:`GeometryLoader`.
     """
-    from build123d import import_brep
+    from OCP.BRepTools import BRepTools
+    from OCP.TopAbs import TopAbs_FACE, TopAbs_SOLID
 
-    path = directory / body.brep
-    if not path.is_file():
-        raise CheckFailure(RejectCode.CONTRACT_ERROR, f"{body.label!r}: shape file missing")
-    data = path.read_bytes()
-    try:
-        shape = import_brep(str(path))
-    except Exception as exc:  # a malformed BREP is bad geometry, not our crash
-        raise CheckFailure(RejectCode.INVALID_GEOMETRY, f"{body.label!r}: unreadable shape ({exc})") from None
-    solids = list(shape.solids())
+    shape = _read_shape(data, label)
+    # Force: remove polygonal data even from faces that have nothing else (they then fail below).
+    BRepTools.Clean_s(shape, True)
+    _check_tolerances(shape, label, settings)
+    solids = _unique(shape, TopAbs_SOLID)
+    face_count = len(_unique(shape, TopAbs_FACE))
     if not solids:
-        if not list(shape.faces()):
-            raise CheckFailure(RejectCode.CONTRACT_ERROR, f"{body.label!r}: empty shape")
+        if not face_count:
+            raise CheckFailure(RejectCode.CONTRACT_ERROR, f"{label!r}: empty shape")
         raise CheckFailure(
-            RejectCode.INVALID_GEOMETRY, f"{body.label!r}: shape has faces but no solid (not a closed solid)"
+            RejectCode.INVALID_GEOMETRY, f"{label!r}: shape has faces but no solid (not a closed solid)"
+        )
+    if max_faces is not None and face_count > max_faces:
+        raise CheckFailure(
+            RejectCode.RESOURCE_LIMIT,
+            f"{label!r} has {face_count} faces, over the scene's remaining {max_faces} "
+            f"(limit {settings.max_faces} per scene)",
         )
     geometries = []
     for index, solid in enumerate(solids):
-        if not solid.is_valid:
-            raise CheckFailure(RejectCode.INVALID_GEOMETRY, f"{body.label!r}: solid {index} is not valid")
-        if not solid.volume > 1e-9:
-            raise CheckFailure(RejectCode.INVALID_GEOMETRY, f"{body.label!r}: solid {index} has no volume")
-        mesh = tessellate_solid(solid, settings)
-        if mesh.manifold.status() != manifold3d.Error.NoError:
-            raise CheckFailure(
-                RejectCode.INVALID_GEOMETRY,
-                f"{body.label!r}: solid {index} does not tessellate to a closed surface",
-            )
-        solid_box = solid.bounding_box()
-        geometries.append(
-            SolidGeometry(
-                mesh=mesh,
-                volume_mm3=float(solid.volume),
-                bbox_min=_vec(solid_box.min),
-                bbox_max=_vec(solid_box.max),
-            )
-        )
-    box = shape.bounding_box()
+        geometry = load_solid(solid, label, index, settings, max_triangles)
+        if max_triangles is not None:
+            max_triangles -= len(geometry.mesh.faces)
+        geometries.append(geometry)
+    return geometries
+
+
+def body_geometry(label: str, solids: list[SolidGeometry], brep_sha256: str) -> BodyGeometry:
+    """Combine a body's solids: total volume, union box, volume-weighted centroid."""
+    volume = float(sum(s.volume_mm3 for s in solids))
+    centroids = [s.centroid if s.centroid is not None else (s.bbox_min + s.bbox_max) / 2 for s in solids]
+    centroid = sum(c * s.volume_mm3 for c, s in zip(centroids, solids, strict=True)) / volume
     return BodyGeometry(
-        label=body.label,
-        solids=geometries,
-        volume_mm3=float(sum(s.volume for s in solids)),
-        bbox_min=_vec(box.min),
-        bbox_max=_vec(box.max),
-        centroid=_vec(shape.center()),
-        brep_sha256=hashlib.sha256(data).hexdigest(),
+        label=label,
+        solids=solids,
+        volume_mm3=volume,
+        bbox_min=np.min([s.bbox_min for s in solids], axis=0),
+        bbox_max=np.max([s.bbox_max for s in solids], axis=0),
+        centroid=np.asarray(centroid, dtype=float),
+        brep_sha256=brep_sha256,
     )
 
 
-def load_scene(directory: Path, settings: GeometrySettings) -> LoadedScene:
-    """Load and validate a whole build: record, then every body's geometry."""
-    record = read_scene_record(directory)
-    bodies = {body.label: load_body(directory, body, settings) for body in record.bodies}
-    return LoadedScene(record=record, directory=directory, bodies=bodies)
+def _read_brep_file(directory: Path, body: BodyRecord, settings: GeometrySettings) -> bytes:
+    try:
+        return _read_plain_file(directory / body.brep, settings.max_brep_bytes)
+    except FileNotFoundError:
+        raise CheckFailure(RejectCode.CONTRACT_ERROR, f"{body.label!r}: shape file missing") from None
+    except (OSError, ValueError) as exc:
+        raise CheckFailure(RejectCode.CONTRACT_ERROR, f"{body.label!r}: shape file refused ({exc})") from None
+
+
+def load_body(directory: Path, body: BodyRecord, settings: GeometrySettings) -> BodyGeometry:
+    """Import, validate and tessellate one body's BREP file in this process.
+
+    See :func:`load_brep_bytes` for what is checked. OCCT's reader can hang or crash on a
+    hostile file, so code that judges untrusted builds should load them through a
+    :class:`GeometryLoader` instead.
+    """
+    data = _read_brep_file(directory, body, settings)
+    try:
+        solids = load_brep_bytes(data, body.label, settings)
+    except CheckFailure:
+        raise
+    except MemoryError:
+        raise CheckFailure(
+            RejectCode.RESOURCE_LIMIT, f"{body.label!r}: out of memory loading the shape"
+        ) from None
+    except Exception as exc:  # OCCT raises its own exception types on bad geometry
+        raise CheckFailure(
+            RejectCode.INVALID_GEOMETRY, f"{body.label!r}: the shape could not be processed ({exc!r})"
+        ) from None
+    return body_geometry(body.label, solids, hashlib.sha256(data).hexdigest())
+
+
+def _check_body_count(record: SceneRecord, settings: GeometrySettings) -> None:
+    if len(record.bodies) > settings.max_bodies:
+        raise CheckFailure(
+            RejectCode.RESOURCE_LIMIT,
+            f"the scene has {len(record.bodies)} bodies (seed={record.seed}, scale={record.scale:g}); "
+            f"at most {settings.max_bodies} are checked",
+        )
+
+
+# --- the loader process ------------------------------------------------------------------------
+
+_READY = "ready"
+_WORKER_FLAG = "--geometry-loader"
+_STARTUP_ALLOWANCE_S = 120.0
+_MAX_REPLY_BYTES = 1 << 20
+
+
+class _LoaderJob(BaseModel):
+    """One body for the loader: the BREP path, its label, where to put the meshes and the caps left."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    label: str
+    out: str
+    max_faces: int
+    max_triangles: int
+
+
+class _SolidMeta(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    volume: float
+    area: float
+    centroid: tuple[float, float, float]
+    bbox_min: tuple[float, float, float]
+    bbox_max: tuple[float, float, float]
+    faces: list[tuple[str, tuple[float, float, float], tuple[float, float, float], float]]
+
+
+class _LoaderReply(BaseModel):
+    """The loader's answer for one body: its solids (meshes in ``out``) or a failure."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    status: Literal["ok", "fail"]
+    code: RejectCode | None = None
+    message: str = ""
+    sha256: str = ""
+    solids: list[_SolidMeta] = Field(default_factory=list)
+
+
+def _loader_answer(job: _LoaderJob, settings: GeometrySettings) -> _LoaderReply:
+    try:
+        data = _read_plain_file(Path(job.path), settings.max_brep_bytes)
+    except FileNotFoundError:
+        return _LoaderReply(
+            status="fail", code=RejectCode.CONTRACT_ERROR, message=f"{job.label!r}: shape file missing"
+        )
+    except (OSError, ValueError) as exc:
+        return _LoaderReply(
+            status="fail",
+            code=RejectCode.CONTRACT_ERROR,
+            message=f"{job.label!r}: shape file refused ({exc})",
+        )
+    try:
+        solids = load_brep_bytes(data, job.label, settings, job.max_faces, job.max_triangles)
+    except CheckFailure as failure:
+        return _LoaderReply(status="fail", code=failure.code, message=failure.message)
+    except MemoryError:
+        message = f"{job.label!r}: loading the shape ran out of memory ({settings.loader_memory_mb} MB)"
+        return _LoaderReply(status="fail", code=RejectCode.RESOURCE_LIMIT, message=message)
+    except Exception as exc:  # OCCT raises its own exception types on bad geometry
+        message = f"{job.label!r}: the shape could not be processed ({type(exc).__name__}: {exc})"
+        return _LoaderReply(status="fail", code=RejectCode.INVALID_GEOMETRY, message=message[:2000])
+    arrays: dict[str, np.ndarray] = {}
+    for index, solid in enumerate(solids):
+        arrays[f"v{index}"], arrays[f"f{index}"] = solid.mesh.vertices, solid.mesh.faces
+    np.savez(job.out, **arrays)  # type: ignore[arg-type]
+    metas = [
+        _SolidMeta(
+            volume=s.volume_mm3,
+            area=s.area_mm2,
+            centroid=tuple(s.centroid.tolist()) if s.centroid is not None else (0.0, 0.0, 0.0),  # type: ignore[arg-type]
+            bbox_min=tuple(s.bbox_min.tolist()),  # type: ignore[arg-type]
+            bbox_max=tuple(s.bbox_max.tolist()),  # type: ignore[arg-type]
+            faces=[(f.kind, f.origin, f.axis, f.radius) for f in s.faces],
+        )
+        for s in solids
+    ]
+    return _LoaderReply(status="ok", sha256=hashlib.sha256(data).hexdigest(), solids=metas)
+
+
+def _loader_main(settings_json: str) -> None:
+    """The loader process: answer one JSON job per stdin line with one JSON line on the protocol stream."""
+    # OCCT prints to stdout; keep the protocol on a private copy of it and send the rest to stderr.
+    protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    settings = GeometrySettings.model_validate_json(settings_json)
+    import OCP.BRepMesh  # noqa: F401  (load OCCT before saying ready)
+
+    protocol.write(_READY + "\n")
+    protocol.flush()
+    for line in sys.stdin:
+        reply = _loader_answer(_LoaderJob.model_validate_json(line), settings)
+        protocol.write(reply.model_dump_json() + "\n")
+        protocol.flush()
+
+
+class GeometryLoader:
+    """A separate process that reads, validates and meshes untrusted BREPs, one body at a time.
+
+    Started early (it imports OCCT while the sandbox runs) and reused for every build of a
+    check. A body that crashes it, or takes longer than ``body_timeout_s``, gets a verdict;
+    the process is then restarted for the next body. Use as a context manager.
+    """
+
+    def __init__(self, settings: GeometrySettings) -> None:
+        self.settings = settings
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._started = 0.0
+        self._ready = False
+        self._buffer = b""
+        self._scratch = Path(tempfile.mkdtemp(prefix="benchgen-geometry-"))
+        self._count = 0
+        self._start()
+
+    def __enter__(self) -> GeometryLoader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the process and remove its scratch files."""
+        self._stop()
+        import shutil
+
+        shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def _start(self) -> None:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+        for key in ("PYTHONPATH", "HOME", "OMP_NUM_THREADS"):
+            if key in os.environ:
+                env[key] = os.environ[key]
+        self._proc = subprocess.Popen(
+            [sys.executable, "-s", "-m", "benchgen.geometry", _WORKER_FLAG, self.settings.model_dump_json()],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+        memory = self.settings.loader_memory_mb << 20
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # prlimit is Linux-only
+            import resource
+
+            resource.prlimit(self._proc.pid, resource.RLIMIT_AS, (memory, memory))
+            resource.prlimit(self._proc.pid, resource.RLIMIT_CORE, (0, 0))
+        self._started = time.monotonic()
+        self._ready = False
+        self._buffer = b""
+
+    def _stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        proc.wait()
+
+    def _read_line(self, until: float) -> bytes | None:
+        """One line from the process before ``until`` (monotonic); None on timeout or end of stream."""
+        assert self._proc is not None and self._proc.stdout is not None
+        fd = self._proc.stdout.fileno()
+        while b"\n" not in self._buffer:
+            remaining = until - time.monotonic()
+            if remaining <= 0 or len(self._buffer) > _MAX_REPLY_BYTES:
+                return None
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def _failure(self, label: str, timed_out: bool, limit: float) -> CheckFailure:
+        proc = self._proc
+        self._stop()
+        if timed_out:
+            return CheckFailure(
+                RejectCode.RESOURCE_LIMIT,
+                f"{label!r}: reading and meshing its shape took more than {limit:g} s "
+                "(the BREP is malformed or too complex)",
+            )
+        code = proc.returncode if proc is not None else None
+        how = (
+            f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit status {code}"
+        )
+        return CheckFailure(
+            RejectCode.INVALID_GEOMETRY, f"{label!r}: the BREP reader crashed on its shape file ({how})"
+        )
+
+    def load_body(
+        self,
+        directory: Path,
+        body: BodyRecord,
+        max_faces: int | None = None,
+        max_triangles: int | None = None,
+        deadline: Deadline | None = None,
+    ) -> BodyGeometry:
+        """Load one body in the loader process; raises :class:`CheckFailure` on any problem."""
+        settings = self.settings
+        if self._proc is None:
+            self._start()
+        assert self._proc is not None and self._proc.stdin is not None
+        if not self._ready:
+            line = self._read_line(self._started + _STARTUP_ALLOWANCE_S)
+            if line is None or line.strip() != _READY.encode():
+                self._stop()
+                raise RuntimeError("the geometry loader process did not start")
+            self._ready = True
+        self._count += 1
+        out = self._scratch / f"{self._count}.npz"
+        job = _LoaderJob(
+            path=str(directory / body.brep),
+            label=body.label,
+            out=str(out),
+            max_faces=max_faces if max_faces is not None else settings.max_faces,
+            max_triangles=max_triangles if max_triangles is not None else settings.max_triangles,
+        )
+        limit = settings.body_timeout_s
+        if deadline is not None and deadline.seconds is not None:
+            limit = max(0.1, min(limit, deadline.started + deadline.seconds - time.monotonic()))
+        try:
+            self._proc.stdin.write(job.model_dump_json().encode() + b"\n")
+            self._proc.stdin.flush()
+        except OSError:
+            raise self._failure(body.label, False, limit) from None
+        started = time.monotonic()
+        line = self._read_line(started + limit)
+        if line is None:
+            timed_out = time.monotonic() - started >= limit
+            failure = self._failure(body.label, timed_out, limit)  # stops the process
+            if timed_out and deadline is not None:
+                deadline.check(f"loading {body.label!r}")
+            raise failure
+        try:
+            reply = _LoaderReply.model_validate_json(line)
+        except ValidationError:
+            self._stop()
+            raise CheckFailure(
+                RejectCode.INVALID_GEOMETRY, f"{body.label!r}: the BREP reader answered garbage"
+            ) from None
+        if reply.status == "fail":
+            raise CheckFailure(reply.code or RejectCode.INVALID_GEOMETRY, reply.message)
+        try:
+            return _body_from_reply(body.label, reply, out)
+        finally:
+            out.unlink(missing_ok=True)
+
+    def load_scene(self, directory: Path, deadline: Deadline | None = None) -> LoadedScene:
+        """Parse ``scene.json`` and load every body, within the scene's caps."""
+        settings = self.settings
+        record = read_scene_record(directory)
+        _check_body_count(record, settings)
+        faces_left, triangles_left = settings.max_faces, settings.max_triangles
+        bodies: dict[str, BodyGeometry] = {}
+        for body in record.bodies:
+            if deadline is not None:
+                deadline.check(f"loading {body.label!r}")
+            geometry = self.load_body(directory, body, faces_left, triangles_left, deadline)
+            faces_left -= sum(len(s.faces) for s in geometry.solids)
+            triangles_left -= geometry.triangles
+            bodies[body.label] = geometry
+        return LoadedScene(record=record, directory=directory, bodies=bodies)
+
+
+def _body_from_reply(label: str, reply: _LoaderReply, out: Path) -> BodyGeometry:
+    solids = []
+    with np.load(out, allow_pickle=False) as arrays:
+        for index, meta in enumerate(reply.solids):
+            vertices = np.asarray(arrays[f"v{index}"], dtype=np.float64)
+            faces = np.asarray(arrays[f"f{index}"], dtype=np.int64)
+            if (
+                vertices.ndim != 2
+                or vertices.shape[1] != 3
+                or faces.ndim != 2
+                or faces.shape[1] != 3
+                or not np.all(np.isfinite(vertices))
+                or (faces.size and (faces.min() < 0 or faces.max() >= len(vertices)))
+            ):
+                raise CheckFailure(
+                    RejectCode.INVALID_GEOMETRY, f"{label!r}: the loader returned a broken mesh"
+                )
+            solids.append(
+                SolidGeometry(
+                    mesh=TriMesh(vertices, faces),
+                    volume_mm3=meta.volume,
+                    bbox_min=np.array(meta.bbox_min),
+                    bbox_max=np.array(meta.bbox_max),
+                    faces=tuple(FaceSummary(k, o, a, r) for k, o, a, r in meta.faces),
+                    area_mm2=meta.area,
+                    centroid=np.array(meta.centroid),
+                )
+            )
+    if not solids:
+        raise CheckFailure(RejectCode.INVALID_GEOMETRY, f"{label!r}: the loader returned no solid")
+    return body_geometry(label, solids, reply.sha256)
+
+
+def load_scene(
+    directory: Path,
+    settings: GeometrySettings,
+    *,
+    loader: GeometryLoader | None = None,
+    deadline: Deadline | None = None,
+) -> LoadedScene:
+    """Load and validate a whole build: record, then every body's geometry (in a loader process)."""
+    if loader is not None:
+        return loader.load_scene(directory, deadline)
+    with GeometryLoader(settings) as own:
+        return own.load_scene(directory, deadline)
+
+
+# --- static checks -----------------------------------------------------------------------------
 
 
 def jitter_corners(jitter: tuple[float, float, float]) -> np.ndarray:
@@ -273,8 +998,13 @@ def _outside(lo: np.ndarray, hi: np.ndarray, bounds: Zone, tol: float) -> str | 
 
 
 def check_bounds(scene: LoadedScene, settings: GeometrySettings) -> None:
-    """Every part and the payload's spawn envelope must lie inside ``bounds`` (``out_of_bounds``)."""
+    """Every part and the payload's spawn envelope inside ``bounds`` and above the ground (``out_of_bounds``).
+
+    The ground (z=0) is solid: nothing may start below it, by more than
+    ``ground_tolerance_mm``, whatever ``bounds`` allows.
+    """
     bounds = scene.record.bounds
+    ground = -settings.ground_tolerance_mm
     for part, geom in scene.parts:
         crossing = _outside(geom.bbox_min, geom.bbox_max, bounds, settings.bounds_tolerance)
         if crossing:
@@ -282,12 +1012,24 @@ def check_bounds(scene: LoadedScene, settings: GeometrySettings) -> None:
                 RejectCode.OUT_OF_BOUNDS,
                 f"part {part.label!r} lies outside bounds at {scene.where}: {crossing}",
             )
-    lo, hi = payload_envelope(scene).aabb
+        if geom.bbox_min[2] < ground:
+            raise CheckFailure(
+                RejectCode.OUT_OF_BOUNDS,
+                f"part {part.label!r} reaches z={geom.bbox_min[2]:.2f} mm, into the ground (z=0) at {scene.where}",
+            )
+    lo, hi = scene.envelope.aabb
+    label = scene.record.payload.label
     crossing = _outside(lo, hi, bounds, settings.bounds_tolerance)
     if crossing:
         raise CheckFailure(
             RejectCode.OUT_OF_BOUNDS,
-            f"payload {scene.record.payload.label!r} start envelope lies outside bounds at {scene.where}: {crossing}",
+            f"payload {label!r} start envelope lies outside bounds at {scene.where}: {crossing}",
+        )
+    if lo[2] < ground:
+        raise CheckFailure(
+            RejectCode.OUT_OF_BOUNDS,
+            f"payload {label!r} can start at z={lo[2]:.2f} mm (jitter included), into the ground (z=0) "
+            f"at {scene.where}",
         )
 
 
@@ -300,14 +1042,15 @@ def _zones_overlap(a: Zone, b: Zone) -> bool:
 
 
 def check_zones(scene: LoadedScene, settings: GeometrySettings) -> None:
-    """Zones inside bounds, goal clear of forbid zones, payload spawn clear of forbid zones."""
+    """Zones inside bounds, goal clear of forbid zones, payload spawn clear of forbid zones,
+    and a goal zone the payload's centre can reach (:func:`check_goal_room`)."""
     record = scene.record
     for role, zone in record.zones():
         if not _zone_inside(zone, record.bounds, settings.bounds_tolerance):
             raise CheckFailure(
                 RejectCode.ZONE_CONFLICT, f"{role} zone {zone.name!r} is not inside bounds at {scene.where}"
             )
-    envelope = payload_envelope(scene).manifold
+    envelope = scene.envelope.manifold
     for zone in record.forbid_zones:
         if _zones_overlap(record.goal_zone, zone):
             raise CheckFailure(
@@ -321,17 +1064,107 @@ def check_zones(scene: LoadedScene, settings: GeometrySettings) -> None:
                 f"payload start envelope enters forbid zone {zone.name!r} at {scene.where} "
                 f"({overlap:.1f} mm³)",
             )
+    check_goal_room(scene, settings)
+
+
+def _winding_number(point: np.ndarray, mesh: TriMesh) -> float:
+    """Generalised winding number of a closed mesh around ``point`` (1 inside, 0 outside)."""
+    a, b, c = (mesh.vertices[mesh.faces[:, k]] - point for k in range(3))
+    la, lb, lc = (np.linalg.norm(v, axis=1) for v in (a, b, c))
+    numerator = np.einsum("ij,ij->i", a, np.cross(b, c))
+    denominator = (
+        la * lb * lc
+        + np.einsum("ij,ij->i", a, b) * lc
+        + np.einsum("ij,ij->i", a, c) * lb
+        + np.einsum("ij,ij->i", b, c) * la
+    )
+    return float(np.arctan2(numerator, denominator).sum() / (2 * np.pi))
+
+
+def centre_clearance(body: BodyGeometry) -> float:
+    """A lower bound on the distance from the body's centroid to its surface; 0 if the centroid is outside it.
+
+    The nearest triangle is at least as far as the nearest triangle plane.
+    """
+    mesh = body.mesh
+    if _winding_number(body.centroid, mesh) < 0.5:
+        return 0.0
+    a, b, c = (mesh.vertices[mesh.faces[:, k]] for k in range(3))
+    normals = np.cross(b - a, c - a)
+    lengths = np.linalg.norm(normals, axis=1)
+    keep = lengths > 0
+    distances = np.abs(np.einsum("ij,ij->i", normals[keep], body.centroid - a[keep])) / lengths[keep]
+    return float(distances.min()) if distances.size else 0.0
+
+
+def lowest_centre_height(body: BodyGeometry) -> float:
+    """How low the body's centroid can get above a floor it rests on, in any orientation.
+
+    Resting on a floor, the body touches it with its convex hull; its centroid is then at
+    least the centroid's distance to the nearest hull facet above it.
+    """
+    from scipy.spatial import ConvexHull
+
+    hull = ConvexHull(body.mesh.vertices)
+    distances = -(hull.equations[:, :3] @ body.centroid + hull.equations[:, 3])
+    return float(max(distances.min(), 0.0))
+
+
+def check_goal_room(scene: LoadedScene, settings: GeometrySettings) -> None:
+    """Cheap sanity of the goal zone (``zone_conflict``); full solvability is not decided here.
+
+    1. The payload's centre must be able to get into the goal: the zone's top must not lie
+       below the lowest height the payload's centroid can rest at above the ground.
+    2. When the payload's centroid lies inside the payload with clearance ρ, a ball of
+       radius ρ around a goal point is payload, so it cannot be inside a fixed part: the
+       goal zone minus the fixed parts must keep at least the volume that ball shares with
+       the zone, Π min(extent/2, ρ/√3).
+    """
+    record = scene.record
+    goal = record.goal_zone
+    payload = scene.payload
+    lowest = lowest_centre_height(payload)
+    if goal.max[2] < lowest - settings.bounds_tolerance:
+        raise CheckFailure(
+            RejectCode.ZONE_CONFLICT,
+            f"goal zone {goal.name!r} tops out at z={goal.max[2]:.1f} mm, but the payload's centre cannot "
+            f"get lower than {lowest:.1f} mm above the ground at {scene.where}",
+        )
+    rho = centre_clearance(payload)
+    if rho <= 0:
+        return
+    need = float(np.prod([min(extent / 2, rho / math.sqrt(3)) for extent in goal.size]))
+    box = zone_manifold(goal)
+    goal_box = (np.asarray(goal.min, dtype=float), np.asarray(goal.max, dtype=float))
+    fixed = [
+        geom.manifold
+        for part in record.parts
+        if part.joint.kind == "fixed"
+        and _aabbs_overlap(((geom := scene.bodies[part.label]).bbox_min, geom.bbox_max), goal_box)
+    ]
+    free = box - manifold3d.Manifold.batch_boolean(fixed, manifold3d.OpType.Add) if fixed else box
+    room = free.volume()
+    if room < need * (1 - 1e-6):
+        raise CheckFailure(
+            RejectCode.ZONE_CONFLICT,
+            f"goal zone {goal.name!r} is filled by fixed parts at {scene.where}: {room:.1f} mm³ of it is free, "
+            f"the payload's core needs {need:.1f} mm³ of it",
+        )
 
 
 def _aabbs_overlap(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> bool:
     return bool(np.all(a[0] < b[1]) and np.all(b[0] < a[1]))
 
 
-def check_intersections(scene: LoadedScene, settings: GeometrySettings) -> None:
+def check_intersections(
+    scene: LoadedScene, settings: GeometrySettings, deadline: Deadline | None = None
+) -> None:
     """No two parts overlap, and no part overlaps the payload's spawn envelope (``intersection``)."""
     parts = scene.parts
     boxes = [(g.bbox_min, g.bbox_max) for _, g in parts]
     for i, (part_a, geom_a) in enumerate(parts):
+        if deadline is not None:
+            deadline.check(f"intersections at {scene.where}")
         for j in range(i + 1, len(parts)):
             part_b, geom_b = parts[j]
             if not _aabbs_overlap(boxes[i], boxes[j]):
@@ -342,7 +1175,7 @@ def check_intersections(scene: LoadedScene, settings: GeometrySettings) -> None:
                     RejectCode.INTERSECTION,
                     f"parts {part_a.label!r} and {part_b.label!r} overlap by {overlap:.1f} mm³ at {scene.where}",
                 )
-    envelope = payload_envelope(scene)
+    envelope = scene.envelope
     label = scene.record.payload.label
     for (part, geom), box in zip(parts, boxes, strict=True):
         if not _aabbs_overlap(envelope.aabb, box):
@@ -379,16 +1212,30 @@ STEP_TIMESTAMP = re.compile(r"(FILE_NAME\('[^']*',)'[^']*'")
 
 
 def export_step_files(scene: LoadedScene, out_dir: Path) -> list[Path]:
-    """Write ``<label>.step`` for every body (payload at its own origin) from the validated BREPs."""
+    """Write ``<label>.step`` for every body (payload at its own origin) from the validated BREPs.
+
+    Only called for scenes the loader process read successfully, so these bytes parse.
+    """
     from build123d import export_step, import_brep
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for body in scene.record.bodies:
-        path = out_dir / f"{body.label}.step"
+        path = out_dir / label_file_name(body.label, ".step")
         export_step(import_brep(str(scene.directory / body.brep)), str(path))
         # STEP headers carry the export time; pin it so identical scenes give identical files.
         text = STEP_TIMESTAMP.sub(r"\g<1>'1970-01-01T00:00:00'", path.read_text())
         path.write_text(text)
         paths.append(path)
     return paths
+
+
+def label_file_name(label: str, suffix: str) -> str:
+    """A file name derived from a label, safe by construction: the label is re-validated here."""
+    from benchgen.scenario import check_label
+
+    return check_label(label) + suffix
+
+
+if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == _WORKER_FLAG:
+    _loader_main(sys.argv[2])

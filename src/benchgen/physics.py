@@ -26,7 +26,7 @@ from benchgen.geometry import BodyGeometry, LoadedScene, SolidGeometry, TriMesh
 from benchgen.materials import get_material
 from benchgen.scenario import Zone
 from benchgen.scene import BodyRecord, JointRecord, SceneRecord
-from benchgen.verdict import CheckFailure, RejectCode
+from benchgen.verdict import CheckFailure, Deadline, RejectCode
 
 MM = 0.001
 """Metres per millimetre."""
@@ -51,6 +51,11 @@ class PhysicsSettings(BaseModel):
     joint_damping: float = 0.002
     """A little damping (N·m·s/rad or N·s/m) on hinge/slide joints, as real bearings have."""
     bounds_tolerance_mm: float = 1.0
+    max_initial_penetration_mm: float = 0.5
+    """Deepest contact allowed at t=0 (before any step), between two bodies or a body and the ground.
+
+    Volume overlaps are judged on exact geometry (``min_overlap_mm3``); this catches thin,
+    deep penetrations (a needle through the payload) that have almost no volume."""
 
 
 @dataclass(frozen=True)
@@ -65,27 +70,66 @@ class Primitive:
 CollisionPiece = Primitive | TriMesh
 
 
+PRIMITIVE_TOLERANCE = 1e-6
+"""Relative agreement required between a solid's exact faces, box and volume and a primitive's."""
+
+
 def detect_primitive(solid: SolidGeometry) -> Primitive | None:
-    """Recognise a solid that is exactly an axis-aligned box or a sphere.
+    """Recognise a solid whose exact geometry *is* an axis-aligned box or a sphere.
 
     Exact primitives collide and roll correctly (a tessellated ball does not) and are
-    cheaper than meshes. The test is closed-form: an axis-aligned box fills its AABB; a
-    sphere has a cubic AABB of side 2r and volume 4/3·π·r³.
+    cheaper than meshes. Everything must agree, from the exact BREP: a box has exactly six
+    planar faces, one on each side of its bounding box, and fills that box; a sphere has
+    exactly one spherical face whose centre and radius give the bounding box and the
+    volume 4/3·π·r³. Volume and box alone prove nothing (a hollow cube can have a ball's
+    volume), so a solid without a face summary is never a primitive.
     """
     lo, hi = solid.bbox_min, solid.bbox_max
-    volume_mm3 = solid.volume_mm3
     size = hi - lo
-    box_volume = float(np.prod(size))
-    if box_volume <= 0:
+    if not (np.all(np.isfinite(size)) and np.all(size > 0)):
         return None
-    center = (lo + hi) / 2
-    if abs(volume_mm3 - box_volume) <= 1e-4 * box_volume:
-        return Primitive("box", center, size / 2)
-    radius = float(size.max()) / 2
-    sphere_volume = 4 / 3 * math.pi * radius**3
-    if np.ptp(size) <= 1e-3 * radius and abs(volume_mm3 - sphere_volume) <= 2e-3 * sphere_volume:
-        return Primitive("sphere", center, np.array([radius]))
+    tolerance = PRIMITIVE_TOLERANCE * max(float(size.max()), 1.0)
+    kinds = [face.kind for face in solid.faces]
+    if kinds == ["plane"] * 6:
+        return _exact_box(solid, lo, hi, tolerance)
+    if kinds == ["sphere"]:
+        return _exact_sphere(solid, lo, hi, tolerance)
     return None
+
+
+def _exact_box(solid: SolidGeometry, lo: np.ndarray, hi: np.ndarray, tolerance: float) -> Primitive | None:
+    sides: set[tuple[int, int]] = set()
+    for face in solid.faces:
+        normal = np.abs(np.asarray(face.axis, dtype=float))
+        axis = int(np.argmax(normal))
+        if normal[axis] < 1 - 1e-9:
+            return None  # not axis-aligned
+        position = face.origin[axis]
+        if abs(position - lo[axis]) <= tolerance:
+            sides.add((axis, 0))
+        elif abs(position - hi[axis]) <= tolerance:
+            sides.add((axis, 1))
+        else:
+            return None  # a plane inside the box: not one of its sides
+    box_volume = float(np.prod(hi - lo))
+    if len(sides) != 6 or abs(solid.volume_mm3 - box_volume) > PRIMITIVE_TOLERANCE * box_volume:
+        return None
+    return Primitive("box", (lo + hi) / 2, (hi - lo) / 2)
+
+
+def _exact_sphere(solid: SolidGeometry, lo: np.ndarray, hi: np.ndarray, tolerance: float) -> Primitive | None:
+    face = solid.faces[0]
+    radius, center = face.radius, np.asarray(face.origin, dtype=float)
+    if not radius > 0:
+        return None
+    if np.any(np.abs(lo - (center - radius)) > tolerance) or np.any(
+        np.abs(hi - (center + radius)) > tolerance
+    ):
+        return None
+    sphere_volume = 4 / 3 * math.pi * radius**3
+    if abs(solid.volume_mm3 - sphere_volume) > PRIMITIVE_TOLERANCE * sphere_volume:
+        return None
+    return Primitive("sphere", center, np.array([radius]))
 
 
 def payload_offset(record: SceneRecord) -> np.ndarray:
@@ -358,7 +402,7 @@ def _tracked_bodies(model: mujoco.MjModel, record: SceneRecord) -> list[_Tracked
         (record.payload.label, True)
     ]:
         body_id = model.body(label).id
-        geoms = [g for g in range(model.ngeom) if model.geom_bodyid[g] == body_id]
+        geoms = np.flatnonzero(model.geom_bodyid == body_id).tolist()
         radius = max(
             (float(np.linalg.norm(model.geom_pos[g])) + float(model.geom_rbound[g]) for g in geoms),
             default=0.0,
@@ -383,27 +427,59 @@ def explosion_threshold(record: SceneRecord, settings: PhysicsSettings) -> float
     return max(settings.explosion_speed_floor, settings.explosion_factor * math.sqrt(2 * 9.81 * drop))
 
 
-def simulate(model: mujoco.MjModel, record: SceneRecord, settings: PhysicsSettings) -> SimulationMetrics:
+def _check_initial_contacts(model: mujoco.MjModel, data: mujoco.MjData, where: str, limit_mm: float) -> float:
+    """The deepest contact at t=0 (mm); raises when it is deeper than ``limit_mm``.
+
+    A body starting inside the ground is ``out_of_bounds``, inside another body ``intersection``.
+    """
+    deepest, pair = 0.0, (0, 0)
+    for i in range(data.ncon):
+        depth = -float(data.contact[i].dist) / MM
+        if depth > deepest:
+            deepest, pair = depth, (int(data.contact[i].geom1), int(data.contact[i].geom2))
+    if deepest > limit_mm:
+        names = [
+            "the ground" if model.geom(g).name == "ground" else model.body(int(model.geom_bodyid[g])).name
+            for g in pair
+        ]
+        code = RejectCode.OUT_OF_BOUNDS if "the ground" in names else RejectCode.INTERSECTION
+        raise CheckFailure(
+            code,
+            f"{names[0]!r} and {names[1]!r} start {deepest:.2f} mm inside each other ({where}); "
+            f"at most {limit_mm:g} mm is tolerated",
+        )
+    return deepest
+
+
+def simulate(
+    model: mujoco.MjModel,
+    record: SceneRecord,
+    settings: PhysicsSettings,
+    *,
+    deadline: Deadline | None = None,
+) -> SimulationMetrics:
     """Run the stability check and return its metrics, or raise ``unstable``/``out_of_bounds``.
 
-    Each step is checked for NaN/Inf and explosive speeds; every movable non-payload body's
-    geoms must stay inside ``bounds``. Settling and triviality are judged by the caller
-    from the returned metrics (:func:`judge`).
+    Contacts before the first step must be shallower than ``max_initial_penetration_mm``
+    (``intersection``, or ``out_of_bounds`` with the ground). Each step is checked for
+    NaN/Inf and explosive speeds; every movable non-payload body's geoms must stay inside
+    ``bounds``. Settling and triviality are judged by the caller from the returned metrics
+    (:func:`judge`). ``deadline`` is checked every 100 steps.
     """
     data = mujoco.MjData(model)
     model.opt.enableflags |= mujoco.mjtEnableBit.mjENBL_ENERGY
     mujoco.mj_forward(model, data)
-    penetration = max((-float(data.contact[i].dist) for i in range(data.ncon)), default=0.0)
+    where = f"seed={record.seed}, scale={record.scale:g}"
+    penetration = _check_initial_contacts(model, data, where, settings.max_initial_penetration_mm) * MM
     tracked = _tracked_bodies(model, record)
     parts = [t for t in tracked if not t.is_payload]
-    part_geoms = {
-        t.label: [g for g in range(model.ngeom) if model.geom_bodyid[g] == t.body_id] for t in parts
-    }
+    part_geoms = {t.label: np.flatnonzero(model.geom_bodyid == t.body_id).tolist() for t in parts}
     buffer = np.zeros(6)
     max_speed = 0.0
     explosion_speed = explosion_threshold(record, settings)
-    where = f"seed={record.seed}, scale={record.scale:g}"
     for step in range(settings.steps):
+        if deadline is not None and step % 100 == 0:
+            deadline.check(f"simulating {where}")
         mujoco.mj_step(model, data)
         if not (np.isfinite(data.qpos).all() and np.isfinite(data.qvel).all()):
             raise CheckFailure(RejectCode.UNSTABLE, f"simulation produced NaN/Inf at step {step} ({where})")
