@@ -119,7 +119,12 @@ def test_valid_template_is_accepted_with_metrics(tmp_path: Path) -> None:
     assert report.accepted, report.message
     assert report.code is None
     per_build = report.metrics["per_build"]
-    assert [(b["seed"], b["scale"]) for b in per_build] == [(s, 1.0) for s in range(8)] + [(0, 0.5), (0, 2.0)]
+    assert [(b["seed"], b["scale"]) for b in per_build] == [(s, 1.0) for s in range(8)] + [
+        (0, 0.5),
+        (0, 2.0),
+        (1, 0.5),
+        (1, 2.0),
+    ]
     for build in per_build:
         assert build["max_speed"] < 5.0
         assert build["payload_in_goal"] is False

@@ -2,26 +2,33 @@
 
 The pipeline, cheapest stage first, stops at the first failure:
 
-1. sandboxed build of every checked (seed, scale): seeds ``0..N-1`` at scale 1, seed 0 at
-   scales 0.5 and 2.0, and seed 0 once more (determinism);
-2. trusted loading of the emitted data (contract and solid validity);
-3. determinism and scale;
-4. bounds, zones and intersections for every build;
+1. sandboxed builds, in two separate sandbox processes run side by side: seeds ``0..N-1``
+   at scale 1 and seed 0 at scales 0.5 and 2.0 in one; seed 1 at scales 0.5 and 2.0 and
+   then seed 0 at scale 1 again (the determinism repeat) in the other, which has another
+   string-hash seed, so a value drawn once per process cannot pass for deterministic;
+2. trusted loading of the emitted data in a loader process (contract, exact solids,
+   meshes re-made and cross-checked, caps on bodies, faces and triangles);
+3. determinism (the full record and every body's exact properties) and scale (seeds 0
+   and 1);
+4. bounds, the ground, zones and intersections for every build;
 5. randomization across seeds;
 6. collision geometry and a MuJoCo stability run for every build;
 7. for seed 0 at scale 1, when an output directory is given: MJCF + meshes, 24 renders and
    ``report.json``.
 
+Stages 2-6 share one time budget (``trusted_budget_s``) on the checker's own clock.
 Nothing here imports or executes the script: it only reads what the sandbox wrote.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,13 +38,13 @@ from pydantic import BaseModel, Field
 
 from benchgen.decomposition import DecompositionCache, DecompositionSettings
 from benchgen.geometry import (
+    GeometryLoader,
     GeometrySettings,
     LoadedScene,
     check_bounds,
     check_intersections,
     check_zones,
     export_step_files,
-    load_scene,
     scene_extent,
     scene_fingerprint,
 )
@@ -45,6 +52,7 @@ from benchgen.physics import (
     CollisionInfo,
     CollisionPiece,
     PhysicsSettings,
+    SimulationMetrics,
     bounds_frame,
     build_spec,
     collision_pieces,
@@ -54,12 +62,16 @@ from benchgen.physics import (
     write_mjcf,
 )
 from benchgen.rendering import RenderSettings, render_views
-from benchgen.sandbox import BuildRequest, SandboxLimits, SandboxResult, run_script
-from benchgen.verdict import CheckFailure, CheckReport, RejectCode
+from benchgen.sandbox import BuildOutcome, BuildRequest, SandboxLimits, SandboxResult, run_script
+from benchgen.verdict import CheckFailure, CheckReport, Deadline, RejectCode
 
 Progress = Callable[[str], None]
 
 REFERENCE_SCALES: tuple[float, float] = (0.5, 2.0)
+SCALE_SEEDS: tuple[int, int] = (0, 1)
+"""Scale must be honoured at every one of these seeds, not just at one."""
+REPEAT_HASH_SEED = 0x5EED
+"""``PYTHONHASHSEED`` of the second sandbox process (the first uses 0)."""
 
 
 def default_cache_dir() -> Path:
@@ -84,13 +96,26 @@ class CheckOptions(BaseModel):
     cache_dir: Path | None = Field(default_factory=default_cache_dir)
     simulate: bool = True
     """False stops after the static stages (contract, geometry, zones, randomization): a fast validate."""
+    trusted_budget_s: float | None = Field(default=600.0, gt=0)
+    """Wall time for every trusted stage after the sandbox (loading, geometry, decomposition,
+    simulation); ``resource_limit`` when spent. None: no budget."""
+
+    def sandbox_batches(self) -> tuple[list[BuildRequest], list[BuildRequest]]:
+        """The builds of the two sandbox processes; the second ends with the determinism repeat.
+
+        The repeat comes after other builds in a process with another hash seed, so neither
+        a value drawn once per process nor one that depends on the call count can pass.
+        """
+        first = [BuildRequest(seed=s, scale=1.0) for s in range(self.seeds)]
+        first += [BuildRequest(seed=SCALE_SEEDS[0], scale=s) for s in REFERENCE_SCALES]
+        second = [BuildRequest(seed=seed, scale=s) for seed in SCALE_SEEDS[1:] for s in REFERENCE_SCALES]
+        second.append(BuildRequest(seed=0, scale=1.0))
+        return first, second
 
     def requests(self) -> list[BuildRequest]:
-        """The (seed, scale) builds to run, the determinism repeat last."""
-        requests = [BuildRequest(seed=s, scale=1.0) for s in range(self.seeds)]
-        requests += [BuildRequest(seed=0, scale=s) for s in REFERENCE_SCALES]
-        requests.append(BuildRequest(seed=0, scale=1.0))
-        return requests
+        """Every (seed, scale) build checked, in judging order, the determinism repeat last."""
+        first, second = self.sandbox_batches()
+        return first + second
 
 
 SANDBOX_CODES: dict[str, RejectCode] = {
@@ -133,14 +158,20 @@ def check_script(
     """Check one scenario script and return the verdict; writes artifacts to ``out_dir`` if given."""
     options = options or CheckOptions()
     run = _Run(progress)
-    requests = options.requests()
     seeds = list(range(options.seeds))
     scales = [1.0, *REFERENCE_SCALES]
     workdir = Path(tempfile.mkdtemp(prefix="benchgen-check-"))
     report: CheckReport
+    # Started now so that it imports OCCT while the sandbox runs.
+    loader = GeometryLoader(options.geometry)
     try:
         try:
-            _verify(script, requests, options, run, workdir)
+            _verify(script, options, run, workdir, loader)
+            non_finite = _non_finite(run.metrics)
+            if non_finite:
+                raise CheckFailure(
+                    RejectCode.CONTRACT_ERROR, f"non-finite value at {non_finite}; nothing is published"
+                )
             report = CheckReport(
                 accepted=True, code=None, message="accepted", seeds=seeds, scales=scales, metrics=run.metrics
             )
@@ -162,38 +193,68 @@ def check_script(
             report.artifacts["report"] = "report.json"
         return report
     finally:
+        loader.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _verify(
-    script: Path,
-    requests: list[BuildRequest],
-    options: CheckOptions,
-    run: _Run,
-    workdir: Path,
-) -> None:
+def _non_finite(value: object, path: str = "metrics") -> str | None:
+    """Where ``value`` (nested dicts/lists) holds a NaN or an infinity, or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    if isinstance(value, dict):
+        items: list[tuple[str, object]] = [(f"{path}.{k}", v) for k, v in value.items()]
+    elif isinstance(value, (list, tuple)):
+        items = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+    else:
+        return None
+    for where, item in items:
+        found = _non_finite(item, where)
+        if found:
+            return found
+    return None
+
+
+def _run_sandboxes(script: Path, options: CheckOptions, workdir: Path) -> tuple[SandboxResult, SandboxResult]:
+    """Both sandbox processes at once: the second's cost hides behind the first's."""
+    first, second = options.sandbox_batches()
+    limits = SandboxLimits(timeout_s=options.timeout_s, memory_mb=options.memory_mb)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        repeat = pool.submit(
+            run_script, script, second, workdir / "repeat", limits, hash_seed=REPEAT_HASH_SEED
+        )
+        try:
+            main = run_script(script, first, workdir / "main", limits)
+        finally:
+            other = repeat.result()
+    return main, other
+
+
+def _verify(script: Path, options: CheckOptions, run: _Run, workdir: Path, loader: GeometryLoader) -> None:
     """Run every stage; raises :class:`CheckFailure` at the first problem."""
     with run.stage("sandbox"):
-        limits = SandboxLimits(timeout_s=options.timeout_s, memory_mb=options.memory_mb)
-        result = run_script(script, requests, workdir, limits)
-    run.metrics["isolation"] = result.isolation
+        main, repeat = _run_sandboxes(script, options, workdir)
+    run.metrics["isolation"] = main.isolation
     run.metrics["sandbox"] = {
-        "import_s": round(result.import_seconds, 3),
-        "wall_s": round(result.wall_seconds, 3),
+        "import_s": round(main.import_seconds, 3),
+        "wall_s": round(main.wall_seconds, 3),
+        "repeat_wall_s": round(repeat.wall_seconds, 3),
     }
-    _raise_for_sandbox(result)
+    _raise_for_sandbox(main)
+    _raise_for_sandbox(repeat)
 
+    deadline = Deadline(options.trusted_budget_s)
     with run.stage("geometry"):
-        for build in result.builds:
-            run.scenes.append(load_scene(build.directory, options.geometry))
-    checked, repeat = run.scenes[:-1], run.scenes[-1]
+        for build in [*main.builds, *repeat.builds]:
+            run.scenes.append(_load_build(build, options, loader, deadline))
+    checked, repeated = run.scenes[:-1], run.scenes[-1]
     with run.stage("geometry"):
-        _check_determinism(checked[0], repeat)
+        _check_determinism(checked[0], repeated)
         _check_scale(checked, options, run)
         for scene in checked:
             check_bounds(scene, options.geometry)
             check_zones(scene, options.geometry)
-            check_intersections(scene, options.geometry)
+            check_intersections(scene, options.geometry, deadline)
+            deadline.check(f"geometry checks at {scene.where}")
         _check_randomization(checked[: options.seeds], options, run)
 
     run.metrics["scene"] = checked[0].record.model_dump(mode="json")
@@ -207,20 +268,72 @@ def _verify(
     }
     if not options.simulate:
         return
-    cache = DecompositionCache(options.cache_dir / "decomposition") if options.cache_dir else None
+    cache = _decomposition_cache(options)
     per_build: list[dict[str, Any]] = []
     run.metrics["per_build"] = per_build
     for scene in checked:
         with run.stage("decomposition"):
-            pieces, infos = _collision_geometry(scene, options, cache)
+            pieces, infos = _collision_geometry(scene, options, cache, deadline)
         if scene is checked[0]:
             run.first_pieces = pieces
             run.metrics["collision"] = {label: info.model_dump() for label, info in infos.items()}
         with run.stage("simulation"):
-            model = compile_spec(build_spec(scene, pieces, options.physics, _render_size(options)))
-            metrics = simulate(model, scene.record, options.physics)
+            metrics = _simulate(scene, pieces, options, deadline)
         per_build.append({"seed": scene.record.seed, "scale": scene.record.scale, **metrics.model_dump()})
         judge(metrics, scene.record, options.physics)
+
+
+def _load_build(
+    build: BuildOutcome, options: CheckOptions, loader: GeometryLoader, deadline: Deadline
+) -> LoadedScene:
+    """Load one build in the loader process and make sure it is the build that was asked for."""
+    scene = loader.load_scene(build.directory, deadline)
+    if scene.record.seed != build.seed or scene.record.scale != build.scale:
+        raise CheckFailure(
+            RejectCode.CONTRACT_ERROR,
+            f"build(seed={build.seed}, scale={build.scale:g}) wrote a scene for "
+            f"seed={scene.record.seed}, scale={scene.record.scale:g}",
+        )
+    return scene
+
+
+def _simulate(
+    scene: LoadedScene,
+    pieces: dict[str, list[CollisionPiece]],
+    options: CheckOptions,
+    deadline: Deadline | None,
+) -> SimulationMetrics:
+    model = compile_spec(build_spec(scene, pieces, options.physics, _render_size(options)))
+    return simulate(model, scene.record, options.physics, deadline=deadline)
+
+
+def _decomposition_cache(options: CheckOptions) -> DecompositionCache | None:
+    return DecompositionCache(options.cache_dir / "decomposition") if options.cache_dir else None
+
+
+def check_scene(
+    directory: Path,
+    options: CheckOptions,
+    loader: GeometryLoader,
+    *,
+    physics: bool = True,
+    deadline: Deadline | None = None,
+) -> LoadedScene:
+    """Every per-scene trusted stage on one build directory; raises :class:`CheckFailure`.
+
+    Loading (in ``loader``'s process), bounds and the ground, zones, intersections, and with
+    ``physics`` the collision geometry, MuJoCo model and stability run. What needs several
+    builds (determinism, scale, randomization) is :func:`check_script`'s.
+    """
+    scene = loader.load_scene(directory, deadline)
+    check_bounds(scene, options.geometry)
+    check_zones(scene, options.geometry)
+    check_intersections(scene, options.geometry, deadline)
+    if physics:
+        pieces, _ = _collision_geometry(scene, options, _decomposition_cache(options), deadline)
+        metrics = _simulate(scene, pieces, options, deadline)
+        judge(metrics, scene.record, options.physics)
+    return scene
 
 
 def _render_size(options: CheckOptions) -> tuple[int, int]:
@@ -236,11 +349,16 @@ def _raise_for_sandbox(result: SandboxResult) -> None:
 
 
 def _collision_geometry(
-    scene: LoadedScene, options: CheckOptions, cache: DecompositionCache | None
+    scene: LoadedScene,
+    options: CheckOptions,
+    cache: DecompositionCache | None,
+    deadline: Deadline | None = None,
 ) -> tuple[dict[str, list[CollisionPiece]], dict[str, CollisionInfo]]:
     pieces: dict[str, list[CollisionPiece]] = {}
     infos: dict[str, CollisionInfo] = {}
     for label, body in scene.bodies.items():
+        if deadline is not None:
+            deadline.check(f"collision geometry of {label!r} at {scene.where}")
         pieces[label], infos[label] = collision_pieces(body, options.decomposition, cache)
     return pieces, infos
 
@@ -256,29 +374,33 @@ def _check_determinism(first: LoadedScene, repeat: LoadedScene) -> None:
     ]
     what = f"bodies {differences}" if differences else "scene fields (zones, start, params, ...)"
     raise CheckFailure(
-        RejectCode.NONDETERMINISTIC, f"two runs of build(seed=0, scale=1.0) produced different {what}"
+        RejectCode.NONDETERMINISTIC,
+        f"two runs of build(seed=0, scale=1.0), in separate processes, produced different {what}",
     )
 
 
 def _check_scale(scenes: list[LoadedScene], options: CheckOptions, run: _Run) -> None:
-    """At scales 0.5 and 2.0 the scene's extent must follow the scale (``contract_error`` otherwise)."""
-    reference = next(s for s in scenes if s.record.seed == 0 and s.record.scale == 1.0)
-    lo, hi = scene_extent(reference)
-    size = float(np.linalg.norm(hi - lo))
-    ratios: dict[str, float] = {}
-    for scene in scenes:
-        scale = scene.record.scale
-        if scene.record.seed != 0 or scale == 1.0:
-            continue
-        lo_s, hi_s = scene_extent(scene)
-        ratio = float(np.linalg.norm(hi_s - lo_s)) / size
-        ratios[f"{scale:g}"] = round(ratio, 4)
-        if abs(ratio / scale - 1.0) > options.scale_tolerance:
-            raise CheckFailure(
-                RejectCode.CONTRACT_ERROR,
-                f"scale ignored: at scale={scale:g} the scene extent is {ratio:.2f}× that at scale=1 "
-                f"(expected {scale:g}× ± {options.scale_tolerance:.0%})",
-            )
+    """At scales 0.5 and 2.0 the scene's extent must follow the scale, at every seed in
+    :data:`SCALE_SEEDS` (``contract_error`` otherwise)."""
+    ratios: dict[str, dict[str, float]] = {}
+    for seed in SCALE_SEEDS:
+        reference = next(s for s in scenes if s.record.seed == seed and s.record.scale == 1.0)
+        lo, hi = scene_extent(reference)
+        size = float(np.linalg.norm(hi - lo))
+        ratios[str(seed)] = {}
+        for scene in scenes:
+            scale = scene.record.scale
+            if scene.record.seed != seed or scale == 1.0:
+                continue
+            lo_s, hi_s = scene_extent(scene)
+            ratio = float(np.linalg.norm(hi_s - lo_s)) / size
+            ratios[str(seed)][f"{scale:g}"] = round(ratio, 4)
+            if abs(ratio / scale - 1.0) > options.scale_tolerance:
+                raise CheckFailure(
+                    RejectCode.CONTRACT_ERROR,
+                    f"scale ignored: at seed={seed}, scale={scale:g} the scene extent is {ratio:.2f}× that at "
+                    f"scale=1 (expected {scale:g}× ± {options.scale_tolerance:.0%})",
+                )
     run.metrics["scale_extent_ratios"] = ratios
 
 
@@ -315,9 +437,8 @@ def _write_artifacts(out_dir: Path, options: CheckOptions, run: _Run) -> dict[st
     try:
         pieces = run.first_pieces
         if pieces is None:  # rejected before simulation: decompose now, for the debugging artifacts
-            cache = DecompositionCache(options.cache_dir / "decomposition") if options.cache_dir else None
             with run.stage("decomposition"):
-                pieces, _ = _collision_geometry(scene, options, cache)
+                pieces, _ = _collision_geometry(scene, options, _decomposition_cache(options))
         spec = build_spec(scene, pieces, options.physics, _render_size(options))
         model = compile_spec(spec)
     except CheckFailure:
@@ -344,21 +465,19 @@ def build_variant(
 ) -> Path:
     """Build one randomized variant of a script through the sandbox: MJCF + meshes (+ renders).
 
-    The variant's geometry is re-validated (bounds, zones, intersections) before the model
-    is written; a failure raises :class:`CheckFailure`. Returns the path of ``model.xml``.
+    The variant's geometry is re-validated (loading, bounds, zones, intersections) before
+    the model is written; a failure raises :class:`CheckFailure`. Returns the path of ``model.xml``.
     """
     options = options or CheckOptions()
     workdir = Path(tempfile.mkdtemp(prefix="benchgen-variant-"))
+    loader = GeometryLoader(options.geometry)
     try:
         limits = SandboxLimits(timeout_s=options.timeout_s, memory_mb=options.memory_mb)
         result = run_script(script, [BuildRequest(seed=seed, scale=scale)], workdir, limits)
         _raise_for_sandbox(result)
-        scene = load_scene(result.builds[0].directory, options.geometry)
-        check_bounds(scene, options.geometry)
-        check_zones(scene, options.geometry)
-        check_intersections(scene, options.geometry)
-        cache = DecompositionCache(options.cache_dir / "decomposition") if options.cache_dir else None
-        pieces, _ = _collision_geometry(scene, options, cache)
+        deadline = Deadline(options.trusted_budget_s)
+        scene = check_scene(result.builds[0].directory, options, loader, physics=False, deadline=deadline)
+        pieces, _ = _collision_geometry(scene, options, _decomposition_cache(options), deadline)
         spec = build_spec(scene, pieces, options.physics, _render_size(options))
         model = compile_spec(spec)
         xml_path = write_mjcf(spec, out_dir)
@@ -367,4 +486,5 @@ def build_variant(
             render_views(model, bounds_frame(scene.record), out_dir / "renders", options.render)
         return xml_path
     finally:
+        loader.close()
         shutil.rmtree(workdir, ignore_errors=True)
