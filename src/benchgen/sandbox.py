@@ -76,6 +76,8 @@ FILE_SIZE_LIMIT_BYTES = 1 << 30
 """Largest file the sandbox may write (RLIMIT_FSIZE); under bubblewrap the disk quota is the tighter bound."""
 DISK_FULL_SLACK_BYTES = 1 << 20
 """A run that failed with less than this left on its tmpfs is judged to have hit the disk quota."""
+TMP_BYTES = 1 << 20
+"""Size of the sandbox's private /tmp; the script's TMPDIR is in its workdir, and writes to /tmp are violations."""
 MAX_EVENT_BYTES = 1 << 20
 MAX_PROTOCOL_BYTES = 64 << 20
 MAX_PASSED_FDS = 4
@@ -272,8 +274,12 @@ def _bwrap_command(
     args += ["--cap-drop", "ALL", "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
-    # /dev is a tmpfs too: read-only, so its device nodes work but it holds no files.
-    args += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev", "--ro-bind", "/usr", "/usr"]
+    # /dev is a tmpfs too: read-only, so its device nodes work but it holds no files. /tmp
+    # comes before the binds (the Python may live under /tmp) and is tiny: writing there is a
+    # violation anyway, TMPDIR points into the workdir.
+    args += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev"]
+    args += ["--size", str(TMP_BYTES), "--tmpfs", "/tmp"] if "--size" in features else ["--tmpfs", "/tmp"]
+    args += ["--ro-bind", "/usr", "/usr"]
     for link in ROOT_LINKS:
         if os.path.islink(link):
             args += ["--symlink", os.readlink(link), link]
@@ -288,8 +294,8 @@ def _bwrap_command(
     args += ["--tmpfs", SANDBOX_DIR]
     for path in inputs:
         args += ["--ro-bind", str(path), f"{SANDBOX_DIR}/{path.name}"]
-    # /tmp lives inside the quota; the root itself (a tmpfs bwrap made) becomes read-only.
-    args += ["--symlink", f"{SANDBOX_DIR}/.tmp", "/tmp", "--remount-ro", "/", "--chdir", SANDBOX_DIR]
+    # The root itself (a tmpfs bwrap made) becomes read-only.
+    args += ["--remount-ro", "/", "--chdir", SANDBOX_DIR]
     return [*args, "--", *command]
 
 
