@@ -206,7 +206,11 @@ def test_cli_refuses_to_run_without_isolation_unless_told_loudly(tmp_path: Path)
     script.write_text("def build(seed, scale:\n    pass\n")
     env = _without_sandbox_tools(tmp_path)
     run = functools.partial(subprocess.run, capture_output=True, text=True, timeout=300, env=env)
-    for command in (["check", str(script)], ["variant", str(tmp_path / "no-such-benchmark")]):
+    for command in (
+        ["check", str(script)],
+        ["variant", str(tmp_path / "no-such-benchmark")],
+        ["generate", "--count", "1"],
+    ):
         refused = run([*BENCHGEN, *command, "--out", str(tmp_path / "out")])
         assert refused.returncode == 2, refused.stderr
         assert refused.stderr.strip() == (

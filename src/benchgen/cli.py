@@ -282,12 +282,14 @@ def generate(
             help="Let the reviewer's server force a tool call (a server refusing it is detected anyway)",
         ),
     ] = True,
+    unsafe_no_isolation: Annotated[bool, typer.Option("--unsafe-no-isolation", help=UNSAFE_HELP)] = False,
 ) -> None:
     """Generate a dataset of accepted, physics-verified benchmarks (resumable: re-run to continue)."""
     from benchgen.authors.offline import NoFamilyMatches, select_families
     from benchgen.generate import GenerateOptions
 
     console = _stderr()
+    require_isolation(unsafe_no_isolation, console)
     if tier is not None and tier not in ("spatial", "kinematic", "mechanism"):
         console.print(f"[red]error:[/] unknown tier {tier!r} (spatial, kinematic, mechanism)")
         raise typer.Exit(MISUSE)
