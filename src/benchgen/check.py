@@ -26,9 +26,9 @@ import math
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -215,17 +215,31 @@ def _non_finite(value: object, path: str = "metrics") -> str | None:
 
 
 def _run_sandboxes(script: Path, options: CheckOptions, workdir: Path) -> tuple[SandboxResult, SandboxResult]:
-    """Both sandbox processes at once: the second's cost hides behind the first's."""
+    """Both sandbox processes at once: the second's cost hides behind the first's.
+
+    The second runs in a daemon thread, so an interrupted check does not wait for it (its
+    sandbox dies with this process).
+    """
     first, second = options.sandbox_batches()
     limits = SandboxLimits(timeout_s=options.timeout_s, memory_mb=options.memory_mb)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        repeat = pool.submit(
-            run_script, script, second, workdir / "repeat", limits, hash_seed=REPEAT_HASH_SEED
-        )
+    outcome: dict[str, SandboxResult | BaseException] = {}
+
+    def repeat() -> None:
         try:
-            main = run_script(script, first, workdir / "main", limits)
-        finally:
-            other = repeat.result()
+            outcome["result"] = run_script(
+                script, second, workdir / "repeat", limits, hash_seed=REPEAT_HASH_SEED
+            )
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=repeat, name="benchgen-repeat-sandbox", daemon=True)
+    thread.start()
+    main = run_script(script, first, workdir / "main", limits)
+    thread.join()
+    error, other = outcome.get("error"), outcome.get("result")
+    if isinstance(error, BaseException):
+        raise error
+    assert isinstance(other, SandboxResult)
     return main, other
 
 

@@ -1103,9 +1103,12 @@ def lowest_centre_height(body: BodyGeometry) -> float:
     Resting on a floor, the body touches it with its convex hull; its centroid is then at
     least the centroid's distance to the nearest hull facet above it.
     """
-    from scipy.spatial import ConvexHull
+    from scipy.spatial import ConvexHull, QhullError
 
-    hull = ConvexHull(body.mesh.vertices)
+    try:
+        hull = ConvexHull(body.mesh.vertices)
+    except (QhullError, ValueError):  # a (numerically) flat body: it can lie flat
+        return 0.0
     distances = -(hull.equations[:, :3] @ body.centroid + hull.equations[:, 3])
     return float(max(distances.min(), 0.0))
 
