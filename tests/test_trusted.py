@@ -12,6 +12,7 @@ Nothing is mocked: real sandbox, build123d/OCCT, manifold3d and MuJoCo.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from benchgen.check import CheckOptions, check_scene, check_script
-from benchgen.geometry import GeometryLoader, GeometrySettings
+from benchgen.geometry import GeometryLoader, GeometrySettings, read_scene_record
 from benchgen.sandbox import BuildRequest, SandboxLimits, SandboxResult, run_script
+from benchgen.scene import SCENE_FILE
 from benchgen.verdict import CheckFailure, Deadline, RejectCode
 from scenario_template import scenario_source, write_scenario
 
@@ -245,6 +247,48 @@ def test_trusted_budget_and_triangle_cap(attack_run: tuple[SandboxResult, dict[s
         check_scene(builds["control"], options, own, deadline=Deadline(1e-9))
     assert caught.value.code is RejectCode.RESOURCE_LIMIT
     assert "budget" in caught.value.message
+
+
+def _record_json() -> dict[str, object]:
+    zone = {"min": [-100.0, -100.0, 0.0], "max": [100.0, 100.0, 100.0], "name": "z"}
+    body = {"label": "ball", "material": "abs", "brep": "body_0.brep", "start": [0.0, 0.0, 50.0]}
+    return {
+        "seed": 0,
+        "scale": 1.0,
+        "name": "n",
+        "description": "d",
+        "tier": "spatial",
+        "parts": [],
+        "payload": body,
+        "goal_zone": zone,
+        "build_zone": zone,
+        "bounds": zone,
+        "constraints": {"target_quantity": 1, "max_unit_cost": 1.0},
+        "params": {"x": 1.0},
+    }
+
+
+@pytest.mark.parametrize(
+    ("where", "literal", "needle"),
+    [
+        ('"max_unit_cost": 1.0', '"max_unit_cost": Infinity', "finite"),
+        ('"x": 1.0', '"x": NaN', "finite"),
+        ('"start": [0.0, 0.0, 50.0]', '"start": [0.0, -Infinity, 50.0]', "finite"),
+        ('"label": "ball"', '"label": "ball\\n"', "invalid label"),
+        ('"max": [100.0, 100.0, 100.0]', '"max": [100.0, 100.0, 2e5]', "100000 mm"),
+    ],
+)
+def test_trusted_parser_refuses_forged_records(tmp_path: Path, where: str, literal: str, needle: str) -> None:
+    """#3 #4 #8 without a sandbox: ``read_scene_record`` itself refuses what pydantic would accept by default."""
+    text = json.dumps(_record_json())
+    (tmp_path / SCENE_FILE).write_text(text)
+    read_scene_record(tmp_path)  # the unforged record is fine
+    assert text.count(where) >= 1
+    (tmp_path / SCENE_FILE).write_text(text.replace(where, literal, 1))
+    with pytest.raises(CheckFailure) as caught:
+        read_scene_record(tmp_path)
+    assert caught.value.code is RejectCode.CONTRACT_ERROR
+    assert needle in caught.value.message
 
 
 # --- attacks that need several builds ---------------------------------------------------------
