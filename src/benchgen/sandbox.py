@@ -723,6 +723,8 @@ class _ProtocolReader:
     def receive(self, sock: socket.socket) -> bool:
         """Read what is there; False at end of stream."""
         data, fds, _flags, _address = socket.recv_fds(sock, 65536, MAX_PASSED_FDS)
+        for fd in fds:  # no later child of this process may inherit them
+            os.set_inheritable(fd, False)
         if not data:
             _close_all(fds)
             return False

@@ -404,9 +404,10 @@ def make_guard(workdir: str, protocol_fd: int) -> Callable[[str, tuple[Any, ...]
         elif event in process_events:
             stop(describe_process(event, args))
         elif event == "socket.getaddrinfo":
-            # Parsing a literal IP touches no network; the connect that follows is the real attempt.
-            if not numeric_host(args[0]):
-                stop(f"tried to resolve {describe_address((args[0], args[1]))}")
+            # A scenario has no use for addresses at all. Stopping here, before the kernel
+            # filter stops socket(), lets the verdict name the address the script was after.
+            address = describe_address((args[0], args[1]))
+            stop(f"tried to reach {address}" if numeric_host(args[0]) else f"tried to resolve {address}")
         elif event in network_events:
             address = (
                 args[1] if event.startswith(("socket.connect", "socket.bind", "socket.send")) else args[0]
