@@ -73,7 +73,8 @@ class RunnerJob(BaseModel):
 class RunnerEvent(BaseModel):
     """One line on the protocol fd.
 
-    ``ready``: build123d is imported and the guard installed; ``imported``: the script
+    ``ready``: build123d is imported and the seccomp filter installed (the event carries
+    the workdir fd and the filter's listener, SCM_RIGHTS); ``imported``: the script
     module loaded; ``start``/``done``: request ``index`` began/finished; ``error``: the
     run stopped with ``status``; ``violation``: the guard stopped the process;
     ``finished``: every request is done.
