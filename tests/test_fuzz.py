@@ -30,8 +30,8 @@ from benchgen.verdict import CheckFailure, RejectCode
 from scenario_template import write_scenario
 
 SEED = 20240601
-SCENE_CASES = 100
-BREP_CASES = 70
+SCENE_CASES = 80
+BREP_CASES = 60
 NUMBER = re.compile(rb"-?[0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?")
 ODD_VALUES: list[object] = [
     "Infinity",
