@@ -640,7 +640,7 @@ def test_agent_author_lands_a_benchmark_in_the_dataset(
         call("coder", "submit_for_review"),
         call("reviewer", "submit_review", decision="approve", summary="Clear scene."),
     ]
-    server = stub(replies)
+    server = stub(replies, ServerProfile(count_tokens=True))  # measured usage: the README's cost figure
     out = tmp_path / "ds"
     options = GenerateOptions(
         out=out, count=1, seed=0, author="agent", theme="ball into a bin", tier="spatial"
@@ -908,6 +908,7 @@ def test_host_paths_are_mapped_to_workspace_and_library_names(tmp_path: Path) ->
     library = sysconfig.get_path("purelib")
     text = (
         f'File "{tempfile.gettempdir()}/benchgen-check-8oqz/script.py", line 3, in build\n'
+        'File "/sandbox/script.py", line 4, in build\n'
         f'File "{library}/build123d/topology/three_d.py", line 1344, in make_box\n'
         f"cached {checks}/script-0123456789ab.py; plan at {workspace}/plan.md;"
         f" python {sys.prefix}/bin/python\n"
@@ -915,7 +916,7 @@ def test_host_paths_are_mapped_to_workspace_and_library_names(tmp_path: Path) ->
         " 3 mm/s; /renders/ab/e15.png"
     )
     scrubbed = paths.scrub(text)
-    assert 'File "/script.py", line 3' in scrubbed
+    assert 'File "/script.py", line 3' in scrubbed and 'File "/script.py", line 4' in scrubbed
     assert 'File "build123d/topology/three_d.py"' in scrubbed
     assert "cached /script.py; plan at /plan.md; python python/bin/python" in scrubbed
     assert "<host>/index.json" in scrubbed and "<host>/notes.txt" in scrubbed

@@ -6,7 +6,7 @@ real location. :class:`HostPaths` rewrites them to names the model can use and t
 reveal nothing about the machine::
 
     /data/ds/.agent-sessions/ID/workspace/plan.md         → /plan.md   (workspace path)
-    /tmp/benchgen-check-x1y2/script.py                     → /script.py (the checked copy)
+    /tmp/benchgen-check-x1y2/script.py, /sandbox/script.py → /script.py (the checked copy)
     /srv/app/.venv/lib/python3.11/site-packages/build123d/topology.py → build123d/topology.py
     /usr/lib/python3.11/json/decoder.py                    → python/json/decoder.py
     any other absolute path under a host root (/home, /tmp, ...) → <host>/<file name>
@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import benchgen
+from benchgen.sandbox import SANDBOX_DIR
 
 HOST_ROOTS: tuple[str, ...] = (
     "home", "Users", "root", "tmp", "var", "private", "work", "mnt", "opt", "srv", "usr", "nix",
@@ -34,6 +35,8 @@ HOST_ROOTS: tuple[str, ...] = (
 _PATH_CHARS = r"[^\s'\"()<>\[\]{},;:`]"
 _LEFTOVER = re.compile(rf"(?<![\w/.~-])/(?:{'|'.join(HOST_ROOTS)})(?:/{_PATH_CHARS}+)+")
 _CHECKED_COPY = re.compile(r"/script-[0-9a-f]{12}\.py\b")
+_SANDBOX_DIR = re.compile(rf"(?<![\w.-]){re.escape(SANDBOX_DIR)}/")
+"""The script's working directory inside the sandbox, where the checked copy is script.py."""
 _END = r"(?![\w.-])"
 
 
@@ -79,5 +82,6 @@ class HostPaths:
         text = self._pattern.sub(self._replace, text)
         # The trusted check's own temporary directory holds the checked copy of /script.py.
         text = re.sub(r"\0check:[^/\s'\"]*", "", text).replace("\0check:", "")
+        text = _SANDBOX_DIR.sub("/", text)
         text = _CHECKED_COPY.sub("/script.py", text)
         return _LEFTOVER.sub(lambda m: "<host>/" + m.group(0).rstrip("/").rsplit("/", 1)[-1], text)
