@@ -720,8 +720,19 @@ def _loader_answer(job: _LoaderJob, settings: GeometrySettings) -> _LoaderReply:
     return _LoaderReply(status="ok", sha256=hashlib.sha256(data).hexdigest(), solids=metas)
 
 
-def _loader_main(settings_json: str) -> None:
+def _die_with(parent: int) -> None:
+    """Get SIGKILL when the checker dies, even by SIGKILL: a BREP may keep OCCT busy forever."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _loader_main(settings_json: str, parent: int) -> None:
     """The loader process: answer one JSON job per stdin line with one JSON line on the protocol stream."""
+    _die_with(parent)
     # OCCT prints to stdout; keep the protocol on a private copy of it and send the rest to stderr.
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
@@ -773,7 +784,15 @@ class GeometryLoader:
             if key in os.environ:
                 env[key] = os.environ[key]
         self._proc = subprocess.Popen(
-            [sys.executable, "-s", "-m", "benchgen.geometry", _WORKER_FLAG, self.settings.model_dump_json()],
+            [
+                sys.executable,
+                "-s",
+                "-m",
+                "benchgen.geometry",
+                _WORKER_FLAG,
+                self.settings.model_dump_json(),
+                str(os.getpid()),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -1240,5 +1259,5 @@ def label_file_name(label: str, suffix: str) -> str:
     return check_label(label) + suffix
 
 
-if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == _WORKER_FLAG:
-    _loader_main(sys.argv[2])
+if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == _WORKER_FLAG:
+    _loader_main(sys.argv[2], int(sys.argv[3]))
