@@ -816,6 +816,10 @@ def test_capability_check_reports_everything_missing_in_one_line(
         with pytest.raises(AgentConfigError, match=re.escape(expected)):
             probe_capabilities(settings_for(stub([], PROFILES[name])))
 
+    unreachable = AgentSettings(model="openai:m", base_url="http://127.0.0.1:9/v1", max_retries=0)
+    with pytest.raises(AgentConfigError, match=r"cannot reach http://127\.0\.0\.1:9/v1"):
+        probe_capabilities(unreachable)
+
     server = stub([], ServerProfile(tool_calls=False, images=False))
     with pytest.raises(AgentConfigError) as info:
         probe_capabilities(settings_for(server, max_images=1))

@@ -125,6 +125,15 @@ def _ask(model: Any, spec: str, messages: list[BaseMessage], capabilities: Capab
     return reply
 
 
+def _unusable(spec: str, settings: AgentSettings, exc: BaseException) -> str:
+    """One line for a model whose probe call failed (unreachable server, unknown model, bad key ...)."""
+    text = error_text(exc)[:300]
+    if _status(exc) is None and "connect" in text.lower():
+        where = settings.base_url or "its provider"
+        return f"model {spec!r}: cannot reach {where} ({text})"
+    return f"model {spec!r}: {text}"
+
+
 def _probe(spec: str, settings: AgentSettings, capabilities: Capabilities, images: int) -> list[str]:
     """Problems of one model: unreachable, no tool calls, images refused."""
     from benchgen.agents.models import make_chat_model
@@ -139,12 +148,12 @@ def _probe(spec: str, settings: AgentSettings, capabilities: Capabilities, image
         reply = _ask(model, spec, [system, HumanMessage(content=content)], capabilities)
     except Exception as exc:
         if not (images and is_image_rejection(exc)):
-            return [f"model {spec!r}: {error_text(exc)[:300]}"]
+            return [_unusable(spec, settings, exc)]
         problems.append(str(images_rejected(spec, images, exc)))
         try:  # still find out whether tools work, so one run reports everything
             reply = _ask(model, spec, [system, HumanMessage(PROBE_TASK)], capabilities)
         except Exception as again:
-            return [*problems, f"model {spec!r}: {error_text(again)[:300]}"]
+            return [*problems, _unusable(spec, settings, again)]
     if not reply.tool_calls:
         problems.append(f"model {spec!r} answered without calling a tool: {TOOL_CALLING_HINT}")
     return problems
