@@ -282,12 +282,12 @@ def _verify(script: Path, options: CheckOptions, run: _Run, workdir: Path, loade
     }
     if not options.simulate:
         return
-    cache = _decomposition_cache(options)
+    cache = decomposition_cache(options)
     per_build: list[dict[str, Any]] = []
     run.metrics["per_build"] = per_build
     for scene in checked:
         with run.stage("decomposition"):
-            pieces, infos = _collision_geometry(scene, options, cache, deadline)
+            pieces, infos = scene_collision_geometry(scene, options, cache, deadline)
         if scene is checked[0]:
             run.first_pieces = pieces
             run.metrics["collision"] = {label: info.model_dump() for label, info in infos.items()}
@@ -321,7 +321,8 @@ def _simulate(
     return simulate(model, scene.record, options.physics, deadline=deadline)
 
 
-def _decomposition_cache(options: CheckOptions) -> DecompositionCache | None:
+def decomposition_cache(options: CheckOptions) -> DecompositionCache | None:
+    """The on-disk decomposition cache under ``options.cache_dir`` (None: no caching)."""
     return DecompositionCache(options.cache_dir / "decomposition") if options.cache_dir else None
 
 
@@ -344,7 +345,7 @@ def check_scene(
     check_zones(scene, options.geometry)
     check_intersections(scene, options.geometry, deadline)
     if physics:
-        pieces, _ = _collision_geometry(scene, options, _decomposition_cache(options), deadline)
+        pieces, _ = scene_collision_geometry(scene, options, decomposition_cache(options), deadline)
         metrics = _simulate(scene, pieces, options, deadline)
         judge(metrics, scene.record, options.physics)
     return scene
@@ -362,12 +363,13 @@ def _raise_for_sandbox(result: SandboxResult) -> None:
     raise CheckFailure(code, result.message, detail)
 
 
-def _collision_geometry(
+def scene_collision_geometry(
     scene: LoadedScene,
     options: CheckOptions,
     cache: DecompositionCache | None,
     deadline: Deadline | None = None,
 ) -> tuple[dict[str, list[CollisionPiece]], dict[str, CollisionInfo]]:
+    """Collision pieces and how they were made, for every body of a scene (label → pieces, info)."""
     pieces: dict[str, list[CollisionPiece]] = {}
     infos: dict[str, CollisionInfo] = {}
     for label, body in scene.bodies.items():
@@ -452,7 +454,7 @@ def _write_artifacts(out_dir: Path, options: CheckOptions, run: _Run) -> dict[st
         pieces = run.first_pieces
         if pieces is None:  # rejected before simulation: decompose now, for the debugging artifacts
             with run.stage("decomposition"):
-                pieces, _ = _collision_geometry(scene, options, _decomposition_cache(options))
+                pieces, _ = scene_collision_geometry(scene, options, decomposition_cache(options))
         spec = build_spec(scene, pieces, options.physics, _render_size(options))
         model = compile_spec(spec)
     except CheckFailure:
@@ -491,7 +493,7 @@ def build_variant(
         _raise_for_sandbox(result)
         deadline = Deadline(options.trusted_budget_s)
         scene = check_scene(result.builds[0].directory, options, loader, physics=False, deadline=deadline)
-        pieces, _ = _collision_geometry(scene, options, _decomposition_cache(options), deadline)
+        pieces, _ = scene_collision_geometry(scene, options, decomposition_cache(options), deadline)
         spec = build_spec(scene, pieces, options.physics, _render_size(options))
         model = compile_spec(spec)
         xml_path = write_mjcf(spec, out_dir)

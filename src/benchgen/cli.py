@@ -151,6 +151,95 @@ def _print_report(console: Console, report: object, out: Path | None) -> None:
 
 
 @app.command()
+def evaluate(
+    target: Annotated[
+        str, typer.Argument(help="A scenario script, or a benchmark (DIR/<id> or URL) as `show` takes")
+    ],
+    solution: Annotated[Path, typer.Argument(help="Solution file defining design(view) -> Design")],
+    seeds: Annotated[int, typer.Option(min=1, help="Evaluate seeds FIRST..FIRST+N-1 at scale 1")] = 8,
+    first_seed: Annotated[int, typer.Option(min=0, help="First seed evaluated")] = 0,
+    scales: Annotated[
+        bool, typer.Option(help="Also evaluate the first two seeds at scales 0.5 and 2.0, as check does")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON report on stdout")] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write model.xml with the design, 24 renders and a rollout GIF of the first variant"
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds allowed per build() or design() call")
+    ] = 60.0,
+    memory: Annotated[int, typer.Option(min=256, help="Memory limit of each sandbox, MB")] = 4096,
+    duration: Annotated[
+        float, typer.Option(min=0.1, max=120, help="Longest simulated time per variant, s")
+    ] = 10.0,
+    unsafe_no_isolation: Annotated[bool, typer.Option("--unsafe-no-isolation", help=UNSAFE_HELP)] = False,
+) -> None:
+    """Score a design against a benchmark on every variant. Exit 0 = solved everywhere, 1 = failed."""
+    from benchgen.evaluate import EvaluateSettings
+    from benchgen.sandbox import SandboxError
+    from benchgen.solving import BenchmarkError, EvaluateOptions, evaluate_solution
+
+    console = _stderr()
+    if not solution.is_file():
+        console.print(f"[red]error:[/] no such solution: {solution}")
+        raise typer.Exit(MISUSE)
+    script = Path(target)
+    if not script.is_file():
+        script = _open_benchmark(target, console).script_path
+    require_output_dir(out)
+    require_isolation(unsafe_no_isolation, console)
+    options = EvaluateOptions(
+        seeds=seeds,
+        first_seed=first_seed,
+        scales=scales,
+        timeout_s=timeout,
+        memory_mb=memory,
+        settings=EvaluateSettings(duration_s=duration),
+    )
+    try:
+        with console.status("evaluating…") as status:
+            report = evaluate_solution(
+                script, solution, options, out_dir=out, progress=lambda s: status.update(f"evaluating: {s}")
+            )
+    except (SandboxError, BenchmarkError) as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(MISUSE) from None
+    if as_json:
+        sys.stdout.write(report.model_dump_json() + "\n")
+    else:
+        _print_evaluation(console, report, out)
+    raise typer.Exit(0 if report.passed else 1)
+
+
+def _print_evaluation(console: Console, report: object, out: Path | None) -> None:
+    from benchgen.evaluate import EvaluationReport
+
+    assert isinstance(report, EvaluationReport)
+    verdict = "[bold green]PASSED[/]" if report.passed else f"[bold red]FAILED[/] ({report.code})"
+    console.print(verdict)
+    console.print(report.message, highlight=False, soft_wrap=True)
+    table = Table("seed", "scale", "result", "payload end (mm)", "in goal (s)", "cost $", "weight g")
+    for o in report.per_seed:
+        end = ", ".join(f"{v:.0f}" for v in o.payload_end_mm) if o.payload_end_mm else "-"
+        table.add_row(
+            str(o.seed),
+            f"{o.scale:g}",
+            "solved" if o.success else str(o.code),
+            end,
+            f"{o.time_in_goal_s:.2f}",
+            "-" if o.cost_usd is None else f"{o.cost_usd:.2f}",
+            "-" if o.weight_g is None else f"{o.weight_g:.0f}",
+        )
+    console.print(table)
+    console.print(f"success rate {report.success_rate:.0%}")
+    if out is not None and report.artifacts:
+        console.print(f"artifacts in {out}")
+
+
+@app.command()
 def doctor() -> None:
     """Report the environment: versions, sandbox isolation, headless rendering."""
     from benchgen.sandbox import isolation_report

@@ -35,9 +35,9 @@ from pydantic import BaseModel, Field, ValidationError
 from benchgen.decomposition import DecompositionCache, DecompositionSettings
 from benchgen.geometry import (
     BodyGeometry,
+    GeometryLoader,
     GeometrySettings,
     LoadedScene,
-    load_body,
     payload_envelope,
     zone_manifold,
 )
@@ -56,10 +56,12 @@ from benchgen.physics import (
     write_mjcf,
 )
 from benchgen.rendering import RenderSettings, View, box_corners, frame_camera, render_views
+from benchgen.sandbox import BuildRequest, SandboxLimits, run_script
 from benchgen.scenario import Zone
 from benchgen.scene import PartRecord
 from benchgen.solution import (
     DESIGN_FILE,
+    MAX_DESIGN_JSON_BYTES,
     VIEW_FILE,
     DesignRecord,
     PartView,
@@ -67,9 +69,7 @@ from benchgen.solution import (
     SceneView,
     ViewRecord,
 )
-from benchgen.verdict import CheckFailure, RejectCode
-
-DESIGN_JSON_MAX_BYTES = 1_000_000
+from benchgen.verdict import CheckFailure, Deadline, RejectCode
 
 
 class EvaluateCode(StrEnum):
@@ -144,14 +144,18 @@ class LoadedDesign:
         return [(p, self.bodies[p.label]) for p in self.record.parts]
 
 
-def load_design(directory: Path, settings: GeometrySettings) -> LoadedDesign:
-    """Parse ``design.json`` and load every part's BREP as untrusted input (raises :class:`DesignFailure`)."""
+def load_design(directory: Path, loader: GeometryLoader, deadline: Deadline | None = None) -> LoadedDesign:
+    """Parse ``design.json`` and load every part's BREP as untrusted input (raises :class:`DesignFailure`).
+
+    The BREPs are read in ``loader``'s process, exactly like a scene's: cleaned of stored
+    meshes, tolerance-checked, validated and re-meshed from the exact geometry.
+    """
     path = directory / DESIGN_FILE
     if not path.is_file() or path.is_symlink():
         raise DesignFailure(EvaluateCode.CONTRACT_ERROR, f"the design produced no {DESIGN_FILE}")
-    if path.stat().st_size > DESIGN_JSON_MAX_BYTES:
+    if path.stat().st_size > MAX_DESIGN_JSON_BYTES:
         raise DesignFailure(
-            EvaluateCode.CONTRACT_ERROR, f"{DESIGN_FILE} is over {DESIGN_JSON_MAX_BYTES} bytes"
+            EvaluateCode.CONTRACT_ERROR, f"{DESIGN_FILE} is over {MAX_DESIGN_JSON_BYTES} bytes"
         )
     try:
         record = DesignRecord.model_validate_json(path.read_bytes())
@@ -160,7 +164,7 @@ def load_design(directory: Path, settings: GeometrySettings) -> LoadedDesign:
     bodies: dict[str, BodyGeometry] = {}
     for part in record.parts:
         try:
-            bodies[part.label] = load_body(directory, part, settings)
+            bodies[part.label] = loader.load_body(directory, part, deadline=deadline)
         except CheckFailure as failure:
             raise _as_design_failure(failure) from None
     return LoadedDesign(record=record, directory=directory, bodies=bodies)
@@ -625,19 +629,21 @@ def evaluate_variant(
     scene: LoadedScene,
     scene_pieces: dict[str, list[CollisionPiece]],
     design_dir: Path,
-    geometry: GeometrySettings,
+    loader: GeometryLoader,
     physics: PhysicsSettings,
     decomposition: DecompositionSettings,
     settings: EvaluateSettings,
     cache: DecompositionCache | None,
     recorder: Recorder | None = None,
+    deadline: Deadline | None = None,
 ) -> tuple[SeedOutcome, mujoco.MjSpec | None]:
     """Judge one design on one variant: static rules, then the rollout. Never raises for the design's faults."""
     record = scene.record
     cost: DesignCost | None = None
     try:
-        design = load_design(design_dir, geometry)
-        cost = judge_design(scene, design, geometry)
+        design = load_design(design_dir, loader, deadline)
+        cost = design_cost(design)  # reported even when a static rule fails
+        judge_design(scene, design, loader.settings)
         pieces = design_pieces(design, decomposition, cache)
         spec = design_model(scene, scene_pieces, design, pieces, physics, settings)
         try:
@@ -799,3 +805,101 @@ def write_design_artifacts(
         artifacts["animation"] = "rollout.gif"
         artifacts["poster"] = "rollout_poster.png"
     return artifacts
+
+
+# --- judging a solution over many variants ----------------------------------------------------
+
+
+_SANDBOX_STATUS: dict[str, EvaluateCode] = {
+    "script_error": EvaluateCode.SCRIPT_ERROR,
+    "contract_error": EvaluateCode.CONTRACT_ERROR,
+    "timeout": EvaluateCode.TIMEOUT,
+    "resource_limit": EvaluateCode.RESOURCE_LIMIT,
+    "sandbox_violation": EvaluateCode.SANDBOX_VIOLATION,
+}
+
+
+class SolutionRun(BaseModel):
+    """How one solution was judged on a set of variants."""
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    report: EvaluationReport
+    spec: mujoco.MjSpec | None = None
+    """The first variant's model with the design in it (None when that variant failed before simulation)."""
+
+
+def judge_solution(
+    solution: Path,
+    scenes: list[LoadedScene],
+    scene_pieces: list[dict[str, list[CollisionPiece]]],
+    loader: GeometryLoader,
+    physics: PhysicsSettings,
+    decomposition: DecompositionSettings,
+    settings: EvaluateSettings,
+    cache: DecompositionCache | None,
+    limits: SandboxLimits,
+    workdir: Path,
+    *,
+    unsafe_no_isolation: bool | None = None,
+    deadline: Deadline | None = None,
+    recorder: Recorder | None = None,
+) -> SolutionRun:
+    """Run ``design(view)`` of an untrusted solution in the sandbox for every variant, then judge each.
+
+    ``scenes`` are trusted, already-validated builds with their collision pieces. The
+    solution sees only the :class:`SceneView` of each (written by :func:`write_view`); what
+    it returns is loaded and judged here. ``recorder`` watches the first variant's rollout.
+    """
+    views = workdir / "views"
+    for index, scene in enumerate(scenes):
+        write_view(scene, views / str(index))
+    requests = [BuildRequest(seed=s.record.seed, scale=s.record.scale) for s in scenes]
+    result = run_script(
+        solution,
+        requests,
+        workdir / "solution",
+        limits,
+        unsafe_no_isolation=unsafe_no_isolation,
+        kind="design",
+        views=views,
+    )
+    outcomes: list[SeedOutcome] = []
+    first_spec: mujoco.MjSpec | None = None
+    for index, scene in enumerate(scenes):
+        record = scene.record
+        if index < len(result.builds):
+            if deadline is not None:
+                deadline.check(f"judging the design at {scene.where}")
+            outcome, spec = evaluate_variant(
+                scene,
+                scene_pieces[index],
+                result.builds[index].directory,
+                loader,
+                physics,
+                decomposition,
+                settings,
+                cache,
+                recorder if index == 0 else None,
+                deadline,
+            )
+            if index == 0:
+                first_spec = spec
+        else:
+            code = _SANDBOX_STATUS.get(result.status, EvaluateCode.SCRIPT_ERROR)
+            at_fault = result.failed is not None and (result.failed.seed, result.failed.scale) == (
+                record.seed,
+                record.scale,
+            )
+            message = result.message if at_fault or result.failed is None else f"not run: {result.message}"
+            if result.traceback and at_fault:
+                message = f"{message}\n{result.traceback}"
+            outcome = SeedOutcome(
+                seed=record.seed, scale=record.scale, success=False, code=code, message=message
+            )
+        outcomes.append(outcome)
+    metrics: dict[str, object] = {
+        "isolation": result.isolation,
+        "sandbox": {"import_s": round(result.import_seconds, 3), "wall_s": round(result.wall_seconds, 3)},
+    }
+    return SolutionRun(report=summarize(outcomes, metrics), spec=first_spec)

@@ -55,11 +55,14 @@ from benchgen.sandbox_runner import (
     JOB_FILE,
     SCRIPT_FILE,
     SETUP_FAILURE_EXIT_CODE,
+    VIEWS_DIR,
     VIOLATION_EXIT_CODE,
+    JobKind,
     RunnerEvent,
     RunnerJob,
 )
 from benchgen.scene import MAX_SCENE_JSON_BYTES, SCENE_FILE, SceneRecord
+from benchgen.solution import DESIGN_FILE, MAX_DESIGN_JSON_BYTES, DesignRecord
 
 IsolationMode = Literal["bwrap", "unshare", "none"]
 SandboxStatus = Literal[
@@ -475,9 +478,13 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
 
 
-def _prepare_workdir(script: Path, requests: list[BuildRequest], workdir: Path, plan: _Plan) -> Path:
+def _prepare_workdir(
+    script: Path, requests: list[BuildRequest], workdir: Path, plan: _Plan, kind: JobKind, views: Path | None
+) -> Path:
     """Lay out a fresh run and return its input directory; a reused workdir may hold planted links."""
-    job = RunnerJob(script=SCRIPT_FILE, requests=[(r.seed, r.scale) for r in requests], seccomp=plan.seccomp)
+    job = RunnerJob(
+        script=SCRIPT_FILE, requests=[(r.seed, r.scale) for r in requests], kind=kind, seccomp=plan.seccomp
+    )
     host = workdir / HOST_SANDBOX_DIR
     for name in (HOST_SANDBOX_DIR, BUILDS_DIR):
         _remove(workdir / name)  # stale builds must never be mistaken for this run's
@@ -486,6 +493,9 @@ def _prepare_workdir(script: Path, requests: list[BuildRequest], workdir: Path, 
     for name, data in files.items():
         with open(host / name, "xb") as handle:  # O_EXCL: never writes through a link
             handle.write(data)
+    if views is not None:
+        # The trusted side wrote the views; a copy keeps the sandbox away from the originals.
+        shutil.copytree(views, host / VIEWS_DIR, symlinks=False)
     return host
 
 
@@ -517,27 +527,36 @@ def _read_plain(name: str, dir_fd: int, max_bytes: int) -> bytes:
     return data
 
 
-def _collect_build(root_fd: int, index: int, request: BuildRequest, dest: Path, max_bytes: int) -> None:
+def _collect_build(
+    root_fd: int, index: int, request: BuildRequest, dest: Path, max_bytes: int, kind: JobKind = "scenario"
+) -> None:
     """Copy build ``index`` out of the sandbox's workdir into ``dest``, validating it; raises ValueError.
 
     The copy is what gets judged, so nothing the script does afterwards can change it.
     """
     fds: list[int] = []
+    record: SceneRecord | DesignRecord
     try:
         try:
             fds.append(_open_dir(BUILDS_DIR, root_fd))
             fds.append(_open_dir(str(index), fds[-1]))
         except OSError:
             raise ValueError(f"{BUILDS_DIR}/{index} is not a plain directory") from None
-        scene = _read_plain(SCENE_FILE, fds[-1], MAX_SCENE_JSON_BYTES)
+        name = DESIGN_FILE if kind == "design" else SCENE_FILE
+        data = _read_plain(name, fds[-1], MAX_DESIGN_JSON_BYTES if kind == "design" else MAX_SCENE_JSON_BYTES)
         try:
-            record = SceneRecord.model_validate_json(scene)
+            record = (
+                DesignRecord.model_validate_json(data)
+                if kind == "design"
+                else SceneRecord.model_validate_json(data)
+            )
         except ValidationError as exc:
-            raise ValueError(f"{SCENE_FILE} is invalid: {exc}") from None
+            raise ValueError(f"{name} is invalid: {exc}") from None
         if record.seed != request.seed or record.scale != request.scale:
-            raise ValueError(f"{SCENE_FILE} is for seed={record.seed}, scale={record.scale}")
-        files = {SCENE_FILE: scene}
-        for body in record.bodies:
+            raise ValueError(f"{name} is for seed={record.seed}, scale={record.scale}")
+        files = {name: data}
+        bodies = record.parts if isinstance(record, DesignRecord) else record.bodies
+        for body in bodies:
             files[body.brep] = _read_plain(body.brep, fds[-1], max_bytes)
             if not files[body.brep]:
                 raise ValueError(f"{body.brep} for {body.label!r} is empty")
@@ -560,9 +579,17 @@ class _Progress:
     """
 
     def __init__(
-        self, requests: list[BuildRequest], limits: SandboxLimits, launched: float, workdir: Path, plan: _Plan
+        self,
+        requests: list[BuildRequest],
+        limits: SandboxLimits,
+        launched: float,
+        workdir: Path,
+        plan: _Plan,
+        kind: JobKind = "scenario",
     ) -> None:
         self.requests = requests
+        self.kind: JobKind = kind
+        self.verb = "design" if kind == "design" else "build"
         self.limits = limits
         self.launched = launched
         self.workdir = workdir
@@ -631,11 +658,11 @@ class _Progress:
         request = self.requests[index]
         dest = self.workdir / BUILDS_DIR / str(index)
         try:
-            _collect_build(self.root_fd, index, request, dest, self.limits.disk_mb << 20)
+            _collect_build(self.root_fd, index, request, dest, self.limits.disk_mb << 20, self.kind)
         except ValueError as exc:
             self.invalid = (
                 index,
-                f"build(seed={request.seed}, scale={request.scale}) produced invalid output: {exc}",
+                f"{self.verb}(seed={request.seed}, scale={request.scale}) produced invalid output: {exc}",
             )
             return
         self.done_at.append(now)
@@ -667,7 +694,7 @@ class _Progress:
         index = len(self.done_at)
         if index < len(self.requests):
             request = self.requests[index]
-            return f"build(seed={request.seed}, scale={request.scale})", request
+            return f"{self.verb}(seed={request.seed}, scale={request.scale})", request
         return "finishing after the last build", None
 
     def close(self) -> None:
@@ -958,6 +985,8 @@ def run_script(
     mode: IsolationMode | None = None,
     unsafe_no_isolation: bool | None = None,
     hash_seed: int = 0,
+    kind: JobKind = "scenario",
+    views: Path | None = None,
 ) -> SandboxResult:
     """Run ``build(seed, scale)`` of an untrusted script for every request in one sandboxed process.
 
@@ -973,6 +1002,11 @@ def run_script(
 
     ``hash_seed`` is the process's ``PYTHONHASHSEED``.
 
+    ``kind="design"`` runs a solution instead: ``script`` defines ``design(view)``, ``views``
+    holds one directory per request (``view.json`` + part BREPs, see
+    :func:`benchgen.evaluate.write_view`), and each build is ``design.json`` plus one BREP per
+    design part (:class:`benchgen.solution.DesignRecord`). Same isolation, limits and clock.
+
     Raises :class:`SandboxError` when the sandbox itself cannot start, or would be weaker
     than allowed.
     """
@@ -981,18 +1015,20 @@ def run_script(
     workdir.mkdir(parents=True, exist_ok=True)
     _check_workdir(workdir)
     plan = _plan(mode, unsafe_opt_in() if unsafe_no_isolation is None else unsafe_no_isolation)
-    host = _prepare_workdir(script, requests, workdir, plan)
+    if (kind == "design") != (views is not None):
+        raise ValueError("a design job needs views, and only a design job takes them")
+    host = _prepare_workdir(script, requests, workdir, plan, kind, views)
     parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     out_read, out_write = os.pipe()
     err_read, err_write = os.pipe()
     child_fds = [out_write, err_write]
     started = time.monotonic()
-    progress = _Progress(requests, limits, started, workdir, plan)
+    progress = _Progress(requests, limits, started, workdir, plan, kind)
     try:
         if plan.mode == "bwrap":
             inner = Path(SANDBOX_DIR)
             python = _python_command(inner, child_sock.fileno())
-            inputs = [host / SCRIPT_FILE, host / JOB_FILE]
+            inputs = [host / SCRIPT_FILE, host / JOB_FILE] + ([host / VIEWS_DIR] if views is not None else [])
             command = _bwrap_command(
                 _child_env(inner, hash_seed), python, _bwrap_features(), limits.disk_mb << 20, inputs
             )

@@ -55,7 +55,12 @@ SETUP_FAILURE_EXIT_CODE = 4
 MAX_MESSAGE_CHARS = 4_000
 MAX_TRACEBACK_CHARS = 20_000
 
+VIEWS_DIR = "views"
+"""In a design job: one directory per request holding the variant's ``view.json`` and part BREPs."""
+
 EventKind = Literal["ready", "imported", "start", "done", "error", "violation", "finished"]
+JobKind = Literal["scenario", "design"]
+"""``scenario``: call ``build(seed, scale)``; ``design``: call a solution's ``design(view)``."""
 ErrorStatus = Literal["script_error", "contract_error", "resource_limit"]
 
 
@@ -66,6 +71,7 @@ class RunnerJob(BaseModel):
 
     script: str
     requests: list[tuple[int, float]]
+    kind: JobKind = "scenario"
     seccomp: bool = True
     """Install the seccomp filter (:mod:`benchgen.seccomp`); off only when the caller opted out of isolation."""
 
@@ -611,8 +617,80 @@ def write_build(result: Any, seed: int, scale: float, directory: Path, what: str
     (directory / SCENE_FILE).write_text(record.model_dump_json(), encoding="utf-8")
 
 
+def find_design(module: ModuleType) -> Callable[[Any], Any]:
+    """Return the solution's ``design`` if it can be called as ``design(view)``."""
+    design = getattr(module, "design", None)
+    if design is None:
+        raise RunFailure("contract_error", "the solution defines no design function")
+    if not callable(design):
+        raise RunFailure("contract_error", f"design is a {type(design).__name__}, not a function")
+    try:
+        inspect.signature(design).bind(None)
+    except (TypeError, ValueError) as exc:
+        raise RunFailure(
+            "contract_error", f"design must accept (view) as one positional argument: {exc}"
+        ) from None
+    return design  # type: ignore[no-any-return]
+
+
+def write_design(result: Any, seed: int, scale: float, directory: Path, what: str) -> None:
+    """Check the returned value's types, then write ``design.json`` and one BREP per part."""
+    from build123d import Shape, export_brep
+
+    from benchgen.solution import DESIGN_FILE, Design, design_record
+
+    if not isinstance(result, Design):
+        raise RunFailure(
+            "contract_error", f"{what} returned {type(result).__name__}, not a benchgen.solution.Design"
+        )
+    for part in result.parts:
+        if not isinstance(part.shape, Shape):
+            raise RunFailure(
+                "contract_error",
+                f"{what}: the shape of {part.label!r} is a {type(part.shape).__name__}, not a build123d Shape",
+            )
+    try:
+        record = design_record(result, seed, scale)
+    except ValidationError as exc:
+        raise RunFailure(
+            "contract_error", _clip(f"{what} returned an invalid design: {exc}", MAX_MESSAGE_CHARS)
+        ) from None
+    directory.mkdir(parents=True, exist_ok=True)
+    for index, part in enumerate(result.parts):
+        if not export_brep(part.shape, directory / f"body_{index}.brep"):
+            raise RunFailure(
+                "contract_error", f"{what}: the shape of {part.label!r} could not be exported as BREP"
+            )
+    (directory / DESIGN_FILE).write_text(record.model_dump_json(), encoding="utf-8")
+
+
+def run_design_requests(channel: Channel, workdir: Path, job: RunnerJob) -> None:
+    """Import the solution and call ``design(view)`` for every variant's view, emitting progress."""
+    from benchgen.solution import load_view
+
+    script = workdir / job.script
+    module = load_script(script)
+    channel.emit(RunnerEvent(event="imported"))
+    design = find_design(module)
+    for index, (seed, scale) in enumerate(job.requests):
+        what = f"design(view of seed={seed}, scale={scale})"
+        channel.emit(RunnerEvent(event="start", index=index))
+        try:
+            result = design(load_view(workdir / VIEWS_DIR / str(index)))
+            write_design(result, seed, scale, workdir / BUILDS_DIR / str(index), what)
+        except RunFailure as failure:
+            failure.message = _clip(failure.message, MAX_MESSAGE_CHARS)
+            raise
+        except BaseException as exc:  # whatever the solution raises ends its run
+            raise _failure(what, exc, script) from None
+        channel.emit(RunnerEvent(event="done", index=index))
+
+
 def run_requests(channel: Channel, workdir: Path, job: RunnerJob) -> None:
     """Import the script and build every request, emitting progress; raises :class:`RunFailure`."""
+    if job.kind == "design":
+        run_design_requests(channel, workdir, job)
+        return
     script = workdir / job.script
     module = load_script(script)
     channel.emit(RunnerEvent(event="imported"))
@@ -642,6 +720,8 @@ def _preload() -> None:
 
     import benchgen.scenario  # noqa: F401
     import benchgen.scene  # noqa: F401
+    import benchgen.solution  # noqa: F401
+    import benchgen.toolkit  # noqa: F401
 
 
 def _install_seccomp() -> int:

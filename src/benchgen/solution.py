@@ -38,6 +38,8 @@ from benchgen.scene import JointRecord, PartRecord
 DESIGN_FILE = "design.json"
 VIEW_FILE = "view.json"
 PART_BREP_PATTERN = r"^part_[0-9]{1,4}\.brep$"
+MAX_DESIGN_JSON_BYTES = 1_000_000
+"""A design record is small; anything larger is refused before parsing."""
 MAX_DESIGN_PARTS = 64
 """A design is a mechanism, not a voxel field: more parts than this is a contract error."""
 
