@@ -2,10 +2,17 @@
 # Real services for the scale tests, on loopback only: a PostgreSQL server (initdb into a
 # temporary directory, run as a non-root user) and an S3-compatible server (moto_server,
 # from the 'scale' extra). Connection info is written to .ci/services.env (shell syntax;
-# tests/conftest.py reads it, scripts/test.sh sources it).
+# tests/services.py reads it, scripts/test.sh sources it).
+#
+# Two more pieces make misconfiguration testable the way a real deployment fails:
+#   - a PostgreSQL role with password authentication (scram-sha-256) owning its own
+#     database: BENCHGEN_TEST_PG_PASSWORD_URL (the trust URL stays, for the fault tests);
+#   - a second moto server that enforces IAM (signatures and policies), with an admin
+#     access key: BENCHGEN_TEST_S3_AUTH_ENDPOINT, _AUTH_ADMIN_KEY, _AUTH_ADMIN_SECRET.
 #
 # Usage: scripts/services.sh start | stop | status | pg-stop | pg-start
-#   start     start both (a no-op when they already run); installs PostgreSQL with apt if missing
+#   start     start everything (when they already run: only what is missing); installs
+#             PostgreSQL with apt if missing
 #   stop      stop both and delete their data
 #   pg-stop / pg-start   stop / start PostgreSQL alone, keeping its data (fault tests)
 set -euo pipefail
@@ -77,8 +84,77 @@ wait_for_http() {
   return 1
 }
 
+PG_PASSWORD_ROLE=bench_pw
+PG_PASSWORD=bench-secret
+
+# A password-authenticated role with its own database; idempotent (extends a running server).
+ensure_pg_password_role() {
+  [ -n "${BENCHGEN_TEST_PG_PASSWORD_URL:-}" ] && return 0
+  local hba="$BENCHGEN_TEST_PG_DATA/pg_hba.conf" psql="$BENCHGEN_TEST_PG_BIN/psql"
+  local admin=(-h 127.0.0.1 -p "$BENCHGEN_TEST_PG_PORT" -U benchgen -d benchgen)
+  if ! grep -q "^host all $PG_PASSWORD_ROLE " "$hba"; then
+    # First match wins: the password rule goes before initdb's trust rules.
+    as_pg sh -c "{ echo 'host all $PG_PASSWORD_ROLE 127.0.0.1/32 scram-sha-256'; cat '$hba'; } >'$hba.new' && mv '$hba.new' '$hba'"
+    as_pg "$BENCHGEN_TEST_PG_BIN/pg_ctl" -D "$BENCHGEN_TEST_PG_DATA" reload >/dev/null
+  fi
+  if [ -z "$("$psql" -tA "${admin[@]}" -c "SELECT 1 FROM pg_roles WHERE rolname = '$PG_PASSWORD_ROLE'")" ]; then
+    "$psql" -q "${admin[@]}" -c "CREATE ROLE $PG_PASSWORD_ROLE LOGIN PASSWORD '$PG_PASSWORD'" >/dev/null
+  fi
+  if [ -z "$("$psql" -tA "${admin[@]}" -c "SELECT 1 FROM pg_database WHERE datname = '$PG_PASSWORD_ROLE'")" ]; then
+    "$BENCHGEN_TEST_PG_BIN/createdb" -h 127.0.0.1 -p "$BENCHGEN_TEST_PG_PORT" -U benchgen \
+      -O "$PG_PASSWORD_ROLE" "$PG_PASSWORD_ROLE"
+  fi
+  BENCHGEN_TEST_PG_PASSWORD_URL="postgresql://$PG_PASSWORD_ROLE:$PG_PASSWORD@127.0.0.1:$BENCHGEN_TEST_PG_PORT/$PG_PASSWORD_ROLE"
+  echo "export BENCHGEN_TEST_PG_PASSWORD_URL='$BENCHGEN_TEST_PG_PASSWORD_URL'" >>"$ENV_FILE"
+}
+
+# A moto server that checks signatures and IAM policies: it starts open, an admin user is
+# created through it, then authentication is switched on for every later request.
+ensure_s3_auth() {
+  if [ -n "${BENCHGEN_TEST_S3_AUTH_PID:-}" ] && kill -0 "$BENCHGEN_TEST_S3_AUTH_PID" 2>/dev/null; then
+    return 0
+  fi
+  local port pid keys
+  port="$(free_port)"
+  nohup .venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$BENCHGEN_SERVICES_DIR/moto-auth.log" 2>&1 &
+  pid=$!
+  wait_for_http "http://127.0.0.1:$port/" || { cat "$BENCHGEN_SERVICES_DIR/moto-auth.log" >&2; exit 1; }
+  keys="$(.venv/bin/python - "http://127.0.0.1:$port" <<'PY'
+import json, sys, urllib.request
+
+import boto3
+
+endpoint = sys.argv[1]
+iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
+                   aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+iam.create_user(UserName="admin")
+policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+iam.put_user_policy(UserName="admin", PolicyName="everything", PolicyDocument=json.dumps(policy))
+key = iam.create_access_key(UserName="admin")["AccessKey"]
+switch_on = urllib.request.Request(
+    f"{endpoint}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
+)
+urllib.request.urlopen(switch_on, timeout=30).read()
+print(key["AccessKeyId"], key["SecretAccessKey"])
+PY
+)"
+  {
+    echo "export BENCHGEN_TEST_S3_AUTH_ENDPOINT='http://127.0.0.1:$port'"
+    echo "export BENCHGEN_TEST_S3_AUTH_PID='$pid'"
+    echo "export BENCHGEN_TEST_S3_AUTH_ADMIN_KEY='${keys%% *}'"
+    echo "export BENCHGEN_TEST_S3_AUTH_ADMIN_SECRET='${keys##* }'"
+  } >>"$ENV_FILE"
+}
+
+ensure_extras() {
+  load_env
+  ensure_pg_password_role
+  ensure_s3_auth
+}
+
 start() {
   if alive; then
+    ensure_extras
     log "already running ($ENV_FILE)"
     return 0
   fi
@@ -115,6 +191,7 @@ export BENCHGEN_TEST_PG_URL='postgresql://benchgen@127.0.0.1:$pg_port/benchgen'
 export BENCHGEN_TEST_S3_ENDPOINT='http://127.0.0.1:$s3_port'
 export BENCHGEN_TEST_S3_PID='$s3_pid'
 EOF
+  ensure_extras
   log "PostgreSQL on 127.0.0.1:$pg_port, S3 (moto) on 127.0.0.1:$s3_port; info in $ENV_FILE"
 }
 
@@ -140,6 +217,9 @@ stop() {
   if kill -0 "$BENCHGEN_TEST_S3_PID" 2>/dev/null; then
     kill -CONT "$BENCHGEN_TEST_S3_PID" 2>/dev/null || true # a fault test may have paused it
     kill "$BENCHGEN_TEST_S3_PID" 2>/dev/null || true
+  fi
+  if [ -n "${BENCHGEN_TEST_S3_AUTH_PID:-}" ]; then
+    kill "$BENCHGEN_TEST_S3_AUTH_PID" 2>/dev/null || true
   fi
   case "$BENCHGEN_SERVICES_DIR" in
     */benchgen-services.*) rm -rf "$BENCHGEN_SERVICES_DIR" ;;
