@@ -226,3 +226,27 @@ def test_cli_evaluates_unseen_seeds_deterministically_with_artifacts(tmp_path: P
     assert again.model_dump(exclude=strip) == {
         k: v for k, v in report.items() if k not in strip | {"artifacts"}
     } | {"artifacts": {}}
+
+
+def test_check_gates_on_the_reference_solution(tmp_path: Path) -> None:
+    """``check --solution``: accepted with the reference's cost and artifacts; a costly one is over_budget."""
+    from benchgen.check import CheckOptions, check_script
+    from benchgen.verdict import RejectCode
+
+    report = check_script(SCENARIO, CheckOptions(seeds=2), out_dir=tmp_path / "ok", solution=REFERENCE)
+    assert report.accepted, report.message
+    solution = report.metrics["solution"]
+    assert solution["passed"] and solution["success_rate"] == 1.0 and solution["budget_headroom"] > 1
+    assert len(solution["per_seed"]) == 6
+    assert (tmp_path / "ok" / report.artifacts["solution"]["animation"]).stat().st_size > 10_000
+    assert len(report.artifacts["solution"]["renders"]) == 4
+
+    gold = _solution(
+        tmp_path,
+        "gold",
+        REFERENCE.read_text()
+        .replace('material="pla"', 'material="steel"')
+        .replace("wall = 3.0", "wall = 12.0"),
+    )
+    costly = check_script(SCENARIO, CheckOptions(seeds=2), solution=gold)
+    assert costly.code is RejectCode.OVER_BUDGET, costly.message

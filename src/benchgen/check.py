@@ -61,13 +61,15 @@ from benchgen.physics import (
     simulate,
     write_mjcf,
 )
-from benchgen.rendering import RenderSettings, render_views
+from benchgen.rendering import RenderSettings, View, render_views
 from benchgen.sandbox import BuildOutcome, BuildRequest, SandboxLimits, SandboxResult, run_script
 from benchgen.verdict import CheckFailure, CheckReport, Deadline, RejectCode
 
 Progress = Callable[[str], None]
 
 REFERENCE_SCALES: tuple[float, float] = (0.5, 2.0)
+SOLUTION_VIEWS = [View(elevation=-35.0, azimuth=a) for a in (0.0, 90.0, 180.0, 270.0)]
+"""The solved scene is rendered from these four views (the 24 passive ones are in ``renders/``)."""
 SCALE_SEEDS: tuple[int, int] = (0, 1)
 """Scale must be honoured at every one of these seeds, not just at one."""
 REPEAT_HASH_SEED = 0x5EED
@@ -137,6 +139,10 @@ class _Run:
         self.scenes: list[LoadedScene] = []
         """Scenes loaded so far, so artifacts can be written even for a rejected script."""
         self.first_pieces: dict[str, list[CollisionPiece]] | None = None
+        self.pieces: list[dict[str, list[CollisionPiece]]] = []
+        """Collision pieces of every checked (simulated) scene, in order."""
+        self.deadline: Deadline | None = None
+        self.solution_artifacts: dict[str, Any] = {}
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -154,8 +160,15 @@ def check_script(
     options: CheckOptions | None = None,
     out_dir: Path | None = None,
     progress: Progress | None = None,
+    solution: Path | None = None,
 ) -> CheckReport:
-    """Check one scenario script and return the verdict; writes artifacts to ``out_dir`` if given."""
+    """Check one scenario script and return the verdict; writes artifacts to ``out_dir`` if given.
+
+    With ``solution`` (a reference ``solution.py``) the last stage is the solvability gate:
+    the solution runs in its own sandbox on every checked variant and must solve each
+    within budget (``unsolved`` / ``over_budget`` otherwise); with ``out_dir`` its model,
+    renders and rollout animation for seed 0 go to ``out_dir/solution/``.
+    """
     options = options or CheckOptions()
     run = _Run(progress)
     seeds = list(range(options.seeds))
@@ -167,6 +180,8 @@ def check_script(
     try:
         try:
             _verify(script, options, run, workdir, loader)
+            if solution is not None and options.simulate:
+                _solvable(solution, options, run, workdir, loader, out_dir)
             non_finite = _non_finite(run.metrics)
             if non_finite:
                 raise CheckFailure(
@@ -187,6 +202,11 @@ def check_script(
             )
         if out_dir is not None:
             report.artifacts = _write_artifacts(out_dir, options, run)
+            if run.solution_artifacts:
+                report.artifacts["solution"] = {
+                    k: (f"solution/{v}" if isinstance(v, str) else [f"solution/{x}" for x in v])
+                    for k, v in run.solution_artifacts.items()
+                }
         report.metrics["timings_s"] = {k: round(v, 3) for k, v in run.timings.items()}
         if out_dir is not None:
             (out_dir / "report.json").write_text(report.model_dump_json(indent=2))
@@ -256,7 +276,7 @@ def _verify(script: Path, options: CheckOptions, run: _Run, workdir: Path, loade
     _raise_for_sandbox(main)
     _raise_for_sandbox(repeat)
 
-    deadline = Deadline(options.trusted_budget_s)
+    deadline = run.deadline = Deadline(options.trusted_budget_s)
     with run.stage("geometry"):
         for build in [*main.builds, *repeat.builds]:
             run.scenes.append(_load_build(build, options, loader, deadline))
@@ -288,6 +308,7 @@ def _verify(script: Path, options: CheckOptions, run: _Run, workdir: Path, loade
     for scene in checked:
         with run.stage("decomposition"):
             pieces, infos = scene_collision_geometry(scene, options, cache, deadline)
+        run.pieces.append(pieces)
         if scene is checked[0]:
             run.first_pieces = pieces
             run.metrics["collision"] = {label: info.model_dump() for label, info in infos.items()}
@@ -295,6 +316,63 @@ def _verify(script: Path, options: CheckOptions, run: _Run, workdir: Path, loade
             metrics = _simulate(scene, pieces, options, deadline)
         per_build.append({"seed": scene.record.seed, "scale": scene.record.scale, **metrics.model_dump()})
         judge(metrics, scene.record, options.physics)
+
+
+def _solvable(
+    solution: Path,
+    options: CheckOptions,
+    run: _Run,
+    workdir: Path,
+    loader: GeometryLoader,
+    out_dir: Path | None,
+) -> None:
+    """The solvability gate: the reference solution must solve every checked variant within budget."""
+    from benchgen.evaluate import EvaluateCode, EvaluateSettings, RolloutRecorder, judge_solution
+
+    scenes = run.scenes[: len(run.pieces)]
+    recorder = RolloutRecorder(bounds_frame(scenes[0].record)) if out_dir is not None else None
+    with run.stage("solution"):
+        solved = judge_solution(
+            solution,
+            scenes,
+            run.pieces,
+            loader,
+            options.physics,
+            options.decomposition,
+            EvaluateSettings(),
+            decomposition_cache(options),
+            SandboxLimits(timeout_s=options.timeout_s, memory_mb=options.memory_mb),
+            workdir / "solution",
+            deadline=run.deadline,
+            recorder=recorder,
+        )
+    report = solved.report
+    budget = scenes[0].record.constraints
+    run.metrics["solution"] = {
+        "passed": report.passed,
+        "success_rate": report.success_rate,
+        "cost_usd": report.cost_usd,
+        "weight_g": report.weight_g,
+        "budget_headroom": round(budget.max_unit_cost / report.cost_usd, 4) if report.cost_usd else None,
+        "per_seed": [
+            {"seed": o.seed, "scale": o.scale, "success": o.success, "code": o.code, "cost_usd": o.cost_usd}
+            for o in report.per_seed
+        ],
+    }
+    if out_dir is not None and solved.spec is not None and recorder is not None:
+        from benchgen.evaluate import write_design_artifacts
+
+        with run.stage("rendering"):
+            run.solution_artifacts = write_design_artifacts(
+                out_dir / "solution", solved.spec, scenes[0], recorder, options.render, views=SOLUTION_VIEWS
+            )
+        recorder.close()
+    if report.passed:
+        return
+    code = RejectCode.UNSOLVED
+    if report.code in (EvaluateCode.OVER_BUDGET, EvaluateCode.OVERWEIGHT):
+        code = RejectCode.OVER_BUDGET
+    raise CheckFailure(code, f"the reference solution fails: {report.message}")
 
 
 def _load_build(

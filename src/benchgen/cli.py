@@ -104,15 +104,20 @@ def check(
     ] = None,
     timeout: Annotated[float, typer.Option(min=0.1, help="Seconds allowed per build() call")] = 60.0,
     memory: Annotated[int, typer.Option(min=256, help="Memory limit of the sandbox, MB")] = 4096,
+    solution: Annotated[
+        Path | None,
+        typer.Option(help="Reference solution.py: it must solve every checked variant within budget"),
+    ] = None,
     unsafe_no_isolation: Annotated[bool, typer.Option("--unsafe-no-isolation", help=UNSAFE_HELP)] = False,
 ) -> None:
     """Check a scenario script: sandboxed builds, geometry, physics and renders. Exit 0 = accepted, 1 = rejected."""
     from benchgen.check import CheckOptions, check_script
     from benchgen.sandbox import SandboxError
 
-    if not script.is_file():
-        _stderr().print(f"[red]error:[/] no such script: {script}")
-        raise typer.Exit(MISUSE)
+    for path, what in ((script, "script"), (solution, "solution")):
+        if path is not None and not path.is_file():
+            _stderr().print(f"[red]error:[/] no such {what}: {path}")
+            raise typer.Exit(MISUSE)
     require_output_dir(out)
     console = _stderr()
     require_isolation(unsafe_no_isolation, console)
@@ -120,7 +125,11 @@ def check(
     try:
         with console.status("checking…") as status:
             report = check_script(
-                script, options, out_dir=out, progress=lambda stage: status.update(f"checking: {stage}")
+                script,
+                options,
+                out_dir=out,
+                progress=lambda stage: status.update(f"checking: {stage}"),
+                solution=solution,
             )
     except SandboxError as exc:  # no verdict is possible: the sandbox itself failed
         console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)

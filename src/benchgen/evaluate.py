@@ -790,12 +790,14 @@ def write_design_artifacts(
     scene: LoadedScene,
     recorder: RolloutRecorder | None,
     render: RenderSettings | None = None,
+    views: list[View] | None = None,
 ) -> dict[str, object]:
-    """``model.xml`` + meshes with the design in it, 24 renders of the designed scene and the rollout animation."""
+    """``model.xml`` + meshes with the design in it, renders of the designed scene (default: the
+    24 standard views) and the rollout animation."""
     out_dir.mkdir(parents=True, exist_ok=True)
     xml = write_mjcf(spec, out_dir)
     model = spec.compile()
-    renders = render_views(model, bounds_frame(scene.record), out_dir / "renders", render)
+    renders = render_views(model, bounds_frame(scene.record), out_dir / "renders", render, views)
     artifacts: dict[str, object] = {
         "model": xml.name,
         "renders": [p.relative_to(out_dir).as_posix() for p in renders],

@@ -26,6 +26,10 @@ class RejectCode(StrEnum):
     TRIVIAL = "trivial"
     NONDETERMINISTIC = "nondeterministic"
     INSUFFICIENT_RANDOMIZATION = "insufficient_randomization"
+    UNSOLVED = "unsolved"
+    """The reference solution does not solve every checked variant."""
+    OVER_BUDGET = "over_budget"
+    """The reference solution solves it only over the cost or weight budget."""
 
 
 class CheckFailure(Exception):
