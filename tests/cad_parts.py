@@ -41,6 +41,8 @@ from build123d import (
     sweep,
 )
 
+from benchgen.decomposition import SurfaceHint
+
 Vec = tuple[float, float, float]
 
 
@@ -415,3 +417,49 @@ PARTS: tuple[CadPart, ...] = (
 def part_by_name(name: str) -> CadPart:
     """The corpus entry called ``name``."""
     return next(p for p in PARTS if p.name == name)
+
+
+def surfaces_of(solid: Solid) -> list[SurfaceHint]:
+    """The exact faces of a solid as the checker's loader describes them (kind, axis, radius)."""
+    from OCP.BRepAdaptor import BRepAdaptor_Surface
+    from OCP.GeomAbs import GeomAbs_SurfaceType as Kind
+
+    def vec(v: object) -> Vec:
+        return (v.X(), v.Y(), v.Z())  # type: ignore[attr-defined]
+
+    hints = []
+    for face in solid.faces():
+        surface = BRepAdaptor_Surface(face.wrapped, True)
+        kind = surface.GetType()
+        name = kind.name.removeprefix("GeomAbs_").lower()
+        if kind == Kind.GeomAbs_Plane:
+            axis = surface.Plane().Axis()
+            hints.append(SurfaceHint(kind=name, origin=vec(axis.Location()), axis=vec(axis.Direction())))
+        elif kind == Kind.GeomAbs_Sphere:
+            sphere = surface.Sphere()
+            hints.append(
+                SurfaceHint(
+                    kind=name,
+                    origin=vec(sphere.Location()),
+                    axis=vec(sphere.Position().Direction()),
+                    radius=sphere.Radius(),
+                )
+            )
+        elif kind in (Kind.GeomAbs_Cylinder, Kind.GeomAbs_Cone, Kind.GeomAbs_Torus):
+            element = {
+                Kind.GeomAbs_Cylinder: surface.Cylinder,
+                Kind.GeomAbs_Cone: surface.Cone,
+                Kind.GeomAbs_Torus: surface.Torus,
+            }[kind]()
+            axis = element.Axis()
+            radius = {
+                Kind.GeomAbs_Cylinder: lambda e: e.Radius(),
+                Kind.GeomAbs_Cone: lambda e: e.RefRadius(),
+                Kind.GeomAbs_Torus: lambda e: e.MajorRadius(),
+            }[kind](element)
+            hints.append(
+                SurfaceHint(kind=name, origin=vec(axis.Location()), axis=vec(axis.Direction()), radius=radius)
+            )
+        else:
+            hints.append(SurfaceHint(kind=name))
+    return hints

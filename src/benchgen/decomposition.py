@@ -1,38 +1,43 @@
-"""Convex decomposition of closed CAD meshes for MuJoCo collision.
+"""Convex decomposition of CAD parts for MuJoCo collision, faithful to the part and fast.
 
-MuJoCo collides a mesh geom as its convex hull, so a concave part (a block with a
-hole, an open bin, an arch) must be handed over as several convex pieces or its holes
-fill in. :func:`decompose` turns a closed triangle mesh (millimetres, as tessellated
-from a build123d solid) into convex pieces:
+MuJoCo collides a mesh geom as its convex hull, so a concave part (a flange with a
+bore, a cup, a funnel) must be handed over as convex pieces or its holes fill in.
+:func:`decompose` takes a closed triangle mesh (millimetres, as tessellated from a
+build123d solid) and, optionally, the exact surfaces of the part (:class:`SurfaceHint`:
+planes, and the axes and radii of cylinders, cones, spheres and tori, as the trusted
+loader reads them from the BREP), and cuts the part into pieces whose hulls are used:
 
-1. The *cavities* -- connected parts of hull minus mesh that open onto the hull -- are
-   computed exactly with manifold3d. If none is worth keeping open, the hull is the
-   only piece (``"convex"``).
-2. Otherwise each cavity (or each convex part of it) gets a convex *stand-in*: the
-   hull intersected with the inner half-spaces of the cavity's walls. Curved walls are
-   then reduced to a few chords at most ``max_gap`` deep, and the hull is cut by a
-   binary space partition along the stand-ins' facet planes; the cells outside every
-   stand-in are the pieces (``"plane_split"``). Stand-ins lie inside the cavities, so
-   the pieces cover the mesh and over-fill only by thin slivers and by cavities too
-   thin to matter. A cavity with no convex parts is dealt with by cutting the part in
-   two across it and decomposing each side.
-3. What the plane split cannot handle (a mesh manifold3d rejects, a shape needing
-   too many cuts) goes to CoACD with fast parameters, run in a subprocess with a time
-   limit: ``"coacd"`` for the whole part, ``"plane_split+coacd"`` for one side of a cut.
+1. *Measure.* A piece's fault is its hull's *gap*: how far a point of the hull lies
+   outside the part (signed distance to the mesh, sampled on and inside the hull). A
+   piece whose gap is within the tolerance is done. The tolerance is
+   ``gap_fraction`` of the part's size, and next to a bore ``radius_fraction`` of its
+   radius (so a payload with that much radial play still fits).
+2. *Cut along the part's features.* For the piece with the largest gap, the walls that
+   cause it are those touching the empty ball at its worst point. A flat wall offers
+   its own plane; a concave curved wall (a bore, a fillet, a bowl) offers the planes
+   through its axis of curvature that cut it into chords of bounded sagitta -- the exact
+   axis when the hints know one -- and the plane across its curvature. Cuts along flat
+   walls and exact axes are taken as soon as they do no harm; otherwise the candidate
+   leaving the least integrated gap wins. Cutting is exact (manifold3d), so the pieces
+   always cover the part; only their hulls over-fill.
+3. *Merge* touching pieces whose union's hull is still within tolerance.
+4. *Verify.* The result is measured again, more densely: the largest gap in mm, the
+   over-filled and the uncovered volume are reported with it (:class:`Decomposition`).
 
-Tolerances are relaxed step by step (volume budget, then gap) when the pieces would
-exceed ``max_pieces``. Results are deterministic and can be cached on disk by
-geometry hash (:class:`DecompositionCache`).
+Results are deterministic (seeded sampling, no dependence on timing), bounded in work
+(``max_evaluations``) and CPU time (``cpu_limit``, :class:`DecompositionLimit` when hit),
+and can be cached on disk in a pose- and scale-normalised frame
+(:class:`DecompositionCache`): a part that differs from a cached one by a rigid motion
+or a uniform scale reuses its pieces, moved back and checked against the new mesh.
 
-The pieces are disjoint up to round-off. Use them for collision only: a closed void
-inside the part is filled (nothing can reach it), which shows in ``error`` but changes
-no contact; take mass and inertia from the real mesh.
+A mesh that is not a closed manifold goes to CoACD (in a subprocess with a time limit),
+as do pieces the feature split cannot bring within tolerance. Use the pieces for
+collision only: take mass and inertia from the real part.
 """
 
 from __future__ import annotations
 
 import hashlib
-import heapq
 import io
 import json
 import os
@@ -41,94 +46,78 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, replace
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
+import igl
 import manifold3d as m3
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.optimize import linprog
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import ConvexHull, HalfspaceIntersection, QhullError
+from scipy.spatial import cKDTree
 
-CODE_VERSION = "benchgen.decomposition/2"
+CODE_VERSION = "benchgen.decomposition/3"
 """Part of every cache key: bump it whenever the algorithm's output may change."""
 
-Method = Literal["convex", "plane_split", "coacd", "plane_split+coacd"]
+Method = Literal["convex", "feature_split", "feature_split+coacd", "coacd"]
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int32]
 Piece = tuple[FloatArray, IntArray]
 
 # Geometric noise floors, relative to the part's bounding-box diagonal (lengths) or
-# its hull volume (volumes). Tessellation and boolean round-off live far below them.
-_REL_EPS_LENGTH = 1e-7
+# its volume (volumes). Tessellation and boolean round-off live far below them.
+_REL_EPS_LENGTH = 1e-6
 _REL_EPS_VOLUME = 1e-9
-# Relative shrink of the hull before subtracting the mesh: where a mesh face lies on
-# the hull, round-off in the tessellation (1e-14 mm) otherwise leaves zero-thickness
-# sheets attached to the cavities.
-_HULL_SHRINK = 1e-8
-# A mesh face lies along the hull when its normal is within 30 degrees of that of the
-# hull facet above it.
-_LID_COS = float(np.cos(np.radians(30)))
-# Hull excess, relative to volume, below which a cavity part counts as convex, and
-# below which it may be nearly convex (dented by tessellation, hung with slivers).
-_CONVEX_REL = 1e-5
-_NEARLY_CONVEX_REL = 0.05
-# Plane evaluations allowed for splitting one cavity into convex parts.
-_CAVITY_SPLIT_BUDGET = 40
-# Largest face planes tried per cut of a cavity.
-_CUTS_TRIED = 6
-# Tolerance levels tried in turn while the pieces exceed max_pieces: (multiple of
-# max_gap, multiple of max_concavity). Thin walls around a big cavity (a cup) cannot
-# meet a volume budget relative to the material, so the budget goes first.
-_RELAXATION = ((1.0, 1.0), (1.0, np.inf), (2.0, np.inf), (4.0, np.inf))
-# Times the chord gap of one cavity part is halved to meet the volume budget.
-_MAX_HALVINGS = 8
-# How many times a solid may be cut in two across a cavity with no convex parts.
-_MAX_DEPTH = 2
-# Cutting planes tried across such a cavity.
-_DIVISIONS_TRIED = 2
-# Most solid pieces analysed in all such cuts of one part.
-_ANALYSES = 12
 
 
 class DecompositionSettings(BaseModel):
-    """Tolerances of :func:`decompose`; frozen, and part of the cache key."""
+    """Tolerances and budgets of :func:`decompose`; frozen, and part of the cache key.
+
+    Tolerances are relative to the part's size, so a uniformly scaled part gets the
+    same pieces, scaled (and can reuse a cached decomposition).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_concavity: float = Field(
+    gap_fraction: float = Field(
         0.01,
         gt=0,
-        le=1,
-        description="Relative volume the pieces may over-fill the mesh by (their summed volume "
-        "minus the mesh volume, over the mesh volume); the plane split keeps its error within it",
+        le=0.1,
+        description="Largest over-fill gap aimed for, relative to the part's bounding-box diagonal",
     )
-    max_gap: float = Field(
-        1.0,
+    radius_fraction: float = Field(
+        0.08,
         gt=0,
-        description="Thickest over-fill allowed, in mm: a cavity whose every width exceeds this "
-        "stays open, and a curved wall may be replaced by chords at most this far inside the cavity",
+        lt=1,
+        description="Chords across a bore (a concave wall wrapping half way round or more) of radius "
+        "r lie at most this times r inside it, so a payload with that much radial play still fits",
     )
-    max_pieces: int = Field(32, ge=1, le=4096, description="Most convex pieces returned")
-    coacd_threshold: float = Field(0.1, gt=0, le=1, description="CoACD concavity threshold (fallback)")
-    coacd_resolution: int = Field(300, ge=20, description="CoACD sampling resolution (fallback)")
-    coacd_mcts_iterations: int = Field(30, ge=1)
-    coacd_mcts_nodes: int = Field(8, ge=1)
-    coacd_mcts_max_depth: int = Field(2, ge=1)
+    max_pieces: int = Field(128, ge=1, le=4096, description="Most convex pieces the feature split makes")
+    max_evaluations: int = Field(
+        4000, ge=1, description="Most candidate pieces measured by the feature split (bounds the search)"
+    )
+    cpu_limit: float = Field(
+        60.0,
+        gt=0,
+        description="CPU seconds one decomposition may take before it is abandoned with "
+        "DecompositionLimit (CPU time, so a loaded machine does not change the outcome)",
+    )
+    coacd_threshold: float = Field(0.05, gt=0, le=1, description="CoACD concavity threshold (fallback)")
+    coacd_resolution: int = Field(1000, ge=20, description="CoACD sampling resolution (fallback)")
+    coacd_mcts_iterations: int = Field(60, ge=1)
+    coacd_mcts_nodes: int = Field(12, ge=1)
+    coacd_mcts_max_depth: int = Field(3, ge=1)
     coacd_seed: int = Field(0, ge=0)
-    coacd_timeout: float = Field(120.0, gt=0, description="Seconds before a CoACD fallback is abandoned")
-    allow_coacd: bool = Field(True, description="Fall back to CoACD where the plane split fails")
+    coacd_timeout: float = Field(60.0, gt=0, description="Seconds before a CoACD fallback is abandoned")
+    allow_coacd: bool = Field(True, description="Fall back to CoACD where the feature split fails")
 
 
 class Decomposition(BaseModel):
-    """Convex pieces covering a mesh, and how they were obtained.
+    """Convex pieces covering a mesh, how they were obtained, and how faithful they are.
 
     ``pieces`` are closed convex meshes (vertices ``(k, 3)`` float64 mm, faces ``(j, 3)``
-    int32, outward-facing) whose union covers the mesh. The arrays are read-only.
+    int32, outward-facing) whose union covers the mesh. The arrays are read-only. The
+    fidelity figures are measured on the returned pieces against the mesh.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -136,19 +125,21 @@ class Decomposition(BaseModel):
     pieces: list[tuple[np.ndarray, np.ndarray]]
     method: Method
     error: float = Field(description="(sum of piece volumes - mesh volume) / mesh volume")
+    gap_mm: float = Field(
+        description="Largest over-fill gap: farthest sampled point of a piece outside the mesh, mm"
+    )
+    overfill: float = Field(description="Volume of the pieces' union outside the mesh / mesh volume")
+    uncovered: float = Field(description="Volume of the mesh outside every piece / mesh volume")
+    tolerance_mm: float = Field(description="The gap the decomposition aimed for, mm")
     seconds: float = Field(description="Wall time of the call that returned this result")
     cached: bool
 
 
+class DecompositionLimit(RuntimeError):
+    """A decomposition ran past its CPU budget (``cpu_limit``); the part is too costly."""
+
+
 # --------------------------------------------------------------------------- geometry
-
-
-@dataclass(frozen=True)
-class _Tolerances:
-    length: float  # noise floor for distances, mm
-    volume: float  # noise floor for volumes, mm^3
-
-
 def _mesh_arrays(solid: m3.Manifold) -> tuple[FloatArray, NDArray[np.int64]]:
     mesh = solid.to_mesh64()
     points = np.asarray(mesh.vert_properties, dtype=np.float64)[:, :3]
@@ -158,7 +149,7 @@ def _mesh_arrays(solid: m3.Manifold) -> tuple[FloatArray, NDArray[np.int64]]:
 
 def _signed_volume(points: FloatArray, tris: NDArray[np.int64]) -> float:
     a, b, c = points[tris[:, 0]], points[tris[:, 1]], points[tris[:, 2]]
-    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
+    return float(np.einsum("ij,ij->i", a, _cross(b, c)).sum() / 6.0)
 
 
 def _to_manifold(vertices: FloatArray, faces: NDArray[np.int64]) -> m3.Manifold | None:
@@ -176,82 +167,24 @@ def _to_manifold(vertices: FloatArray, faces: NDArray[np.int64]) -> m3.Manifold 
     return solid
 
 
+def _cross(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Row-wise cross product of (n, 3) arrays (numpy's is slow on small inputs)."""
+    return np.stack(
+        [
+            a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1],
+            a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
+            a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0],
+        ],
+        axis=-1,
+    )
+
+
 def _triangles(points: FloatArray, tris: NDArray[np.int64]) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Corners ``(T, 3, 3)``, unit normals and areas of a mesh's triangles."""
     corners = points[tris]
-    cross = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    cross = _cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
     double_area = np.linalg.norm(cross, axis=1)
     return corners, cross / np.maximum(double_area, 1e-300)[:, None], double_area / 2
-
-
-class _Polytope:
-    """A convex solid with its vertices; facet planes (n . x <= d) are computed on demand."""
-
-    def __init__(self, solid: m3.Manifold, points: FloatArray, volume: float) -> None:
-        self.solid = solid
-        self.points = points
-        self.volume = volume
-
-    @cached_property
-    def planes(self) -> tuple[FloatArray, FloatArray]:
-        """Unit outward normals and supporting offsets, one per facet (none if too thin)."""
-        try:
-            equations = ConvexHull(self.points).equations
-        except QhullError:
-            # A sliver too thin for qhull. Callers then treat it as filled (an
-            # obstacle) or unmergeable (a cell), both on the safe side.
-            return np.zeros((0, 3)), np.zeros(0)
-        normals = equations[:, :3] / np.linalg.norm(equations[:, :3], axis=1, keepdims=True)
-        # qhull may split one facet into hyperplanes differing in the last bits.
-        _, kept = np.unique(np.round(normals, 9), axis=0, return_index=True)
-        normals = normals[np.sort(kept)]
-        # Supporting offsets keep every vertex on the inner side despite round-off.
-        return normals, (self.points @ normals.T).max(axis=0)
-
-
-def _polytope(solid: m3.Manifold) -> _Polytope | None:
-    """Describe a convex manifold; None if it is empty or flat."""
-    if solid.is_empty():
-        return None
-    volume = float(solid.volume())
-    if volume <= 0:
-        return None
-    points, _ = _mesh_arrays(solid)
-    return _Polytope(solid, points, volume)
-
-
-def _hull_polytope(points: FloatArray) -> _Polytope | None:
-    return _polytope(m3.Manifold.hull_points(np.ascontiguousarray(points, dtype=np.float64)))
-
-
-def _depth(points: FloatArray, polytope: _Polytope) -> FloatArray:
-    """How far each point lies inside a convex polytope (negative: outside)."""
-    normals, offsets = polytope.planes
-    return np.asarray(-(points @ normals.T - offsets).max(axis=1))
-
-
-def _width(solid: m3.Manifold) -> float:
-    """An upper bound on the diameter of the largest ball inside a solid.
-
-    The least extent along the solid's own face normals: a ball fits between the two
-    supporting planes of any direction. Tight for a flat sliver hanging from a hull lid.
-    """
-    points, tris = _mesh_arrays(solid)
-    _, unit, area = _triangles(points, tris)
-    projections = points @ unit[area > 0].T
-    return float((projections.max(axis=0) - projections.min(axis=0)).min(initial=np.inf))
-
-
-def _thickness(solid: m3.Manifold) -> float:
-    """An estimate of the diameter of the largest ball inside a thin solid.
-
-    The least of :func:`_width` and six times volume over area, which is at least the
-    diameter for a convex body and about three times the thickness of a thin curved
-    shell -- the lens between two triangulations of one curved surface -- where
-    extents are useless. (A thick lump hung with large thin fins could fool it; the
-    callers bound the volume too.)
-    """
-    return min(_width(solid), 6 * float(solid.volume()) / max(float(solid.surface_area()), 1e-300))
 
 
 def _solid_hull(solid: m3.Manifold) -> m3.Manifold:
@@ -283,690 +216,6 @@ def _solid_hull(solid: m3.Manifold) -> m3.Manifold:
     if keep.sum() < 4:
         return solid.hull()
     return m3.Manifold.hull_points(np.ascontiguousarray(points[keep]))
-
-
-def _edge_pairs(tris: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-    """For each edge of a closed manifold mesh: its two triangles and their opposite vertices.
-
-    Returns ``(faces (E, 2), opposite (E, 2), edge (E, 2))``.
-    """
-    edges = np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]])
-    face = np.tile(np.arange(len(tris)), 3)
-    opposite = np.concatenate([tris[:, 2], tris[:, 0], tris[:, 1]])
-    key = np.sort(edges, axis=1)
-    order = np.lexsort((key[:, 1], key[:, 0]))
-    key, face, opposite = key[order], face[order], opposite[order]
-    # In a closed manifold every edge has exactly two faces, adjacent after sorting.
-    pair = np.flatnonzero((key[:-1] == key[1:]).all(axis=1))
-    return (
-        np.stack([face[pair], face[pair + 1]], axis=1),
-        np.stack([opposite[pair], opposite[pair + 1]], axis=1),
-        key[pair],
-    )
-
-
-# --------------------------------------------------------------------------- cavities
-
-
-@dataclass(frozen=True)
-class _Cavity:
-    solid: m3.Manifold
-    volume: float
-    width: float
-
-
-def _cavities(solid: m3.Manifold, hull: _Polytope, tol: _Tolerances) -> list[_Cavity]:
-    """Connected parts of hull minus mesh that open onto the hull surface.
-
-    Closed internal voids are left out: nothing outside the part can reach them, so
-    filling them changes no contact.
-    """
-    lo, hi = np.asarray(hull.solid.bounding_box()).reshape(2, 3)
-    centre = tuple((lo + hi) / 2)
-    scale = 1 - _HULL_SHRINK
-    shrunk = hull.solid.translate(tuple(-c for c in centre)).scale((scale, scale, scale)).translate(centre)
-    on_hull = 10 * tol.length + _HULL_SHRINK * float(np.linalg.norm(hi - lo))
-    cavities = []
-    for part in (shrunk - solid).decompose():
-        volume = float(part.volume())
-        if volume <= tol.volume:
-            continue
-        points, _ = _mesh_arrays(part)
-        if _depth(points, hull).min() > on_hull:
-            continue
-        cavities.append(_Cavity(part, volume, _width(part)))
-    return cavities
-
-
-def _split_significant(cavities: list[_Cavity], budget: float, gap: float) -> tuple[list[int], float]:
-    """Choose the cavities to keep open; fill thin ones, smallest first, while the budget lasts.
-
-    Returns the indices of the cavities kept open and the volume filled.
-    """
-    thin = sorted(
-        (i for i, c in enumerate(cavities) if c.width <= gap), key=lambda i: (cavities[i].volume, i)
-    )
-    keep = [i for i, c in enumerate(cavities) if c.width > gap]
-    filled = 0.0
-    for index in thin:
-        if filled + cavities[index].volume <= budget:
-            filled += cavities[index].volume
-        else:
-            keep.append(index)
-    return sorted(keep), filled
-
-
-def _sliver_depth(solid: m3.Manifold, hull: _Polytope, tol: _Tolerances) -> float:
-    """How deep the mesh's faces that lie along the hull dip below it.
-
-    On a convex curved surface the mesh and its hull are two triangulations of the same
-    points; the lens-shaped slivers between them are as thick as the tessellation
-    tolerance. A face counts when each of its vertices lies on a hull facet nearly
-    parallel to it (a face spanning a cavity from rim to rim does not).
-    """
-    points, tris = _mesh_arrays(solid)
-    normals, offsets = hull.planes
-    # Which hull facets each vertex lies on, as (vertex, facet) pairs sorted by vertex.
-    pairs = [
-        np.argwhere(np.abs(points[start : start + 1024] @ normals.T - offsets) <= 10 * tol.length)
-        + [start, 0]
-        for start in range(0, len(points), 1024)
-    ]
-    vertex, facet = np.concatenate(pairs).T
-    first = np.searchsorted(vertex, np.arange(len(points) + 1))
-    corners, unit, _ = _triangles(points, tris)
-    corner_vertex = tris.reshape(-1)
-    counts = first[corner_vertex + 1] - first[corner_vertex]
-    corner_of_pair = np.repeat(np.arange(len(corner_vertex)), counts)
-    pair = np.repeat(first[corner_vertex] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-    parallel = np.einsum("ij,ij->i", unit[corner_of_pair // 3], normals[facet[pair]]) > _LID_COS
-    corner_ok = np.zeros(len(corner_vertex), dtype=bool)
-    corner_ok[corner_of_pair[parallel]] = True
-    along = corner_ok.reshape(-1, 3).all(axis=1)
-    centroids = corners[along].mean(axis=1)
-    return float(_depth(centroids, hull).max(initial=0.0)) if len(centroids) else 0.0
-
-
-# -------------------------------------------------------------------------- stand-ins
-
-
-@dataclass(frozen=True)
-class _StandIn:
-    """A convex polytope standing in for (part of) a cavity, and what it misses of it."""
-
-    polytope: _Polytope
-    lost_volume: float  # cavity volume outside the polytope, mm^3
-    lost_gap: float  # how far the cavity reaches beyond the polytope, mm
-    # Planes the cavity was cut along to get this part: cavity lies beyond them, so the
-    # polytope's facets there must stay put (a chord would wall the cavity off).
-    cuts: tuple[tuple[float, float, float, float], ...] = ()
-
-
-@dataclass(frozen=True)
-class _Frame:
-    """The solid being decomposed, as stand-ins need it."""
-
-    solid: m3.Manifold
-    hull: _Polytope
-    wall_depth: float  # faces deeper than this below the hull are walls, mm
-    tol: _Tolerances
-
-
-def _wall_planes(part: m3.Manifold, frame: _Frame, convex: bool) -> tuple[FloatArray, FloatArray]:
-    """Distinct planes of a cavity part's walls (faces deeper than the lid depth): normals, offsets.
-
-    For a convex part the faces of its hull are used: a part cut from a cavity exactly
-    along one of its faces may carry a zero-thickness sheet there, whose far side would
-    cut the stand-in down to nothing.
-    """
-    points, tris = _mesh_arrays(_solid_hull(part) if convex else part)
-    corners, unit, area = _triangles(points, tris)
-    deep = (_depth(corners.mean(axis=1), frame.hull) > frame.wall_depth) & (area > frame.tol.length**2)
-    normals = unit[deep]
-    offsets = np.einsum("ij,ij->i", normals, corners[deep, 0])
-    key = np.round(np.column_stack([normals, offsets / frame.tol.length * 1e-3]), 9)
-    _, kept = np.unique(key, axis=0, return_index=True)
-    kept = np.sort(kept)
-    return normals[kept], offsets[kept]
-
-
-def _clip(frame: _Frame, normals: FloatArray, offsets: FloatArray) -> _Polytope | None:
-    """The hull intersected with the half-spaces n . x <= d; None if (nearly) empty."""
-    hull_normals, hull_offsets = frame.hull.planes
-    all_normals = np.concatenate([hull_normals, normals])
-    all_offsets = np.concatenate([hull_offsets, offsets])
-    # Chebyshev centre: the deepest interior point, needed to seed qhull.
-    centre = linprog(
-        c=[0.0, 0.0, 0.0, -1.0],
-        A_ub=np.column_stack([all_normals, np.ones(len(all_normals))]),
-        b_ub=all_offsets,
-        bounds=[(None, None)] * 3 + [(0.0, None)],
-        method="highs",
-    )
-    if not centre.success or centre.x[3] <= 10 * frame.tol.length:
-        return None
-    try:
-        corners = HalfspaceIntersection(
-            np.column_stack([all_normals, -all_offsets]), centre.x[:3]
-        ).intersections
-    except QhullError:
-        return None
-    return _hull_polytope(corners)
-
-
-def _stand_in(part: m3.Manifold, frame: _Frame, convex: bool) -> _StandIn | None:
-    """The hull cut by the planes of a cavity part's walls, or None if that is empty.
-
-    A point of the hull outside the cavity part is beyond the part's face nearest to
-    it, so the result lies in the part -- except next to faces within the lid depth of
-    the hull, which are left out so that the stand-in reaches through the opening
-    (the lid) and ignores the tessellation slivers clinging to its rim. For a convex
-    part this is the part itself; for a nearly convex one it is what is left after
-    cutting away the dents.
-    """
-    normals, offsets = _wall_planes(part, frame, convex)
-    if len(normals) == 0:
-        return None
-    polytope = _clip(frame, normals, offsets)
-    if polytope is None:
-        return None
-    lost_volume = 0.0
-    lost_gap = 0.0
-    for lost in (part - polytope.solid).decompose():
-        volume = float(lost.volume())
-        if volume > frame.tol.volume:
-            lost_volume += volume
-            lost_gap = max(lost_gap, _thickness(lost))
-    return _StandIn(polytope, lost_volume, lost_gap)
-
-
-def _hollow(polytope: _Polytope, frame: _Frame) -> bool:
-    """Whether a stand-in holds no material but slivers thinner than the lid depth.
-
-    This is the guarantee that the pieces cover the mesh, checked rather than assumed.
-    """
-    for overlap in (polytope.solid ^ frame.solid).decompose():
-        if (
-            overlap.volume() > frame.tol.volume
-            and _thickness(overlap) > 2 * frame.wall_depth + 10 * frame.tol.length
-        ):
-            return False
-    return True
-
-
-def _face_planes(solid: m3.Manifold, frame: _Frame, reflex_only: bool) -> list[tuple[FloatArray, float]]:
-    """Distinct planes of a cavity's walls (optionally only faces at reflex edges), largest first."""
-    points, tris = _mesh_arrays(solid)
-    corners, unit, area = _triangles(points, tris)
-    keep = (_depth(corners.mean(axis=1), frame.hull) > frame.wall_depth) & (area > frame.tol.length**2)
-    if reflex_only:
-        keep &= _reflex_faces(points, tris, frame.tol.length)
-    normals = unit[keep]
-    offsets = np.einsum("ij,ij->i", normals, corners[keep, 0])
-    area = area[keep]
-    if len(area) == 0:
-        return []
-    # Coplanar faces share a key (normal to 1e-6, offset to ten noise floors).
-    key = np.column_stack([np.round(normals, 6), np.round(offsets / (10 * frame.tol.length))])
-    _, group = np.unique(key, axis=0, return_inverse=True)
-    group = group.reshape(-1)
-    total = np.bincount(group, weights=area)
-    # Each plane is that of its group's largest face.
-    order = np.lexsort((-area, group))
-    leader = order[np.searchsorted(group[order], np.arange(len(total)))]
-    ranked = leader[np.lexsort((leader, -total))]
-    return [(normals[i], float(offsets[i])) for i in ranked.tolist()]
-
-
-def _reflex_faces(points: FloatArray, tris: NDArray[np.int64], eps: float) -> NDArray[np.bool_]:
-    """Which triangles touch a reflex (concave) edge of a closed, outward-facing mesh."""
-    _, unit, _ = _triangles(points, tris)
-    faces, opposite, edge = _edge_pairs(tris)
-    base = points[edge[:, 0]]
-    # An edge is reflex when either neighbour's far vertex is above the other's plane.
-    above = np.einsum("ij,ij->i", points[opposite[:, 1]] - base, unit[faces[:, 0]]) > eps
-    above |= np.einsum("ij,ij->i", points[opposite[:, 0]] - base, unit[faces[:, 1]]) > eps
-    reflex = np.zeros(len(tris), dtype=bool)
-    reflex[faces[above].reshape(-1)] = True
-    return reflex
-
-
-def _excess(solid: m3.Manifold) -> float:
-    """Hull volume over volume, minus one."""
-    volume = float(solid.volume())
-    return float(_solid_hull(solid).volume()) / volume - 1
-
-
-def _whole_stand_in(
-    part: m3.Manifold, frame: _Frame, accept_gap: float, always_kernel: bool
-) -> _StandIn | None:
-    """A stand-in for the part as a whole if it is convex or nearly so, else None.
-
-    A convex part is replaced by its hull's facets, unless tessellation makes those
-    bulge into the material; then, as for a nearly convex part, by its kernel. Slivers
-    along the hull can make a nearly convex cavity's hull huge, so ``always_kernel``
-    tries the kernel whatever the hull says (costly, so not for every trial part).
-    """
-    excess = _excess(part)
-    for convex in (True, False):
-        if excess > (_CONVEX_REL if convex else _NEARLY_CONVEX_REL) and (convex or not always_kernel):
-            continue
-        stand_in = _stand_in(part, frame, convex)
-        if (
-            stand_in is not None
-            and stand_in.lost_gap <= accept_gap
-            and stand_in.lost_volume <= _NEARLY_CONVEX_REL * float(part.volume())
-            and _hollow(stand_in.polytope, frame)
-        ):
-            return stand_in
-    return None
-
-
-def _convex_parts(cavity: m3.Manifold, frame: _Frame, accept_gap: float) -> list[_StandIn] | None:
-    """Split a cavity into nearly convex parts along its own face planes; None if too costly.
-
-    Greedy: each step tries the largest face planes at reflex edges and takes the cut
-    leaving the least hull excess; a part is done when it has a stand-in missing at
-    most ``accept_gap`` of it. A ring-shaped cavity (a groove around a shaft) is refused
-    at once: it only comes apart facet by facet.
-    """
-    if cavity.genus() > 0:
-        return None
-    done: list[_StandIn] = []
-    todo: list[tuple[m3.Manifold, tuple[tuple[float, float, float, float], ...]]] = [(cavity, ())]
-    evaluations = 0
-    while todo:
-        part, cuts = todo.pop()
-        stand_in = _whole_stand_in(part, frame, accept_gap, always_kernel=False)
-        if stand_in is not None:
-            done.append(replace(stand_in, cuts=cuts))
-            continue
-        volume = float(part.volume())
-        best: tuple[float, list[m3.Manifold], tuple[float, float, float, float]] | None = None
-        for normal, offset in _face_planes(part, frame, reflex_only=True)[:_CUTS_TRIED]:
-            evaluations += 1
-            if evaluations > _CAVITY_SPLIT_BUDGET:
-                return None
-            sides = part.split_by_plane(normal, offset)
-            pieces = [p for side in sides for p in side.decompose() if p.volume() > frame.tol.volume]
-            if len(pieces) < 2:
-                continue
-            excess = float(sum(_solid_hull(p).volume() - p.volume() for p in pieces))
-            if best is None or excess < best[0]:
-                best = (excess, pieces, (float(normal[0]), float(normal[1]), float(normal[2]), float(offset)))
-            if excess <= _CONVEX_REL * volume:
-                break  # every part is convex: no plane can do better
-        if best is None:
-            return None
-        todo.extend((piece, (*cuts, best[2])) for piece in best[1])
-    return done
-
-
-# ------------------------------------------------------------------ simplification
-
-
-@dataclass(frozen=True)
-class _FacetGraph:
-    """A convex cavity's hull as flat facets (coplanar triangles merged) and their adjacency."""
-
-    points: FloatArray
-    tri_facet: NDArray[np.int64]  # facet of each triangle
-    weighted: FloatArray  # per facet: normal times area
-    vertices: list[list[int]]  # per facet: its vertex indices
-    neighbours: list[list[int]]  # per facet: adjacent facets
-    fixed: NDArray[np.bool_]  # per facet: never chorded, as it lies on the part's hull or on a cut
-
-
-def _facet_graph(stand_in: _StandIn, hull: _Polytope, tol: _Tolerances) -> _FacetGraph:
-    """The facet graph of a stand-in; fixed are its facets on the part's hull or on a cut."""
-    full = stand_in.polytope
-    points, tris = _mesh_arrays(full.solid)
-    corners, unit, area = _triangles(points, tris)
-    faces, opposite, _ = _edge_pairs(tris)
-    # Neighbours are coplanar when each one's far vertex lies in the other's plane.
-    base = corners[faces[:, 0], 0]
-    flat = (np.abs(np.einsum("ij,ij->i", points[opposite[:, 1]] - base, unit[faces[:, 0]])) <= tol.length) & (
-        np.einsum("ij,ij->i", unit[faces[:, 0]], unit[faces[:, 1]]) > 0
-    )
-    graph = coo_matrix(
-        (np.ones(int(flat.sum())), (faces[flat, 0], faces[flat, 1])), shape=(len(tris), len(tris))
-    )
-    count, tri_facet = connected_components(graph, directed=False)
-    tri_facet = tri_facet.astype(np.int64)
-    weighted = np.zeros((count, 3))
-    np.add.at(weighted, tri_facet, unit * area[:, None])
-    vertices: list[list[int]] = [[] for _ in range(count)]
-    for facet, tri in zip(tri_facet.tolist(), tris.tolist(), strict=True):
-        vertices[facet].extend(tri)
-    vertices = [sorted(set(v)) for v in vertices]
-    links = np.unique(np.sort(tri_facet[faces[~flat]], axis=1), axis=0)
-    links = links[links[:, 0] != links[:, 1]]
-    neighbours: list[list[int]] = [[] for _ in range(count)]
-    for u, v in links.tolist():
-        neighbours[u].append(v)
-        neighbours[v].append(u)
-    centroids = np.zeros((count, 3))
-    np.add.at(centroids, tri_facet, corners.mean(axis=1))
-    centroids /= np.bincount(tri_facet, minlength=count)[:, None]
-    fixed = _depth(centroids, hull) <= 10 * tol.length
-    if stand_in.cuts:
-        cuts = np.asarray(stand_in.cuts)
-        on_cut = np.abs(centroids @ cuts[:, :3].T - cuts[:, 3]) <= 10 * tol.length
-        unit_facets = weighted / np.maximum(np.linalg.norm(weighted, axis=1), 1e-300)[:, None]
-        parallel = np.abs(unit_facets @ cuts[:, :3].T) > 1 - 1e-6
-        fixed |= (on_cut & parallel).any(axis=1)
-    return _FacetGraph(points, tri_facet, weighted, vertices, neighbours, fixed)
-
-
-def _patch_depth(graph: _FacetGraph, weighted: FloatArray, vertices: list[int]) -> float:
-    """How far a patch's deepest vertex is below its chord, along its mean normal."""
-    normal = weighted / max(float(np.linalg.norm(weighted)), 1e-300)
-    heights = graph.points[vertices] @ normal
-    return float(heights.max() - heights.min())
-
-
-def _grow_patches(graph: _FacetGraph, gap: float) -> NDArray[np.int64]:
-    """Region-grow wall facets into patches at most ``gap`` deep; fixed facets get label -1.
-
-    Each new patch starts next to the last one, in the direction the surface keeps
-    turning, so a ring of facets (a cylinder wall) is swept into full-width runs
-    instead of leaving one-facet fragments between patches grown from scattered seeds.
-    """
-    labels = np.where(graph.fixed, -1, -2)  # -2: not yet assigned
-    area = np.linalg.norm(graph.weighted, axis=1)
-    unit = graph.weighted / np.maximum(area, 1e-300)[:, None]
-    by_area = [int(f) for f in np.argsort(-area, kind="stable") if not graph.fixed[f]]
-    boundary: list[int] = []
-    direction = np.zeros(3)
-    label = 0
-    while True:
-        open_boundary = [f for f in boundary if labels[f] == -2]
-        if open_boundary:
-            seed = max(open_boundary, key=lambda f: float(unit[f] @ direction))
-        else:
-            seed = next((f for f in by_area if labels[f] == -2), -1)
-            if seed < 0:
-                return labels
-        weighted = graph.weighted[seed].copy()
-        members = set(graph.vertices[seed])
-        labels[seed] = label
-        frontier = [seed]
-        boundary = []
-        while frontier:
-            facet = frontier.pop(0)
-            for other in graph.neighbours[facet]:
-                if labels[other] != -2:
-                    continue
-                trial = weighted + graph.weighted[other]
-                if float(unit[other] @ trial) > 0.5 * float(np.linalg.norm(trial)):
-                    candidate = members.union(graph.vertices[other])
-                    if _patch_depth(graph, trial, sorted(candidate)) <= gap:
-                        labels[other] = label
-                        weighted = trial
-                        members = candidate
-                        frontier.append(other)
-                        continue
-                boundary.append(other)
-        direction = weighted / max(float(np.linalg.norm(weighted)), 1e-300)
-        label += 1
-
-
-def _merge_patches(graph: _FacetGraph, labels: NDArray[np.int64], gap: float) -> NDArray[np.int64]:
-    """Merge adjacent wall patches while the result stays at most ``gap`` deep, cheapest first.
-
-    This absorbs the fragments region growing leaves on doubly curved walls.
-    """
-    count = int(labels.max()) + 1
-    weighted = [graph.weighted[labels == k].sum(axis=0) for k in range(count)]
-    vertices: list[set[int]] = [set() for _ in range(count)]
-    neighbours: list[set[int]] = [set() for _ in range(count)]
-    for facet, label in enumerate(labels.tolist()):
-        if label < 0:
-            continue
-        vertices[label].update(graph.vertices[facet])
-        neighbours[label].update(int(labels[f]) for f in graph.neighbours[facet] if labels[f] >= 0)
-    for label in range(count):
-        neighbours[label].discard(label)
-    parent = list(range(count))
-
-    def depth(p: int, q: int) -> float:
-        return _patch_depth(graph, weighted[p] + weighted[q], sorted(vertices[p] | vertices[q]))
-
-    heap = [(depth(p, q), p, q) for p in range(count) for q in sorted(neighbours[p]) if p < q]
-    heap = [entry for entry in heap if entry[0] <= gap]
-    heapq.heapify(heap)
-    while heap:
-        _, p, q = heapq.heappop(heap)
-        if parent[p] != p or parent[q] != q or depth(p, q) > gap:
-            continue  # merged away since, or grown too deep
-        parent[q] = p
-        weighted[p] = weighted[p] + weighted[q]
-        vertices[p] |= vertices[q]
-        neighbours[p] = (neighbours[p] | neighbours[q]) - {p, q}
-        for r in sorted(neighbours[p]):
-            neighbours[r].discard(q)
-            neighbours[r].add(p)
-            cost = depth(min(p, r), max(p, r))
-            if cost <= gap:
-                heapq.heappush(heap, (cost, min(p, r), max(p, r)))
-
-    def root(p: int) -> int:
-        while parent[p] != p:
-            p = parent[p]
-        return p
-
-    roots = sorted({root(p) for p in range(count)})
-    relabel = {r: i for i, r in enumerate(roots)}
-    return np.array([relabel[root(k)] if k >= 0 else -1 for k in labels.tolist()], dtype=np.int64)
-
-
-class _TooManyPieces(Exception):
-    """The plane split at this tolerance level would exceed the piece budget."""
-
-
-def _chorded(full: _Polytope, graph: _FacetGraph, gap: float) -> tuple[_Polytope | None, int]:
-    """The cavity hull cut by the chords of its wall patches at most ``gap`` deep.
-
-    Returns the polytope (None if degenerate) and the number of wall patches.
-    """
-    labels = _merge_patches(graph, _grow_patches(graph, gap), gap)
-    count = int(labels.max()) + 1
-    walls = labels >= 0
-    patch_normals = np.zeros((count, 3))
-    np.add.at(patch_normals, labels[walls], graph.weighted[walls])
-    lengths = np.linalg.norm(patch_normals, axis=1, keepdims=True)
-    # A patch whose facets' normals cancel out has no chord; keeping its facets is safe.
-    if (lengths <= 0).any():
-        return full, count
-    patch_normals /= lengths
-    chord = np.full(count, np.inf)
-    for facet in np.flatnonzero(walls).tolist():
-        label = int(labels[facet])
-        heights = graph.points[graph.vertices[facet]] @ patch_normals[label]
-        chord[label] = min(chord[label], float(heights.min()))
-    # Never cut deeper than the gap below the polytope's extreme point along the chord's
-    # normal: a patch whose mean normal points past its own rim (towards a lid, say)
-    # would otherwise slice off a thick cap.
-    chord = np.maximum(chord, (full.points @ patch_normals.T).max(axis=0) - gap)
-    inner = full.solid
-    for label in range(count):
-        inner = inner.trim_by_plane(-patch_normals[label], -float(chord[label]))
-    return _polytope(inner), count
-
-
-class _CavityPart:
-    """A stand-in ready to be simplified at any gap (results cached per gap)."""
-
-    def __init__(self, stand_in: _StandIn, graph: _FacetGraph) -> None:
-        self.full = stand_in.polytope
-        self.graph = graph
-        self.lost_volume = stand_in.lost_volume
-        self.lost_gap = stand_in.lost_gap
-        self._chorded: dict[float, tuple[_Polytope | None, int]] = {}
-
-    def fits(self, gap: float, volume_budget: float) -> bool:
-        return self.lost_gap <= gap and self.lost_volume <= volume_budget
-
-    def simplified(self, gap: float, volume_budget: float, max_facets: int) -> _Polytope:
-        """A polytope with few facets inside the stand-in, missing at most ``gap`` of it.
-
-        Each wall patch is replaced by its chord (see :func:`_chorded`): the result lies
-        inside the stand-in, so the pieces still cover the mesh, while a curved wall of
-        many facets becomes a few flat ones. Fixed facets (lids, cuts) stay put. The
-        gap is halved until the lost volume fits the budget; more than ``max_facets``
-        wall patches raise :class:`_TooManyPieces`, since each becomes at least one piece.
-        """
-        patch_gap = gap
-        for _ in range(_MAX_HALVINGS):
-            if patch_gap not in self._chorded:
-                self._chorded[patch_gap] = _chorded(self.full, self.graph, patch_gap)
-            polytope, walls = self._chorded[patch_gap]
-            if walls > max_facets:
-                raise _TooManyPieces
-            if polytope is not None and self.full.volume - polytope.volume <= volume_budget:
-                return polytope
-            patch_gap /= 2
-        return self.full
-
-
-# ----------------------------------------------------------------------------- BSP
-
-
-@dataclass(frozen=True)
-class _Plane:
-    normal: FloatArray
-    offset: float
-
-
-def _side(points: FloatArray, plane: _Plane, eps: float) -> int:
-    """+1 if all points are on the outer side, -1 if all inner, 0 if they straddle."""
-    distance = points @ plane.normal - plane.offset
-    if distance.max() <= eps:
-        return -1
-    if distance.min() >= -eps:
-        return 1
-    return 0
-
-
-def _choose_plane(cell: _Polytope, obstacles: list[_Polytope], eps: float) -> _Plane | None:
-    """The obstacle facet plane to cut a cell along, or None if no facet cuts it.
-
-    Prefer planes that split no other obstacle, then planes that separate obstacles
-    evenly, then the plane cutting off the largest chunk (so peeled pieces are chunky).
-    """
-    normals = np.concatenate([o.planes[0] for o in obstacles])
-    offsets = np.concatenate([o.planes[1] for o in obstacles])
-    distance = cell.points @ normals.T - offsets
-    reach = distance.max(axis=0)
-    candidates = np.flatnonzero((reach > eps) & (distance.min(axis=0) < -eps))
-    if len(candidates) == 0:
-        return None
-    normals, offsets, reach = normals[candidates], offsets[candidates], reach[candidates]
-    inner = np.zeros(len(candidates), dtype=np.int64)
-    outer = np.zeros(len(candidates), dtype=np.int64)
-    if len(obstacles) > 1:
-        for obstacle in obstacles:
-            d = obstacle.points @ normals.T - offsets
-            is_inner = d.max(axis=0) <= eps
-            inner += is_inner
-            outer += (d.min(axis=0) >= -eps) & ~is_inner
-    split = len(obstacles) - inner - outer
-    balance = np.minimum(inner, outer) + split
-    best = int(np.lexsort((candidates, -reach, -balance, split))[0])
-    return _Plane(normals[best], float(offsets[best]))
-
-
-def _cut(poly: _Polytope, plane: _Plane) -> tuple[_Polytope | None, _Polytope | None]:
-    outer, inner = poly.solid.split_by_plane(plane.normal, plane.offset)
-    return _polytope(outer), _polytope(inner)
-
-
-def _partition(
-    hull: _Polytope, obstacles: list[_Polytope], tol: _Tolerances, max_cells: int
-) -> list[_Polytope]:
-    """Cut the hull along obstacle facets until every cell is outside all obstacles.
-
-    Returns the cells outside the obstacles (convex, disjoint, covering hull minus the
-    obstacles); raises :class:`_TooManyPieces` once more than ``max_cells`` are needed.
-    """
-    cells: list[_Polytope] = []
-    # An obstacle qhull cannot describe is dropped: its cavity is filled, never lost.
-    obstacles = [o for o in obstacles if len(o.planes[0])]
-    stack: list[tuple[_Polytope, list[_Polytope]]] = [(hull, obstacles)]
-    while stack:
-        cell, inside = stack.pop()
-        if not inside:
-            cells.append(cell)
-            if len(cells) > max_cells:
-                raise _TooManyPieces
-            continue
-        plane = _choose_plane(cell, inside, tol.length)
-        if plane is None:
-            # Every obstacle lies in the cell and no facet of one cuts it: the cell is
-            # an obstacle, i.e. cavity, so it yields no piece -- unless round-off
-            # says otherwise, in which case keeping it over-fills but never loses.
-            if cell.volume > 1.001 * max(o.volume for o in inside) + 10 * tol.volume:
-                cells.append(cell)
-            continue
-        outer, inner = _cut(cell, plane)
-        groups: tuple[list[_Polytope], list[_Polytope]] = ([], [])
-        for obstacle in inside:
-            side = _side(obstacle.points, plane, tol.length)
-            if side == 1:
-                groups[0].append(obstacle)
-            elif side == -1:
-                groups[1].append(obstacle)
-            else:
-                for group, part in zip(groups, _cut(obstacle, plane), strict=True):
-                    if part is not None and part.volume > tol.volume and len(part.planes[0]):
-                        group.append(part)
-        # Inner side last on the stack so it is processed first: peeling stays shallow.
-        for sub, group in ((outer, groups[0]), (inner, groups[1])):
-            if sub is not None and sub.volume > tol.volume:
-                stack.append((sub, group))
-    return cells
-
-
-def _touching_pairs(cells: list[_Polytope], tol: _Tolerances) -> list[tuple[int, int]]:
-    """Pairs of cells with facets on one plane, facing each other (sorted, deterministic)."""
-    owner = np.concatenate([np.full(len(c.planes[0]), i) for i, c in enumerate(cells)])
-    normals = np.concatenate([c.planes[0] for c in cells])
-    offsets = np.concatenate([c.planes[1] for c in cells])
-    # Orient every plane so its largest normal component is positive; facing planes
-    # then coincide, with opposite flips.
-    major = np.abs(normals).argmax(axis=1)
-    flip = np.where(normals[np.arange(len(normals)), major] < 0, -1.0, 1.0)
-    keys = np.round(np.column_stack([normals * flip[:, None], offsets * flip / (tol.length * 100)]), 6)
-    _, group = np.unique(keys, axis=0, return_inverse=True)
-    order = np.lexsort((owner, group))
-    pairs: set[tuple[int, int]] = set()
-    start = 0
-    for end in range(1, len(order) + 1):
-        if end < len(order) and group[order[end]] == group[order[start]]:
-            continue
-        members = order[start:end]
-        for i in members:
-            for j in members:
-                if owner[i] < owner[j] and flip[i] != flip[j]:
-                    pairs.add((int(owner[i]), int(owner[j])))
-        start = end
-    return sorted(pairs)
-
-
-def _merge_convex(cells: list[_Polytope], tol: _Tolerances) -> list[_Polytope]:
-    """Merge pairs of touching cells whose union is itself convex (up to noise)."""
-    cells = list(cells)
-    merged = True
-    while merged and len(cells) > 1:
-        merged = False
-        for i, j in _touching_pairs(cells, tol):
-            union = _hull_polytope(np.concatenate([cells[i].points, cells[j].points]))
-            if union is not None and union.volume - cells[i].volume - cells[j].volume <= tol.volume * 10:
-                cells[i] = union
-                del cells[j]
-                merged = True
-                break
-    return cells
 
 
 # ----------------------------------------------------------------------------- CoACD
@@ -1041,21 +290,13 @@ def _run_coacd(
     return [h for h in hulls if h is not None]
 
 
-# ---------------------------------------------------------------------------- drivers
+# ---------------------------------------------------------------------------- pieces
 
 
 @dataclass(frozen=True)
 class _Outcome:
     pieces: list[Piece]
     method: Method
-
-
-@dataclass(frozen=True)
-class _Level:
-    """One try of the plane split: gap in mm, volume budget relative to the mesh volume."""
-
-    gap: float
-    budget: float
 
 
 def _as_piece(points: FloatArray) -> Piece | None:
@@ -1067,242 +308,882 @@ def _as_piece(points: FloatArray) -> Piece | None:
     return vertices, tris.astype(np.int32)
 
 
-def _pieces_of(polytopes: list[_Polytope]) -> list[Piece]:
-    """Hull meshes of polytopes, leaving out any too flat to have one (they hold nothing)."""
-    pieces = [_as_piece(p.points) for p in polytopes]
-    return [p for p in pieces if p is not None]
-
-
-class _Work:
-    """A count of solids analysed for one decomposition, so the search is bounded.
-
-    Counting work rather than time keeps the result independent of machine load.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.left = limit
-
-    def take(self, amount: int) -> bool:
-        if amount > self.left:
-            return False
-        self.left -= amount
-        return True
-
-
-class _Analysis:
-    """What holds for one solid at every tolerance level, computed once and reused."""
-
-    def __init__(self, solid: m3.Manifold, max_gap: float, work: _Work) -> None:
-        hull = _polytope(_solid_hull(solid))
-        if hull is None:
-            raise ValueError("the mesh is flat")
-        lo, hi = np.asarray(solid.bounding_box()).reshape(2, 3)
-        tol = _Tolerances(
-            length=_REL_EPS_LENGTH * float(np.linalg.norm(hi - lo)), volume=_REL_EPS_VOLUME * hull.volume
-        )
-        self.solid = solid
-        self.volume = float(solid.volume())
-        self.hull = hull
-        self.tol = tol
-        self.max_gap = max_gap
-        self.work = work
-        # Faces this close to the hull are lids or tessellation slivers, not walls. It
-        # bounds how much material a stand-in may cut off (see _hollow).
-        wall_depth = min(1.5 * _sliver_depth(solid, hull, tol) + 10 * tol.length, max_gap / 4)
-        self.frame = _Frame(solid, hull, wall_depth, tol)
-        self.cavities = _cavities(solid, hull, tol)
-        self._whole: dict[int, _CavityPart | None] = {}
-        self._parts: dict[int, list[_CavityPart] | None] = {}
-        self._halves: dict[int, list[list[_Analysis]]] = {}
-        self._coacd: list[list[Piece] | None] = []
-
-    def _part(self, stand_in: _StandIn) -> _CavityPart:
-        return _CavityPart(stand_in, _facet_graph(stand_in, self.hull, self.tol))
-
-    def whole(self, index: int) -> _CavityPart | None:
-        """The cavity's stand-in as a whole (see :func:`_stand_in`)."""
-        if index not in self._whole:
-            stand_in = _whole_stand_in(self.cavities[index].solid, self.frame, np.inf, always_kernel=True)
-            self._whole[index] = None if stand_in is None else self._part(stand_in)
-        return self._whole[index]
-
-    def parts(self, index: int) -> list[_CavityPart] | None:
-        """Stand-ins of nearly convex parts of a cavity, or None if it does not split cheaply."""
-        if index not in self._parts:
-            stand_ins = _convex_parts(self.cavities[index].solid, self.frame, self.max_gap)
-            self._parts[index] = (
-                None
-                if stand_ins is None
-                else [self._part(s) for s in stand_ins if s.polytope.volume > self.tol.volume]
-            )
-        return self._parts[index]
-
-    def cavity_parts(self, index: int, gap: float, budget: float) -> list[_CavityPart] | None:
-        """Stand-ins for a cavity at one tolerance level, or None if it has none."""
-        whole = self.whole(index)
-        if whole is not None and whole.fits(gap, budget):
-            return [whole]
-        return self.parts(index)
-
-    def halves(self, index: int) -> list[list[_Analysis]]:
-        """Ways to cut the solid in two across a cavity, largest wall planes first.
-
-        Each way lists the analyses of the solid's pieces on either side of the plane.
-        """
-        if index not in self._halves:
-            ways = []
-            planes = _face_planes(self.cavities[index].solid, self.frame, reflex_only=False)
-            for normal, offset in planes[:_DIVISIONS_TRIED]:
-                # Exactly along the plane: a sheet left on a cut face lies on the side's
-                # hull and so stays out of its cavities, whereas overlapping the sides
-                # could close a groove into a void that would then be filled.
-                halves = self.solid.split_by_plane(normal, offset)
-                sides = [p for half in halves for p in half.decompose() if p.volume() > self.tol.volume]
-                if len(sides) >= 2 and self.work.take(len(sides)):
-                    try:
-                        ways.append([_Analysis(p, self.max_gap, self.work) for p in sides])
-                    except ValueError:
-                        continue  # a side too flat for a hull: not a useful cut
-            self._halves[index] = ways
-        return self._halves[index]
-
-    def coacd(self, settings: DecompositionSettings) -> list[Piece] | None:
-        """CoACD's pieces for this solid (run once), or None if it failed."""
-        if not self._coacd:
-            self._coacd.append(_run_coacd([_mesh_arrays(self.solid)], settings))
-        return self._coacd[0]
-
-
-def _split(
-    analysis: _Analysis, level: _Level, settings: DecompositionSettings, depth: int, use_coacd: bool
-) -> _Outcome | None:
-    """Decompose one solid at one tolerance level; None if that needs an unavailable CoACD.
-
-    Raises :class:`_TooManyPieces` when the pieces would clearly exceed ``max_pieces``.
-    A solid with a cavity that has no convex stand-ins is cut in two across it.
-    """
-    budget = level.budget * analysis.volume
-    open_cavities, filled = _split_significant(analysis.cavities, budget, level.gap)
-    if not open_cavities:
-        return _Outcome(_pieces_of([analysis.hull]), "convex")
-    # Merging convex neighbours afterwards rarely saves more than a few cells.
-    max_facets = settings.max_pieces + max(4, settings.max_pieces // 4)
-    share = (budget - filled) / sum(analysis.cavities[i].volume for i in open_cavities)
-    obstacles: list[_Polytope] = []
-    for index in open_cavities:
-        cavity_budget = share * analysis.cavities[index].volume
-        parts = analysis.cavity_parts(index, level.gap, cavity_budget)
-        if parts is None:
-            return _divide(analysis, index, level, settings, depth, use_coacd)
-        part_budget = (cavity_budget - sum(p.lost_volume for p in parts)) / len(parts)
-        for part in parts:
-            obstacle = part.simplified(level.gap, part_budget, max_facets)
-            if obstacle.volume > analysis.tol.volume:
-                obstacles.append(obstacle)
-    hull_points = analysis.hull.points
-    cutting = sum(
-        int(((hull_points @ o.planes[0].T - o.planes[1]).max(axis=0) > analysis.tol.length).sum())
-        for o in obstacles
-    )
-    if cutting > 2 * max_facets:
-        raise _TooManyPieces  # nearly every obstacle facet that cuts the hull becomes a piece
-    cells = _partition(analysis.hull, obstacles, analysis.tol, max_facets)
-    return _Outcome(_pieces_of(_merge_convex(cells, analysis.tol)), "plane_split")
-
-
-def _divide(
-    analysis: _Analysis,
-    index: int,
-    level: _Level,
-    settings: DecompositionSettings,
-    depth: int,
-    use_coacd: bool,
-) -> _Outcome | None:
-    """Decompose a solid by cutting it in two across a cavity with no convex stand-ins.
-
-    The first cut whose sides all decompose within the piece budget wins; below a small
-    depth, or if none does, CoACD takes the whole solid (if ``use_coacd``).
-    """
-    if depth < _MAX_DEPTH:
-        for sides in analysis.halves(index):
-            pieces: list[Piece] = []
-            hybrid = False
-            try:
-                for side in sides:
-                    outcome = _split(side, level, settings, depth + 1, use_coacd)
-                    if outcome is None:
-                        break
-                    pieces.extend(outcome.pieces)
-                    hybrid = hybrid or "coacd" in outcome.method
-                else:
-                    if len(pieces) <= settings.max_pieces:
-                        return _Outcome(pieces, "plane_split+coacd" if hybrid else "plane_split")
-            except _TooManyPieces:
-                continue
-    if not use_coacd:
-        return None
-    coacd_pieces = analysis.coacd(settings)
-    return None if coacd_pieces is None else _Outcome(coacd_pieces, "coacd")
-
-
-def _compute(
-    vertices: FloatArray, faces: NDArray[np.int64], settings: DecompositionSettings
-) -> tuple[_Outcome, float]:
-    """Pieces and the mesh volume they are measured against.
-
-    Tolerances are relaxed step by step (volume budget, then gap) until the pieces fit
-    ``max_pieces``; only then is CoACD allowed, first for single sides of cuts, then
-    for the whole part. Failing all that, the plane split with the fewest pieces is
-    returned even though it exceeds ``max_pieces``.
-    """
-    solid = _to_manifold(vertices, faces)
-    if solid is None:
-        if not settings.allow_coacd:
-            raise ValueError("the mesh is not a closed manifold and CoACD fallback is disabled")
-        # CoACD's own preprocessing repairs non-manifold input.
-        pieces = _run_coacd([(vertices, faces)], settings, preprocess="on")
-        if not pieces:
-            raise ValueError("the mesh is not a closed manifold and CoACD failed on it")
-        return _Outcome(pieces, "coacd"), abs(_signed_volume(vertices, faces))
-    analysis = _Analysis(solid, settings.max_gap, _Work(_ANALYSES))
-    best: _Outcome | None = None
-    for use_coacd in (False, True) if settings.allow_coacd else (False,):
-        for gap_factor, budget_factor in _RELAXATION:
-            level = _Level(settings.max_gap * gap_factor, settings.max_concavity * budget_factor)
-            try:
-                outcome = _split(analysis, level, settings, 0, use_coacd)
-            except _TooManyPieces:
-                continue
-            if outcome is None:
-                continue
-            if len(outcome.pieces) <= settings.max_pieces:
-                return outcome, analysis.volume
-            if best is None or len(outcome.pieces) < len(best.pieces):
-                best = outcome
-    if settings.allow_coacd:
-        pieces = analysis.coacd(settings)
-        if pieces:
-            return _Outcome(pieces, "coacd"), analysis.volume
-    if best is None:
-        raise ValueError("no decomposition found within the settings")
-    return best, analysis.volume
-
-
 def _piece_volume(piece: Piece) -> float:
     vertices, faces = piece
     return _signed_volume(vertices, faces.astype(np.int64))
 
 
+# ------------------------------------------------------------------- distance oracle
+
+
+class _Oracle:
+    """Signed distance from points to a closed mesh (positive outside), with the closest point.
+
+    An AABB tree (libigl) finds the closest point; the sign comes from the angle-weighted
+    pseudo-normal of the closest feature (face, edge or vertex), which is exact for a
+    closed, consistently oriented mesh.
+    """
+
+    def __init__(self, vertices: FloatArray, faces: NDArray[np.int64]) -> None:
+        self.vertices = np.ascontiguousarray(vertices, dtype=np.float64)
+        self.faces = np.ascontiguousarray(faces, dtype=np.int64)
+        self.tree = igl.AABB()
+        self.tree.init(self.vertices, self.faces)
+        corners, unit, _ = _triangles(self.vertices, self.faces)
+        self.face_normals = unit
+        # Vertex pseudo-normals: face normals weighted by the corner angle.
+        vertex_normals = np.zeros_like(self.vertices)
+        for k in range(3):
+            a = corners[:, (k + 1) % 3] - corners[:, k]
+            b = corners[:, (k + 2) % 3] - corners[:, k]
+            cos = np.einsum("ij,ij->i", a, b) / np.maximum(
+                np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-300
+            )
+            np.add.at(vertex_normals, self.faces[:, k], unit * np.arccos(np.clip(cos, -1, 1))[:, None])
+        self.vertex_normals = vertex_normals
+        # Edge pseudo-normals: the sum of both neighbours' normals, per (triangle, edge k->k+1).
+        directed = np.stack([self.faces, np.roll(self.faces, -1, axis=1)], axis=2).reshape(-1, 2)
+        _, group = np.unique(np.sort(directed, axis=1), axis=0, return_inverse=True)
+        group = group.reshape(-1)
+        sums = np.zeros((int(group.max()) + 1, 3))
+        np.add.at(sums, group, np.repeat(unit, 3, axis=0))
+        self.edge_normals = sums[group].reshape(-1, 3, 3)
+
+    def query(self, points: FloatArray) -> tuple[FloatArray, NDArray[np.int64], FloatArray]:
+        """Signed distances, closest triangles and closest points of ``points`` (n, 3)."""
+        points = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 3)
+        squared, tri, closest = self.tree.squared_distance(self.vertices, self.faces, points)
+        tri = np.asarray(tri, dtype=np.int64)
+        corners = self.vertices[self.faces[tri]]
+        # Barycentric coordinates of the closest point tell which feature it lies on.
+        e0, e1 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
+        rel = closest - corners[:, 0]
+        d00, d01, d11 = (np.einsum("ij,ij->i", x, y) for x, y in ((e0, e0), (e0, e1), (e1, e1)))
+        d20, d21 = np.einsum("ij,ij->i", rel, e0), np.einsum("ij,ij->i", rel, e1)
+        denominator = np.maximum(d00 * d11 - d01 * d01, 1e-300)
+        v = (d11 * d20 - d01 * d21) / denominator
+        w = (d00 * d21 - d01 * d20) / denominator
+        bary = np.column_stack([1 - v - w, v, w])
+        zero = bary <= 1e-7
+        normal = self.face_normals[tri].copy()
+        on_edge = zero.sum(axis=1) == 1
+        if on_edge.any():
+            # Edge k->k+1 is the one opposite the vertex whose coordinate vanished.
+            edge = (np.argmax(zero[on_edge], axis=1) + 1) % 3
+            normal[on_edge] = self.edge_normals[tri[on_edge], edge]
+        on_vertex = zero.sum(axis=1) >= 2
+        if on_vertex.any():
+            corner = np.argmax(~zero[on_vertex], axis=1)
+            normal[on_vertex] = self.vertex_normals[self.faces[tri[on_vertex], corner]]
+        sign = np.where(np.einsum("ij,ij->i", points - closest, normal) >= 0, 1.0, -1.0)
+        return sign * np.sqrt(np.maximum(squared, 0.0)), tri, np.asarray(closest)
+
+
+# -------------------------------------------------------------------------- surface
+
+
+@dataclass(frozen=True)
+class _Local:
+    """The part's surface near one point: outward normal and principal curvatures.
+
+    Curvatures are positive where the surface is concave (its centre of curvature lies
+    outside the material, as in a bore). ``planar`` when the neighbourhood is flat.
+    """
+
+    point: FloatArray
+    normal: FloatArray
+    planar: bool
+    curvatures: tuple[float, float] = (0.0, 0.0)
+    directions: tuple[FloatArray, FloatArray] = (np.zeros(3), np.zeros(3))
+
+
+class SurfaceHint(BaseModel):
+    """An exact face of the part, as the trusted loader knows it from the BREP.
+
+    ``kind`` is OCCT's surface type in lower case (``plane``, ``cylinder``, ``cone``,
+    ``sphere``, ``torus``, ...). For a plane ``origin`` is a point on it and ``axis`` its
+    normal; for a sphere the centre and ``radius``; for cylinders, cones and tori a
+    point on the axis, the axis and the (major) radius. Hints only steer where the
+    part is cut: every result is measured against the mesh.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    axis: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    radius: float = 0.0
+
+
+_AXIAL_KINDS = frozenset({"cylinder", "cone", "sphere", "torus", "surfaceofrevolution", "revolution"})
+
+
+class _Surface:
+    """Local differential geometry of a tessellated surface, from its triangles' normals.
+
+    A triangle's normal is the exact surface normal near its centroid (to the
+    tessellation's deflection), so fitting how the normals turn across the triangles
+    around a point recovers the principal curvatures there, on analytic and freeform
+    faces alike. Triangles lying on an exact plane or cylinder of the hints are labelled
+    with it, so planes and bores are known exactly.
+    """
+
+    def __init__(self, oracle: _Oracle, hints: list[SurfaceHint], eps: float) -> None:
+        corners, unit, area = _triangles(oracle.vertices, oracle.faces)
+        self.centroids = corners.mean(axis=1)
+        self.boxes = (corners.min(axis=1), corners.max(axis=1))
+        self.normals = unit
+        self.area = area
+        self.tree = cKDTree(self.centroids)
+        self.hints = hints
+        self.labels = np.full(len(unit), -1, dtype=np.int64)
+        for index, hint in enumerate(hints):
+            origin, axis = np.asarray(hint.origin, dtype=float), np.asarray(hint.axis, dtype=float)
+            if hint.kind in ("plane", "cylinder"):
+                if np.linalg.norm(axis) == 0:
+                    continue
+                axis = axis / np.linalg.norm(axis)
+            if hint.kind == "plane":
+                on = np.abs((corners - origin) @ axis).max(axis=1) <= eps
+                on &= np.abs(unit @ axis) > 1 - 1e-6
+            elif hint.kind == "cylinder":
+                offset = corners - origin
+                radial = offset - (offset @ axis)[..., None] * axis
+                on = np.abs(np.linalg.norm(radial, axis=2) - hint.radius).max(axis=1) <= eps
+                on &= np.abs(unit @ axis) < 1e-3
+            elif hint.kind == "sphere":
+                on = np.abs(np.linalg.norm(corners - origin, axis=2) - hint.radius).max(axis=1) <= eps
+            else:
+                continue
+            self.labels[on & (self.labels < 0)] = index
+
+    def local(self, point: FloatArray, tri: int) -> _Local:
+        """The surface at ``point``, which lies on triangle ``tri``."""
+        normal = self.normals[tri]
+        label = int(self.labels[tri])
+        hint = self.hints[label] if label >= 0 else None
+        if hint is not None and hint.kind == "plane":
+            return _Local(point, normal, planar=True)
+        if hint is not None and hint.kind == "cylinder":
+            axis = np.asarray(hint.axis, dtype=float)
+            axis = axis / np.linalg.norm(axis)
+            radial = point - np.asarray(hint.origin) - ((point - np.asarray(hint.origin)) @ axis) * axis
+            # Concave (a bore) when the outward normal points back at the axis.
+            sign = -1.0 if float(normal @ radial) > 0 else 1.0
+            around = np.cross(axis, normal)
+            return _Local(
+                point, normal, planar=False, curvatures=(sign / hint.radius, 0.0), directions=(around, axis)
+            )
+        count = min(16, len(self.centroids))
+        _, near = self.tree.query(point, k=count)
+        near = np.atleast_1d(near)
+        # Only the smooth sheet through the point: a sharp edge or a labelled face starts another.
+        keep = self.normals[near] @ normal > np.cos(np.radians(35))
+        keep &= self.labels[near] == label
+        near = near[keep]
+        turned = np.abs(self.normals[near] @ normal)
+        if len(near) < 3 or turned.min() > 1 - 1e-7:
+            return _Local(point, normal, planar=True)
+        # Tangent frame, and the shape operator S fitted by dn = S dp (least squares).
+        e1 = _perpendicular(normal)
+        e2 = np.cross(normal, e1)
+        basis = np.stack([e1, e2])
+        dp = (self.centroids[near] - point) @ basis.T
+        dn = (self.normals[near] - normal) @ basis.T
+        weights = np.sqrt(self.area[near])[:, None]
+        shape, *_ = np.linalg.lstsq(dp * weights, dn * weights, rcond=None)
+        shape = (shape + shape.T) / 2
+        values, vectors = np.linalg.eigh(shape)
+        # dn/ds = -kappa t on a concave wall (the normal turns towards the tangent's back).
+        curvatures = (-float(values[0]), -float(values[1]))
+        directions = (vectors[:, 0] @ basis, vectors[:, 1] @ basis)
+        return _Local(point, normal, planar=False, curvatures=curvatures, directions=directions)
+
+
+def _perpendicular(direction: FloatArray) -> FloatArray:
+    """A unit vector perpendicular to ``direction``, chosen deterministically."""
+    trial = np.eye(3)[int(np.argmin(np.abs(direction)))]
+    out = np.cross(direction, trial)
+    return np.asarray(out / np.linalg.norm(out))
+
+
+# ---------------------------------------------------------------------- feature split
+
+SplitPlane = tuple[FloatArray, float]  # unit normal n and offset d: the plane n . x = d
+
+
+@dataclass
+class _Piece:
+    """A part of the solid cut out so far, with how far its hull strays from the solid."""
+
+    solid: m3.Manifold
+    points: FloatArray  # the piece's mesh vertices
+    hull_volume: float
+    gap: float  # largest sampled distance of a point of the hull outside the solid, mm
+    worst: FloatArray  # where that is
+    excess: float  # integral of that distance over the hull, mm^4 (how much the hull over-fills)
+
+
+@dataclass(frozen=True)
+class _SplitContext:
+    oracle: _Oracle
+    surface: _Surface
+    axes: list[tuple[FloatArray, FloatArray]]  # exact axes of the part's faces of revolution
+    tolerance: float  # largest gap accepted anywhere, mm
+    radius_fraction: float  # chords on a concave wall of radius r stay within this times r
+    eps: float  # geometric noise floor, mm
+    min_volume: float  # pieces smaller than this are dropped (round-off chips), mm^3
+
+
+# Samples per piece, on its hull's facets and as many inside.
+_SAMPLES = 160
+# A candidate cut that leaves at most this share of a piece's integrated gap is taken
+# without trying the others.
+_GOOD_ENOUGH = 0.5
+# Exact flat faces inside a piece offered as cuts (nearest the worst point first).
+_FLAT_FACES = 4
+# Gap, in noise floors, below which a piece counts as exact.
+_EXACT = 100
+# A structural cut is taken unless it leaves this much more integrated gap (sampling noise).
+_STRUCTURAL_SLACK = 1.5
+
+
+def _hull_samples(hull: m3.Manifold, count: int) -> tuple[FloatArray, FloatArray, float]:
+    """Deterministic samples of a convex hull: on its facets, uniformly inside, and its volume.
+
+    The facet samples find a chord's sagitta (deepest on the facet); the volume samples
+    measure how much the hull over-fills, and find a filled-in void (deepest inside).
+    """
+    points, tris = _mesh_arrays(hull)
+    centre = points.mean(axis=0)
+    a, b, c = points[tris[:, 0]], points[tris[:, 1]], points[tris[:, 2]]
+    volumes = np.abs(np.einsum("ij,ij->i", a - centre, _cross(b - centre, c - centre))) / 6
+    total = float(volumes.sum())
+    if total <= 0:
+        return points, points, 0.0
+    rng = np.random.default_rng(0)
+    area = np.linalg.norm(_cross(b - a, c - a), axis=1)
+    pick = rng.choice(len(tris), size=count, p=area / area.sum())
+    weights = rng.dirichlet(np.ones(3), size=count)
+    facets = weights[:, :1] * a[pick] + weights[:, 1:2] * b[pick] + weights[:, 2:] * c[pick]
+    pick = rng.choice(len(tris), size=count, p=volumes / total)
+    weights = rng.dirichlet(np.ones(4), size=count)
+    inside = (
+        weights[:, :1] * centre
+        + weights[:, 1:2] * a[pick]
+        + weights[:, 2:3] * b[pick]
+        + weights[:, 3:] * c[pick]
+    )
+    # Every facet's centroid and edge midpoints too: a chord facet across a bore may be a
+    # small share of a thin piece's area, yet its middle is where the gap is deepest.
+    structure = [(a + b + c) / 3, (a + b) / 2, (b + c) / 2, (c + a) / 2]
+    return np.concatenate([facets, *structure, centre[None]]), inside, total
+
+
+def _evaluate(solid: m3.Manifold, context: _SplitContext, count: int = _SAMPLES) -> _Piece | None:
+    """Measure a piece: its hull's largest and integrated gap to the solid (sampled)."""
+    if solid.is_empty() or solid.volume() <= context.min_volume:
+        return None
+    # Cutting exactly along a flat face can leave zero-thickness sheets on the piece;
+    # its hull ignores them (they hold no material).
+    hull = _solid_hull(solid)
+    points, _ = _mesh_arrays(hull)
+    facets, inside, hull_volume = _hull_samples(hull, count)
+    samples = np.concatenate([facets, inside])
+    distance, _, _ = context.oracle.query(samples)
+    gap = np.maximum(distance, 0.0)
+    worst = int(np.argmax(gap))
+    return _Piece(
+        solid=solid,
+        points=points,
+        hull_volume=hull_volume,
+        gap=float(gap[worst]),
+        worst=samples[worst],
+        excess=float(gap[len(facets) :].mean() * hull_volume),
+    )
+
+
+def _accepts(piece: _Piece, context: _SplitContext) -> bool:
+    """Whether a piece's hull is within tolerance of the solid everywhere (sampled).
+
+    Next to a bore (a concave exact cylinder) the tolerance is also held to
+    ``radius_fraction`` of its radius, so a small hole is not half filled.
+    """
+    if piece.gap > context.tolerance:
+        return False
+    _, tri, closest = context.oracle.query(piece.worst[None])
+    local = context.surface.local(closest[0], int(tri[0]))
+    label = int(context.surface.labels[tri[0]])
+    if label >= 0 and context.surface.hints[label].kind == "cylinder" and local.curvatures[0] > 0:
+        return piece.gap <= context.radius_fraction / local.curvatures[0]
+    return True
+
+
+def _box_corners(solid: m3.Manifold) -> FloatArray:
+    """The 8 corners of a solid's bounding box."""
+    lo, hi = np.asarray(solid.bounding_box()).reshape(2, 3)
+    return np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+
+
+def _cut(pieces: list[m3.Manifold], plane: SplitPlane, eps: float) -> list[m3.Manifold]:
+    """Cut every solid that the plane crosses; keep the others whole."""
+    normal, offset = plane
+    out: list[m3.Manifold] = []
+    for solid in pieces:
+        corners = _box_corners(solid)
+        heights = corners @ normal - offset
+        if heights.max() <= eps or heights.min() >= -eps:
+            out.append(solid)
+            continue
+        for half in solid.split_by_plane(normal, offset):
+            out.extend(p for p in half.decompose() if not p.is_empty())
+    return out
+
+
+def _angles_about(
+    points: FloatArray, origin: FloatArray, axis: FloatArray, reference: FloatArray
+) -> FloatArray:
+    """Angles of points (any shape (..., 3)) about an axis, from ``reference``."""
+    relative = points - origin
+    second = np.cross(axis, reference)
+    return np.asarray(np.arctan2(relative @ second, relative @ reference))
+
+
+def _spans(angles: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Start angle and width of each triangle's angular span (rows of three angles)."""
+    if len(angles) == 0:
+        return np.zeros(0), np.zeros(0)
+    rel = (angles - angles[:, :1] + np.pi) % (2 * np.pi) - np.pi  # relative to the first corner
+    low, high = rel.min(axis=1), rel.max(axis=1)
+    keep = high - low < np.pi / 2  # a triangle spanning the axis tells nothing
+    return angles[keep, 0] + low[keep], (high - low)[keep]
+
+
+def _sector_planes(
+    origin: FloatArray,
+    axis: FloatArray,
+    reference: FloatArray,
+    radius: float,
+    extent: FloatArray,
+    context: _SplitContext,
+) -> list[SplitPlane]:
+    """Planes through an axis that cut a concave wall of ``radius`` into chords.
+
+    The sector angle keeps each chord's sagitta within the tolerance (and, for a wall
+    wrapping half way round or more, within ``radius_fraction`` of the radius);
+    ``extent`` (angles of the wall's triangles about the axis) limits the planes to
+    where the wall is.
+    """
+    second = np.cross(axis, reference)
+    # The wall's angular extent: the span of each of its triangles (the short way round).
+    bins = np.zeros(720, dtype=bool)
+    starts, spans = _spans(extent)
+    if len(starts):
+        first = np.floor((starts + np.pi) / (2 * np.pi) * 720).astype(np.int64)
+        width = np.ceil(spans / (2 * np.pi) * 720).astype(np.int64) + 1
+        steps = np.arange(int(width.max()))
+        covered = (first[:, None] + steps[None, :])[steps[None, :] < width[:, None]]
+        bins[covered % 720] = True
+    # A wall wrapping half way round or more is a passage (a bore, a pipe): its chords
+    # are held to a fraction of the radius so what fits the real one fits through them.
+    # A partial arc (a fillet in a corner) only needs the part's tolerance.
+    allowed = context.tolerance
+    if bins.mean() >= 0.5:
+        allowed = min(allowed, context.radius_fraction * radius)
+    if allowed >= radius:
+        return []
+    half_angle = float(np.arccos(1 - allowed / radius))
+    count = max(2, int(np.ceil(np.pi / (2 * half_angle))))
+    planes = []
+    for j in range(count):
+        theta = np.pi * j / count
+        # The plane contains the axis and the rays at theta and theta + pi; it is kept
+        # where one of them runs strictly inside the wall's extent.
+        inside = False
+        for ray in (theta, theta + np.pi):
+            index = int(((ray + np.pi) % (2 * np.pi)) / (2 * np.pi) * 720)
+            if bins[(index - 2) % 720] and bins[(index + 2) % 720]:
+                inside = True
+        if not inside:
+            continue
+        normal = -np.sin(theta) * reference + np.cos(theta) * second
+        planes.append((normal, float(normal @ origin)))
+    return planes
+
+
+def _snap_axis(
+    point: FloatArray, radius: float, context: _SplitContext
+) -> tuple[FloatArray, FloatArray] | None:
+    """The part's exact axis through a local centre of curvature, if one passes there.
+
+    On a surface of revolution the normal through a point meets the axis, and the
+    centre of circumferential curvature lies on it; the tangent there need not be
+    parallel to the axis (a cone), so only the point is compared.
+    """
+    for a_point, a_dir in context.axes:
+        offset = point - a_point
+        distance = float(np.linalg.norm(offset - (offset @ a_dir) * a_dir))
+        if distance <= max(0.05 * radius, context.tolerance):
+            return a_point, a_dir
+    return None
+
+
+def _wall_extent(
+    origin: FloatArray,
+    axis: FloatArray,
+    reference: FloatArray,
+    radius: float,
+    piece: _Piece,
+    context: _SplitContext,
+) -> FloatArray:
+    """Angles about an axis of the wall of ``radius`` around it, within the piece: (n, 3) per triangle."""
+    lo, hi = piece.points.min(axis=0) - context.eps, piece.points.max(axis=0) + context.eps
+    # Triangles whose bounding box meets the piece's (a bore's triangles can be long).
+    boxes_lo, boxes_hi = context.surface.boxes
+    index = np.flatnonzero(np.all((boxes_hi >= lo) & (boxes_lo <= hi), axis=1))
+    offset = context.surface.centroids[index] - origin
+    radial = offset - np.outer(offset @ axis, axis)
+    distance = np.linalg.norm(radial, axis=1)
+    band = max(0.1 * radius, 2 * context.tolerance)
+    facing = np.abs(np.einsum("ij,ij->i", context.surface.normals[index], radial)) > 0.7 * np.maximum(
+        distance, 1e-300
+    )
+    index = index[(np.abs(distance - radius) <= band) & facing]
+    corners = context.oracle.vertices[context.oracle.faces[index]]
+    return _angles_about(corners, origin, axis, reference)
+
+
+@dataclass(frozen=True)
+class _Family:
+    """Planes to cut a piece along together; ``structural`` when they follow exact features
+    (a flat wall's plane, sectors about an exact axis), which never need undoing."""
+
+    planes: list[SplitPlane]
+    structural: bool
+
+    def same_as(self, other: _Family, eps: float) -> bool:
+        if len(self.planes) != len(other.planes):
+            return False
+        return all(
+            abs(a[0] @ b[0]) > 1 - 1e-9 and abs(a[1] - (a[0] @ b[0]) * b[1]) <= eps
+            for a, b in zip(self.planes, other.planes, strict=True)
+        )
+
+
+def _flat_faces_within(piece: _Piece, context: _SplitContext) -> list[SplitPlane]:
+    """Planes of the exact flat faces (hints) that reach into a piece and cut it, nearest first."""
+    lo, hi = piece.points.min(axis=0), piece.points.max(axis=0)
+    boxes_lo, boxes_hi = context.surface.boxes
+    inside = np.all((boxes_hi >= lo - context.eps) & (boxes_lo <= hi + context.eps), axis=1)
+    found: list[tuple[float, SplitPlane]] = []
+    for label in np.unique(context.surface.labels[inside]).tolist():
+        hint = context.surface.hints[label] if label >= 0 else None
+        if hint is None or hint.kind != "plane":
+            continue
+        normal = np.asarray(hint.axis, dtype=float) / np.linalg.norm(hint.axis)
+        offset = float(normal @ np.asarray(hint.origin, dtype=float))
+        heights = piece.points @ normal - offset
+        if heights.max() > context.eps and heights.min() < -context.eps:
+            found.append((abs(float(normal @ piece.worst) - offset), (normal, offset)))
+    found.sort(key=lambda item: item[0])
+    return [plane for _, plane in found]
+
+
+def _families(piece: _Piece, context: _SplitContext) -> list[_Family]:
+    """Candidate cuts for a piece: sets of planes from the surface near its worst gap.
+
+    The empty ball at the worst point touches the walls that cause the gap. For each:
+    a flat wall offers its own plane; a concave curved wall offers the planes through
+    its axis of curvature that chord it (a bore's sectors, a fillet's facets) and the
+    plane across its curvature at the touching point. Planes through the worst point
+    come last.
+    """
+    gap, worst = piece.gap, piece.worst
+    # Probes around the worst point reach the walls on every side of the empty ball.
+    axial = np.concatenate([np.eye(3), -np.eye(3)])
+    diagonal = (np.array(list(np.ndindex(2, 2, 2)), dtype=float) * 2 - 1) / np.sqrt(3)
+    near = np.concatenate([axial, diagonal])
+    probes = np.concatenate([worst[None], worst + 0.4 * gap * near, worst + 0.9 * gap * axial])
+    distance, tri, closest = context.oracle.query(probes)
+    families: list[_Family] = []
+
+    def add(family: _Family) -> None:
+        if not any(family.same_as(f, context.eps) for f in families):
+            families.append(family)
+
+    for k in np.argsort(np.abs(distance), kind="stable").tolist():
+        local = context.surface.local(closest[k], int(tri[k]))
+        if local.planar:
+            add(_Family([(local.normal, float(local.normal @ local.point))], structural=True))
+            continue
+        for curvature, direction, other in (
+            (local.curvatures[0], local.directions[0], local.directions[1]),
+            (local.curvatures[1], local.directions[1], local.directions[0]),
+        ):
+            if curvature * context.tolerance <= 1e-4:
+                continue  # flat or convex this way
+            radius = 1.0 / curvature
+            origin, axis, reference = local.point + local.normal * radius, other, -local.normal
+            snapped = _snap_axis(origin, radius, context)
+            if snapped is not None:
+                origin, axis = snapped
+                radial = local.point - origin - ((local.point - origin) @ axis) * axis
+                radius = float(np.linalg.norm(radial))
+                reference = _perpendicular(axis)
+            axis = axis / np.linalg.norm(axis)
+            reference = reference - (reference @ axis) * axis
+            if np.linalg.norm(reference) < 1e-9 or radius <= context.eps:
+                continue
+            reference = reference / np.linalg.norm(reference)
+            extent = _wall_extent(origin, axis, reference, radius, piece, context)
+            planes = _sector_planes(origin, axis, reference, radius, extent, context)
+            if planes:
+                add(_Family(planes, structural=snapped is not None))
+            add(_Family([(direction, float(direction @ local.point))], structural=False))
+    # The part's exact flat faces inside the piece, nearest the worst point first: a
+    # wide, shallow cavity's walls lie beyond the empty ball.
+    for plane in _flat_faces_within(piece, context)[:_FLAT_FACES]:
+        add(_Family([plane], structural=True))
+    # Generic cuts through the worst point, in case the walls offer nothing useful.
+    centred = piece.points - piece.points.mean(axis=0)
+    _, _, axes = np.linalg.svd(centred, full_matrices=False)
+    for i in range(3):
+        add(_Family([(axes[i], float(axes[i] @ worst))], structural=False))
+    return families
+
+
+@dataclass(frozen=True)
+class _Choice:
+    children: list[_Piece]
+    excess: float  # summed over the children
+    gap: float  # largest of the children's
+    evaluations: int = 0
+
+
+def _apply(piece: _Piece, family: _Family, context: _SplitContext) -> list[_Piece] | None:
+    """The measured pieces a family of planes cuts a piece into, or None if it does not cut it."""
+    parts = [piece.solid]
+    for plane in family.planes:
+        parts = _cut(parts, plane, context.eps)
+    if len(parts) < 2:
+        return None
+    children = [c for c in (_evaluate(p, context) for p in parts) if c is not None]
+    return children if len(children) >= 2 else None
+
+
+def _choose_cut(piece: _Piece, context: _SplitContext) -> _Choice | None:
+    """How to cut a piece whose gap is too large; None if no candidate helps.
+
+    Structural cuts come first (flat walls, sectors about exact axes): the best of them
+    is taken even when it pays off only after later cuts (a cup's floor plane, which
+    leaves the wall's hull as full as before), as long as it does not make things
+    clearly worse; there are finitely many, so this ends. Otherwise the candidate that
+    leaves the least integrated gap wins if it leaves less than before, else the one
+    leaving the smallest largest gap if that is smaller than before (a thin sliver of
+    hull over a hole holds little volume but blocks all the same).
+    """
+    families = _families(piece, context)
+    evaluations = 0
+    least: _Choice | None = None  # least integrated gap
+    lowest: _Choice | None = None  # smallest largest gap
+    for structural in (True, False):
+        for family in (f for f in families if f.structural == structural):
+            children = _apply(piece, family, context)
+            if children is None:
+                continue
+            evaluations += len(children)
+            choice = _Choice(children, sum(c.excess for c in children), max(c.gap for c in children))
+            if least is None or choice.excess < least.excess:
+                least = choice
+            if lowest is None or choice.gap < lowest.gap:
+                lowest = choice
+            if choice.excess <= _GOOD_ENOUGH * piece.excess and choice.gap < piece.gap:
+                break  # good enough: the nearest walls' cuts come first
+        if least is not None and structural and least.excess <= _STRUCTURAL_SLACK * piece.excess:
+            return replace(least, evaluations=evaluations)
+    if least is not None and least.excess < 0.999 * piece.excess:
+        return replace(least, evaluations=evaluations)
+    if lowest is not None and lowest.gap < piece.gap - context.eps:
+        return replace(lowest, evaluations=evaluations)
+    return None
+
+
+def _exact_cut(piece: _Piece, context: _SplitContext) -> list[_Piece] | None:
+    """A cut along one flat wall that leaves every side exact, if there is one.
+
+    A plane-faced part should come out exact even where its error is within tolerance.
+    """
+    for family in _families(piece, context):
+        if not family.structural or len(family.planes) != 1:
+            continue
+        children = _apply(piece, family, context)
+        if children is not None and all(c.gap <= _EXACT * context.eps for c in children):
+            return children
+    return None
+
+
+def _feature_split(
+    solid: m3.Manifold, context: _SplitContext, settings: DecompositionSettings, deadline: float
+) -> tuple[list[_Piece], list[_Piece]]:
+    """Cut a solid along its features until every piece's hull is within tolerance.
+
+    Greedy: the piece with the largest gap is cut by whichever candidate family of
+    planes (:func:`_choose_cut`) serves best. Returns the pieces within tolerance and
+    those no cut improved or the budget left over. Raises :class:`DecompositionLimit`
+    past the CPU ``deadline`` (a ``time.process_time()`` value).
+    """
+    first = _evaluate(solid, context)
+    if first is None:
+        raise ValueError("the mesh is empty")
+    todo = [first]
+    done: list[_Piece] = []
+    stuck: list[_Piece] = []
+    evaluations = 0
+    while todo:
+        todo.sort(key=lambda p: (-p.gap, -p.hull_volume))
+        piece = todo.pop(0)
+        if _accepts(piece, context):
+            exact = _exact_cut(piece, context) if piece.gap > _EXACT * context.eps else None
+            if exact is None:
+                done.append(piece)
+            else:
+                todo.extend(exact)
+            continue
+        if (
+            evaluations > settings.max_evaluations
+            or len(done) + len(todo) + len(stuck) >= settings.max_pieces
+        ):
+            stuck.append(piece)
+            continue
+        if time.process_time() > deadline:
+            raise DecompositionLimit(
+                f"collision geometry needs more than {settings.cpu_limit:g} CPU seconds "
+                f"({len(done) + len(todo) + len(stuck) + 1} pieces so far)"
+            )
+        choice = _choose_cut(piece, context)
+        if choice is None:
+            stuck.append(piece)
+            continue
+        evaluations += choice.evaluations
+        todo.extend(choice.children)
+    return done, stuck
+
+
+def _mergeable(a: _Piece, b: _Piece, context: _SplitContext) -> _Piece | None:
+    """The union of two touching pieces if its hull is still within tolerance, else None."""
+    lo = np.maximum(a.points.min(axis=0), b.points.min(axis=0))
+    hi = np.minimum(a.points.max(axis=0), b.points.max(axis=0))
+    if np.any(lo > hi + context.eps):
+        return None
+    union_hull = m3.Manifold.hull_points(np.concatenate([a.points, b.points]))
+    volume = float(union_hull.volume())
+    # A gap within tolerance over the hull's area bounds the extra volume: cheap test first.
+    extra = volume - float(a.solid.volume()) - float(b.solid.volume())
+    if extra > context.tolerance * float(union_hull.surface_area()) / 2:
+        return None
+    merged = _evaluate(a.solid + b.solid, context)
+    if (
+        merged is None
+        or not _accepts(merged, context)
+        or merged.gap > max(a.gap, b.gap) + context.tolerance / 2
+    ):
+        return None
+    return merged
+
+
+def _merge(pieces: list[_Piece], context: _SplitContext, budget: int) -> list[_Piece]:
+    """Merge touching pieces whose union's hull stays within tolerance (greedy, bounded)."""
+    pieces = list(pieces)
+    merged = True
+    while merged and budget > 0 and len(pieces) > 1:
+        merged = False
+        order = sorted(range(len(pieces)), key=lambda i: pieces[i].hull_volume)
+        for i in order:
+            for j in order:
+                if j <= i or budget <= 0:
+                    continue
+                budget -= 1
+                union = _mergeable(pieces[i], pieces[j], context)
+                if union is not None:
+                    pieces[i] = union
+                    del pieces[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return pieces
+
+
+def _context(
+    solid: m3.Manifold, oracle: _Oracle, hints: list[SurfaceHint], settings: DecompositionSettings
+) -> _SplitContext:
+    """Everything the feature split needs about one solid."""
+    points = oracle.vertices
+    diagonal = float(np.linalg.norm(points.max(axis=0) - points.min(axis=0)))
+    eps = _REL_EPS_LENGTH * diagonal
+    axes = [
+        (np.asarray(h.origin, dtype=float), np.asarray(h.axis, dtype=float) / np.linalg.norm(h.axis))
+        for h in hints
+        if h.kind in _AXIAL_KINDS and np.linalg.norm(h.axis) > 0
+    ]
+    return _SplitContext(
+        oracle=oracle,
+        surface=_Surface(oracle, hints, 100 * eps),
+        axes=axes,
+        tolerance=settings.gap_fraction * diagonal,
+        radius_fraction=settings.radius_fraction,
+        eps=eps,
+        min_volume=_REL_EPS_VOLUME * float(solid.volume()),
+    )
+
+
+def _compute(
+    solid: m3.Manifold, context: _SplitContext, settings: DecompositionSettings, start_cpu: float
+) -> _Outcome:
+    """Feature split, merge, and CoACD for any piece the split could not bring within tolerance."""
+    done, stuck = _feature_split(solid, context, settings, start_cpu + settings.cpu_limit)
+    if not stuck and len(done) == 1:
+        hull = _as_piece(done[0].points)
+        return _Outcome([hull] if hull is not None else [], "convex")
+    pieces = _merge(done, context, settings.max_evaluations)
+    hulls = [_as_piece(p.points) for p in pieces]
+    method: Method = "feature_split"
+    if stuck and settings.allow_coacd:
+        from_coacd = _run_coacd([_mesh_arrays(p.solid) for p in stuck], settings)
+        if from_coacd:
+            hulls.extend(from_coacd)
+            method = "feature_split+coacd"
+            stuck = []
+    hulls.extend(_as_piece(p.points) for p in stuck)
+    return _Outcome([h for h in hulls if h is not None], method)
+
+
+# ----------------------------------------------------------------------- verification
+
+_VERIFY_SAMPLES = 400  # per piece, on its facets and as many inside
+
+
+@dataclass(frozen=True)
+class _Fidelity:
+    gap: float  # mm
+    overfill: float  # relative to the mesh volume
+    uncovered: float  # relative to the mesh volume
+
+
+def _verify(pieces: list[Piece], solid: m3.Manifold, oracle: _Oracle) -> _Fidelity:
+    """Measure pieces against the mesh: largest gap (sampled), over-filled and uncovered volume (exact)."""
+    hulls = [m3.Manifold.hull_points(np.ascontiguousarray(v, dtype=np.float64)) for v, _ in pieces]
+    hulls = [h for h in hulls if not h.is_empty()]
+    volume = float(solid.volume())
+    if not hulls:
+        return _Fidelity(gap=np.inf, overfill=0.0, uncovered=1.0)
+    samples = []
+    for hull in hulls:
+        facets, inside, _ = _hull_samples(hull, _VERIFY_SAMPLES)
+        samples.extend([facets, inside])
+    distance, _, _ = oracle.query(np.concatenate(samples))
+    union = m3.Manifold.batch_boolean(hulls, m3.OpType.Add)
+    return _Fidelity(
+        gap=float(max(distance.max(), 0.0)),
+        overfill=float((union - solid).volume()) / volume,
+        uncovered=float((solid - union).volume()) / volume,
+    )
+
+
+# ------------------------------------------------------------------------ pose frame
+
+
+# Third moment (canonical units) above which a part counts as chiral: below it, tessellation
+# noise could flip the sign between a part and its moved copy.
+_HANDED = 5e-3
+# Highest harmonic tried to orient a part within a plane of equal moments (a gear's teeth).
+_HARMONICS = 64
+
+
+@dataclass(frozen=True)
+class _Pose:
+    """A part's canonical frame: centroid, principal axes (rows of ``rotation``) and size.
+
+    ``canonical = (world - centre) @ rotation.T / scale``. Axes are ordered by moment of
+    inertia; their signs, and the orientation within a plane of equal moments (a
+    flange's bolt circle), are fixed by higher moments of the surface, so a moved or
+    uniformly scaled copy of a part gets the same canonical shape. Where the part is
+    symmetric the choice is arbitrary -- and then harmless, as the part looks the same.
+    """
+
+    centre: FloatArray
+    rotation: FloatArray
+    scale: float
+    invariants: tuple[float, ...]
+
+    def to_world(self, points: FloatArray) -> FloatArray:
+        return np.asarray(points @ self.rotation * self.scale + self.centre)
+
+
+def _pose(points: FloatArray, tris: NDArray[np.int64]) -> _Pose:
+    """The canonical frame of a closed mesh, from its volume moments (see :class:`_Pose`)."""
+    shift = points.mean(axis=0)  # work near the part, not near the world origin
+    corners, _, area = _triangles(points - shift, tris)
+    # Volume integrals over the tetrahedra fanned from the (shifted) origin.
+    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
+    tet = np.einsum("ij,ij->i", a, np.cross(b, c)) / 6.0
+    volume = float(tet.sum())
+    total = a + b + c
+    centre = (tet[:, None] * total).sum(axis=0) / 4 / volume
+    moments = sum(np.einsum("i,ij,ik->jk", tet, p, p) for p in (a, b, c, total)) / 20 / volume
+    covariance = moments - np.outer(centre, centre)
+    values, vectors = np.linalg.eigh(covariance)
+    scale = abs(volume) ** (1 / 3)
+    axes = vectors.T.copy()
+    # Surface samples (triangle centroids weighted by area) for the tie-breaks.
+    sample = corners.mean(axis=1) - centre
+    weight = area / area.sum()
+    spread = values / scale**2
+    for i, j in ((0, 1), (1, 2)):
+        # A plane of (nearly) equal moments: orient within it by the first strong
+        # harmonic of the surface about the remaining axis (k-fold symmetric parts
+        # have none below k, and any of the k choices then looks the same).
+        if abs(spread[j] - spread[i]) <= 1e-3 * spread.max():
+            normal = axes[3 - i - j]
+            u = axes[i]
+            v = np.cross(normal, u)
+            x, y = sample @ u, sample @ v
+            angle = np.arctan2(y, x)
+            radius = np.hypot(x, y)
+            for k in range(1, _HARMONICS + 1):
+                moment = complex((weight * radius * np.exp(1j * k * angle)).sum())
+                if abs(moment) > 0.02 * float((weight * radius).sum()):
+                    phase = np.angle(moment) / k
+                    axes[i] = np.cos(phase) * u + np.sin(phase) * v
+                    axes[j] = np.cross(normal, axes[i])
+                    break
+    for i in range(2):
+        skew = float((weight * (sample @ axes[i]) ** 3).sum())
+        if skew < -1e-6 * scale**3:
+            axes[i] = -axes[i]
+    axes[2] = np.cross(axes[0], axes[1])
+    # A mirrored copy has the same moments; this third moment tells it apart.
+    canonical = sample @ axes.T / scale
+    handed = float((weight * canonical[:, 0] * canonical[:, 1] * canonical[:, 2]).sum())
+    invariants = (
+        *(float(f"{v:.3g}") for v in spread),
+        float(f"{area.sum() / scale**2:.3g}"),
+        float(np.sign(handed)) if abs(handed) > _HANDED else 0.0,
+    )
+    return _Pose(centre=shift + centre, rotation=axes, scale=scale, invariants=invariants)
+
+
 # ------------------------------------------------------------------------------ cache
 
 
-def _cache_key(vertices: FloatArray, faces: NDArray[np.int64], settings: DecompositionSettings) -> str:
+def _cache_key(pose: _Pose, hints: list[SurfaceHint], settings: DecompositionSettings) -> str:
+    """Key of a part's decomposition: invariants of its shape (not of its pose or size)."""
+    kinds = sorted(h.kind for h in hints)
     digest = hashlib.sha256()
     for part in (
         CODE_VERSION.encode(),
         settings.model_dump_json().encode(),
-        np.ascontiguousarray(vertices, dtype="<f8").tobytes(),
-        np.ascontiguousarray(faces, dtype="<i8").tobytes(),
+        json.dumps([list(pose.invariants), kinds]).encode(),
     ):
         # Length prefixes keep the concatenation unambiguous.
         digest.update(len(part).to_bytes(8, "little"))
@@ -1310,12 +1191,27 @@ def _cache_key(vertices: FloatArray, faces: NDArray[np.int64], settings: Decompo
     return digest.hexdigest()
 
 
-class DecompositionCache:
-    """On-disk cache of decompositions keyed by a hash of mesh, settings and code version.
+@dataclass(frozen=True)
+class _Entry:
+    """A cached decomposition, in the part's canonical frame (lengths over its scale)."""
 
-    Each entry is one ``.npz`` file (no pickles) written to a temporary file and moved
-    into place atomically, so concurrent processes may share a directory: a reader sees
-    a whole entry or none, and two writers of one key write the same content.
+    pieces: list[Piece]
+    method: Method
+    error: float
+    gap: float  # canonical units
+    overfill: float
+    uncovered: float
+
+
+class DecompositionCache:
+    """On-disk cache of decompositions, keyed by the part's shape up to pose and scale.
+
+    Each entry is one ``.npz`` file (no pickles) holding the pieces in the part's
+    canonical frame, written to a temporary file and moved into place atomically, so
+    concurrent processes may share a directory: a reader sees a whole entry or none.
+    A hit is moved into the new part's frame and measured against its mesh before it
+    is used, so a key collision or an unlucky frame costs a recomputation, never a
+    wrong answer.
     """
 
     def __init__(self, directory: Path) -> None:
@@ -1325,8 +1221,8 @@ class DecompositionCache:
     def _path(self, key: str) -> Path:
         return self.directory / f"{key}.npz"
 
-    def load(self, key: str) -> tuple[list[Piece], Method, float] | None:
-        """Pieces, method and error stored under ``key``, or None if absent or unreadable."""
+    def load(self, key: str) -> _Entry | None:
+        """The entry stored under ``key``, or None if absent or unreadable."""
         try:
             with np.load(self._path(key), allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
@@ -1334,7 +1230,7 @@ class DecompositionCache:
                 faces = data["faces"]
                 vertex_counts = data["vertex_counts"]
                 face_counts = data["face_counts"]
-        except (OSError, KeyError, ValueError):
+        except (OSError, KeyError, ValueError, TypeError):
             return None
         pieces: list[Piece] = []
         v_start = f_start = 0
@@ -1347,14 +1243,32 @@ class DecompositionCache:
             )
             v_start += nv
             f_start += nf
-        return pieces, meta["method"], float(meta["error"])
+        return _Entry(
+            pieces,
+            meta["method"],
+            float(meta["error"]),
+            float(meta["gap"]),
+            float(meta["overfill"]),
+            float(meta["uncovered"]),
+        )
 
-    def store(self, key: str, pieces: list[Piece], method: Method, error: float) -> None:
+    def store(self, key: str, entry: _Entry) -> None:
         """Write an entry atomically (temporary file in the same directory, then rename)."""
         buffer = io.BytesIO()
+        pieces = entry.pieces
         np.savez(
             buffer,
-            meta=np.array(json.dumps({"method": method, "error": error})),
+            meta=np.array(
+                json.dumps(
+                    {
+                        "method": entry.method,
+                        "error": entry.error,
+                        "gap": entry.gap,
+                        "overfill": entry.overfill,
+                        "uncovered": entry.uncovered,
+                    }
+                )
+            ),
             vertices=np.concatenate([v for v, _ in pieces]) if pieces else np.zeros((0, 3)),
             faces=np.concatenate([f for _, f in pieces]) if pieces else np.zeros((0, 3), np.int32),
             vertex_counts=np.array([len(v) for v, _ in pieces], dtype=np.int64),
@@ -1395,44 +1309,136 @@ def _frozen(pieces: list[Piece]) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(v, f) for v, f in pieces]
 
 
+# A cache hit is measured with fewer samples than a fresh result (it was verified then).
+_HIT_SAMPLES = 48
+
+
+def _non_manifold(
+    vertices: FloatArray, faces: NDArray[np.int64], settings: DecompositionSettings
+) -> _Outcome:
+    if not settings.allow_coacd:
+        raise ValueError("the mesh is not a closed manifold and CoACD fallback is disabled")
+    # CoACD's own preprocessing repairs non-manifold input.
+    pieces = _run_coacd([(vertices, faces)], settings, preprocess="on")
+    if not pieces:
+        raise ValueError("the mesh is not a closed manifold and CoACD failed on it")
+    return _Outcome(pieces, "coacd")
+
+
+def _outside_depth(points: FloatArray, pieces: list[Piece]) -> float:
+    """How far the farthest point lies outside every piece (a lower bound, exact on facets), mm."""
+    normals, offsets, owner = [], [], []
+    for index, (vertices, faces) in enumerate(pieces):
+        _, unit, area = _triangles(vertices, faces.astype(np.int64))
+        unit = unit[area > 0]
+        normals.append(unit)
+        offsets.append((vertices @ unit.T).max(axis=0))
+        owner.append(np.full(len(unit), index))
+    normal, offset, piece = np.concatenate(normals), np.concatenate(offsets), np.concatenate(owner)
+    starts = np.flatnonzero(np.r_[True, piece[1:] != piece[:-1]])
+    depth = 0.0
+    for chunk in range(0, len(points), 512):
+        violation = points[chunk : chunk + 512] @ normal.T - offset
+        per_piece = np.maximum.reduceat(violation, starts, axis=1)
+        depth = max(depth, float(per_piece.min(axis=1).max()))
+    return max(depth, 0.0)
+
+
+def _from_cache(
+    entry: _Entry, pose: _Pose, oracle: _Oracle, tolerance: float
+) -> tuple[list[Piece], _Fidelity] | None:
+    """A cached entry moved into this part's frame, if it fits this part's mesh.
+
+    It must cover the mesh to within a tenth of the tolerance (the new tessellation's
+    vertices need not lie on the old one's facets) and over-fill no more than before.
+    """
+    pieces = [(pose.to_world(v), f) for v, f in entry.pieces]
+    if _outside_depth(oracle.vertices, pieces) > 0.1 * tolerance:
+        return None
+    hulls = [m3.Manifold.hull_points(np.ascontiguousarray(v)) for v, _ in pieces]
+    hulls = [h for h in hulls if not h.is_empty()]
+    samples = [np.concatenate(_hull_samples(h, _HIT_SAMPLES)[:2]) for h in hulls]
+    gap = float(max(oracle.query(np.concatenate(samples))[0].max(), 0.0))
+    if gap > 1.25 * max(entry.gap * pose.scale, tolerance):
+        return None
+    # Volumes relative to the part's do not change with pose or scale.
+    return pieces, _Fidelity(gap=gap, overfill=entry.overfill, uncovered=entry.uncovered)
+
+
 def decompose(
     vertices: object,
     faces: object,
     settings: DecompositionSettings | None = None,
     cache: DecompositionCache | None = None,
+    surfaces: list[SurfaceHint] | None = None,
 ) -> Decomposition:
     """Split a closed triangle mesh (mm) into convex pieces for MuJoCo collision.
 
     ``vertices`` is ``(N, 3)`` float, ``faces`` ``(M, 3)`` int; duplicated vertices (as
-    from ``shape.tessellate``) are welded. The pieces cover the mesh; ``error`` is how
-    much their summed volume exceeds it, relative to it. With a ``cache``, a result for
-    the same mesh bytes, settings and code version is read back instead of recomputed.
+    from ``shape.tessellate``) are welded. ``surfaces`` are the part's exact faces, if
+    known (they make planes and bores exact). The pieces cover the mesh; the result
+    reports how far they over-fill it. With a ``cache``, a part seen before -- moved,
+    rotated or uniformly scaled -- reuses its pieces after they are checked against
+    this mesh. Raises ``ValueError`` for a mesh it cannot use and
+    :class:`DecompositionLimit` when ``cpu_limit`` runs out.
     """
     start = time.perf_counter()
+    start_cpu = time.process_time()
     settings = settings or DecompositionSettings()
+    hints = list(surfaces or [])
     v, f = _validated(vertices, faces)
-    key = _cache_key(v, f, settings) if cache is not None else ""
-    if cache is not None:
-        hit = cache.load(key)
-        if hit is not None:
-            pieces, method, error = hit
-            return Decomposition(
-                pieces=_frozen(pieces),
-                method=method,
-                error=error,
-                seconds=time.perf_counter() - start,
-                cached=True,
+    solid = _to_manifold(v, f)
+    if solid is None:
+        outcome = _non_manifold(v, f, settings)
+        volume = abs(_signed_volume(v, f))
+        error = (sum(_piece_volume(p) for p in outcome.pieces) - volume) / volume
+        return Decomposition(
+            pieces=_frozen(outcome.pieces),
+            method=outcome.method,
+            error=error,
+            gap_mm=float("nan"),
+            overfill=float("nan"),
+            uncovered=float("nan"),
+            tolerance_mm=float("nan"),
+            seconds=time.perf_counter() - start,
+            cached=False,
+        )
+    points, tris = _mesh_arrays(solid)
+    oracle = _Oracle(points, tris)
+    pose = _pose(points, tris)
+    volume = float(solid.volume())
+    tolerance = settings.gap_fraction * float(np.linalg.norm(points.max(axis=0) - points.min(axis=0)))
+    key = _cache_key(pose, hints, settings) if cache is not None else ""
+    entry = cache.load(key) if cache is not None else None
+    hit = _from_cache(entry, pose, oracle, tolerance) if entry is not None else None
+    if hit is not None:
+        pieces, fidelity = hit
+        assert entry is not None
+        method: Method = entry.method
+        error = entry.error
+    else:
+        outcome = _compute(solid, _context(solid, oracle, hints, settings), settings, start_cpu)
+        pieces, method = outcome.pieces, outcome.method
+        fidelity = _verify(pieces, solid, oracle)
+        error = (sum(_piece_volume(p) for p in pieces) - volume) / volume
+        if cache is not None:
+            canonical = [((p - pose.centre) @ pose.rotation.T / pose.scale, q) for p, q in pieces]
+            cache.store(
+                key,
+                _Entry(
+                    canonical, method, error, fidelity.gap / pose.scale, fidelity.overfill, fidelity.uncovered
+                ),
             )
-    outcome, mesh_volume = _compute(v, f, settings)
-    error = (sum(_piece_volume(p) for p in outcome.pieces) - mesh_volume) / mesh_volume
-    if cache is not None:
-        cache.store(key, outcome.pieces, outcome.method, error)
     return Decomposition(
-        pieces=_frozen(outcome.pieces),
-        method=outcome.method,
+        pieces=_frozen(pieces),
+        method=method,
         error=error,
+        gap_mm=fidelity.gap,
+        overfill=fidelity.overfill,
+        uncovered=fidelity.uncovered,
+        tolerance_mm=tolerance,
         seconds=time.perf_counter() - start,
-        cached=False,
+        cached=hit is not None,
     )
 
 
