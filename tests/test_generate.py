@@ -1,5 +1,6 @@
-"""`benchgen generate` end to end: packaging, determinism, resume after SIGKILL, the rejection
-archive, near-duplicate rejection, `list`/`show`/`variant`, the Python API and the gallery.
+"""`benchgen generate` end to end: packaging, determinism, resume after SIGKILL (leaving no
+process behind), busy workers behind a slow candidate, the rejection archive, near-duplicate
+rejection, `list`/`show`/`variant`, the Python API and the gallery.
 
 Every candidate goes through the real sandbox, checker, MuJoCo and renderer.
 """
@@ -21,7 +22,8 @@ import pytest
 
 import benchgen.dataset
 from benchgen.authors.offline import Candidate
-from benchgen.generate import GenerateOptions, Generator
+from benchgen.check import CheckOptions
+from benchgen.generate import GenerateOptions, Generator, Progress
 from scenario_template import scenario_source
 
 BENCHGEN = [sys.executable, "-m", "benchgen"]
@@ -37,9 +39,44 @@ def generate_cli(
 
 
 def published(out: Path) -> dict[str, str]:
-    """id → content hash of every benchmark listed in the index."""
-    lines = (out / "index.jsonl").read_text().splitlines()
-    return {m["id"]: m["content_hash"] for m in map(json.loads, lines)}
+    """id → content hash of every benchmark the index lists: ``index.jsonl`` plus the segments
+    of benchmarks published since it was last compacted (read directly, not via benchgen)."""
+    lines: list[str] = []
+    if (out / "index.jsonl").is_file():
+        lines += (out / "index.jsonl").read_text().splitlines()
+    for segment in sorted((out / "index.d").glob("*.jsonl")):
+        lines += segment.read_text().splitlines()
+    records = [json.loads(line) for line in lines if line.strip()]
+    records.sort(key=lambda m: m["candidate"]["index"])
+    return {m["id"]: m["content_hash"] for m in records}
+
+
+def descendants(root: int) -> list[int]:
+    """Every live process below ``root`` (from /proc; zombies count as gone)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state, parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError):
+            continue
+        if state != "Z":
+            children.setdefault(int(parent), []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +89,7 @@ def dataset_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield out
 
 
+@pytest.mark.e2e
 def test_dataset_layout_and_manifest(dataset_dir: Path) -> None:
     ids = published(dataset_dir)
     assert len(ids) == 2
@@ -89,6 +127,7 @@ def test_dataset_layout_and_manifest(dataset_dir: Path) -> None:
     assert not list((dataset_dir / ".staging").iterdir())
 
 
+@pytest.mark.e2e
 def test_rerun_resumes_without_rechecking(dataset_dir: Path) -> None:
     before = published(dataset_dir)
     started = time.monotonic()
@@ -99,20 +138,30 @@ def test_rerun_resumes_without_rechecking(dataset_dir: Path) -> None:
     assert time.monotonic() - started < 60  # nothing was checked again
 
 
+@pytest.mark.e2e
 def test_sigkill_then_resume_gives_the_uninterrupted_result(dataset_dir: Path, tmp_path: Path) -> None:
-    """Kill mid-run: no half benchmark is visible; re-running finishes with the same benchmarks
-    as the uninterrupted two-worker run (so results do not depend on workers or interruptions)."""
+    """Kill mid-run: no half benchmark is visible, no worker, resource tracker or sandbox
+    survives the killed process (item 4 of issue 12); re-running finishes with the same
+    benchmarks as the uninterrupted two-worker run (so results do not depend on workers or
+    interruptions)."""
     out = tmp_path / "killed"
     command = [*BENCHGEN, "generate", "--out", str(out), "--count", "2", "--seed", str(RUN_SEED), "--quiet"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 600
     # Wait until the first benchmark is published and the next candidate is being checked.
     while time.monotonic() < deadline:
-        if (out / "index.jsonl").is_file() and published(out) and any((out / ".staging").glob("*/script.py")):
+        if published(out) and any((out / ".staging").glob("*/script.py")):
             break
         time.sleep(0.5)
+    below = descendants(process.pid)
+    assert any(b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in below if alive(pid))
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(alive(pid) for pid in below):
+        time.sleep(0.5)
+    survivors = {pid: Path(f"/proc/{pid}/cmdline").read_bytes()[:120] for pid in below if alive(pid)}
+    assert not survivors, survivors
     for manifest in out.glob("*/manifest.json"):
         bench = manifest.parent
         assert (bench / "script.py").is_file() and (bench / "report.json").is_file()
@@ -122,6 +171,7 @@ def test_sigkill_then_resume_gives_the_uninterrupted_result(dataset_dir: Path, t
     assert published(out) == published(dataset_dir)
 
 
+@pytest.mark.e2e
 def test_list_show_variant_and_python_api(dataset_dir: Path, tmp_path: Path) -> None:
     listing = subprocess.run(
         [*BENCHGEN, "list", str(dataset_dir)], capture_output=True, text=True, timeout=120
@@ -130,11 +180,15 @@ def test_list_show_variant_and_python_api(dataset_dir: Path, tmp_path: Path) -> 
     dataset = benchgen.dataset.open(dataset_dir)
     benches = list(dataset)
     assert len(benches) == len(dataset) == 2
-    for bench in benches:
-        assert bench.id[:12] in listing.stdout
+    # Piped: one tab-separated line per benchmark, the full id first.
+    assert [line.split("\t")[0] for line in listing.stdout.splitlines()] == [b.id for b in benches]
     bench = benches[0]
     shown = subprocess.run([*BENCHGEN, "show", str(bench.path)], capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0 and bench.manifest.name in shown.stdout
+    prefix = subprocess.run(
+        [*BENCHGEN, "show", str(dataset_dir / bench.id[:-4])], capture_output=True, text=True, timeout=120
+    )
+    assert prefix.returncode == 0 and bench.manifest.content_hash in prefix.stdout
 
     out = tmp_path / "variant"
     result = subprocess.run(
@@ -166,6 +220,7 @@ def _scripted_author(sources: list[str]):  # type: ignore[no-untyped-def]
     return author
 
 
+@pytest.mark.e2e
 def test_rejection_archive_and_near_duplicates(tmp_path: Path) -> None:
     valid = scenario_source()
     sources = [
@@ -188,6 +243,39 @@ def test_rejection_archive_and_near_duplicates(tmp_path: Path) -> None:
     assert archive["near_duplicate"].stage == "duplicate"
 
 
+@pytest.mark.e2e
+def test_workers_stay_busy_behind_a_slow_candidate(tmp_path: Path) -> None:
+    """While the oldest candidate is still being checked, the other worker goes on with later
+    ones (item 8 of issue 12): candidates 4 and 5 are checked while candidate 0 still runs,
+    which committing in order with a window of two per worker never allowed. The run is
+    interrupted then (candidate 0 would take minutes); no timing is involved."""
+    slow = scenario_source(header="import time\ntime.sleep(600)")
+    fast = [scenario_source(header=f"raise RuntimeError('broken {k}')") for k in range(1, 6)]
+    options = GenerateOptions(
+        out=tmp_path / "ds", count=1, seed=0, workers=2, budget_factor=6, check=CheckOptions(timeout_s=900)
+    )
+    staging = tmp_path / "ds" / ".staging"
+    deadline = time.monotonic() + 600
+    seen: dict[str, bool] = {}
+
+    def checked(index: int) -> bool:
+        return any(staging.glob(f"c{index:05d}-*/report.json"))
+
+    def watch(progress: Progress) -> None:
+        if checked(4) and checked(5) and not checked(0):
+            seen["later ones checked while the first still ran"] = True
+            raise KeyboardInterrupt
+        if time.monotonic() > deadline or checked(0):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Generator(options, on_progress=watch, author=_scripted_author([slow, *fast])).run()
+    assert seen, "candidates 4 and 5 were not checked while candidate 0 ran"
+    # Committed strictly in order: nothing after the slow head was archived.
+    assert list(benchgen.dataset.DatasetWriter(options.out).rejections()) == []
+
+
+@pytest.mark.e2e
 def test_gallery_loads_in_headless_chromium(dataset_dir: Path, tmp_path: Path) -> None:
     chromium = "/usr/bin/chromium"
     if not Path(chromium).exists():

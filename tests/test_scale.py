@@ -1,37 +1,51 @@
 """Scaling up: datasets on S3, metadata in PostgreSQL, checks on Ray, and their failures.
 
-Real services on loopback (``scripts/services.sh``: PostgreSQL and moto's S3 server) and
-real checks (sandbox, MuJoCo, renders). Every generation uses the same run seed, whose
-first candidate is accepted, so each run checks one candidate; their results must be
-identical whatever the storage, database or executor.
+Real services on loopback (``scripts/services.sh``: PostgreSQL with a password role, moto's
+S3 server, and a second moto server that enforces IAM) and real checks (sandbox, MuJoCo,
+renders). Every generation uses the same run seed, whose first candidate is accepted, so
+each run checks one candidate; their results must be identical whatever the storage,
+database or executor. Tests of the index, the lease and reconciliation publish synthetic
+benchmarks with the real writer instead of checking candidates.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import operator
 import os
+import pty
+import select
+import signal
+import socket
+import struct
 import subprocess
 import sys
+import tempfile
+import termios
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, TypedDict
+from typing import Annotated, Any, TypedDict
 
+import boto3
 import mujoco
 import pytest
 from fsspec.spec import AbstractFileSystem
 from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
 
 import benchgen.dataset
 from benchgen import db, storage
-from benchgen.dataset import Rejection, content_hash
-from benchgen.executors import pack_dir, run_in_scratch, unpack_dir
+from benchgen.cli import app
+from benchgen.dataset import LeaseHeld, Manifest, Rejection, content_hash
+from benchgen.executors import RayExecutor, pack_dir, run_in_scratch, unpack_dir
 from benchgen.generate import GenerateOptions, Generator, Progress
-from benchgen.publishing import PublishError, RemoteDatasetWriter
+from benchgen.publishing import LEASE_FILE, PublishError, RemoteDatasetWriter
+from scenario_template import scenario_source
 from services import Services, run_script, running_services
 
 BENCHGEN = [sys.executable, "-m", "benchgen"]
@@ -129,11 +143,12 @@ class Run:
 
 @pytest.fixture(scope="module")
 def s3_run(services: Services, bucket: str, tmp_path_factory: pytest.TempPathFactory) -> Run:
-    """``generate`` to S3 with PostgreSQL metadata; PostgreSQL restarts while the candidate is checked."""
+    """``generate`` to S3 with PostgreSQL metadata (password authentication); PostgreSQL
+    restarts while the candidate is checked."""
     url = f"s3://{bucket}/main"
     work = tmp_path_factory.mktemp("work")
     started = time.time()
-    command = generate_cmd(url, "--db", services.pg_url, "--work-dir", str(work))
+    command = generate_cmd(url, "--db", services.pg_password_url, "--work-dir", str(work))
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and process.poll() is None:
@@ -148,6 +163,7 @@ def s3_run(services: Services, bucket: str, tmp_path_factory: pytest.TempPathFac
     return Run(url=url, work=work, result=result, started=started, pg_restarted_at=restarted_at)
 
 
+@pytest.mark.e2e
 def test_generate_to_s3_with_postgres_survives_a_database_restart(
     s3_run: Run, services: Services, tmp_path: Path
 ) -> None:
@@ -162,7 +178,7 @@ def test_generate_to_s3_with_postgres_survives_a_database_restart(
     assert not list((s3_run.work / ".staging").iterdir())
 
     # The database restarted during the check, and the run recorded its verdict afterwards.
-    engine = create_engine(db.normalize_url(services.pg_url))
+    engine = create_engine(db.normalize_url(services.pg_password_url))
     with engine.connect() as connection:
         query = text("SELECT extract(epoch FROM pg_postmaster_start_time())")
         server_started = float(connection.execute(query).scalar_one())
@@ -173,18 +189,42 @@ def test_generate_to_s3_with_postgres_survives_a_database_restart(
     sessions = {s.id: s for s in db.list_sessions(engine, dataset=s3_run.url)}
     accepted = sessions[assets[0].session_id]
     assert accepted.status == "accepted" and accepted.updated_at.timestamp() > server_started
+    assert not [s.id for s in sessions.values() if s.status == "validating"]
+    # Published with one index segment, merged into index.jsonl when the run ended.
+    assert fs.find(f"{root}/index.d") == []
+    assert _released(fs, root)
 
 
+def _released(fs: AbstractFileSystem, root: str) -> bool:
+    """The run left its lease object marked released (expired)."""
+    holder = json.loads(fs.cat_file(f"{root}/{LEASE_FILE}"))
+    return float(holder["expires_at"]) == 0.0
+
+
+@pytest.mark.e2e
 def test_list_show_and_python_api_read_s3(s3_run: Run) -> None:
+    """Item 10: ``list`` prints full ids whatever the terminal (tab-separated when piped,
+    ``--json``, a table on a narrow terminal); ``show`` accepts any id it prints (or a prefix)."""
     benchmark_id = next(iter(index_of(s3_run.url)))
     listing = subprocess.run([*BENCHGEN, "list", s3_run.url], capture_output=True, text=True, timeout=300)
     assert listing.returncode == 0, listing.stderr
-    assert benchmark_id[:12] in listing.stdout
-    shown = subprocess.run(
-        [*BENCHGEN, "show", f"{s3_run.url}/{benchmark_id}"], capture_output=True, text=True, timeout=300
+    (line,) = listing.stdout.splitlines()
+    fields = line.split("\t")
+    assert fields[0] == benchmark_id and len(fields) == 6
+    as_json = subprocess.run(
+        [*BENCHGEN, "list", s3_run.url, "--json"], capture_output=True, text=True, timeout=300
     )
-    assert shown.returncode == 0, shown.stderr
-    assert f"{s3_run.url}/{benchmark_id}/assets/model.xml" in shown.stdout
+    (row,) = json.loads(as_json.stdout)
+    assert row["id"] == benchmark_id and row["location"] == f"{s3_run.url}/{benchmark_id}"
+    narrow = _in_terminal([*BENCHGEN, "list", s3_run.url], columns=40)
+    assert benchmark_id in narrow.replace("\r", "")
+
+    for printed in (benchmark_id, benchmark_id[: len(benchmark_id) - 6]):
+        shown = subprocess.run(
+            [*BENCHGEN, "show", f"{s3_run.url}/{printed}"], capture_output=True, text=True, timeout=300
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert f"{s3_run.url}/{benchmark_id}/assets/model.xml" in shown.stdout
 
     dataset = benchgen.dataset.open(s3_run.url)
     benches = list(dataset)
@@ -199,6 +239,34 @@ def test_list_show_and_python_api_read_s3(s3_run: Run) -> None:
     assert missing.returncode == 2
 
 
+def _in_terminal(command: list[str], columns: int) -> str:
+    """Run ``command`` on a pseudo-terminal ``columns`` wide; return what it printed."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    env = {**os.environ, "COLUMNS": str(columns), "TERM": "xterm"}
+    process = subprocess.Popen(command, stdin=follower, stdout=follower, stderr=subprocess.PIPE, env=env)
+    os.close(follower)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 1.0)
+        if ready:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the command exited
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif process.poll() is not None:
+            break
+    process.wait(timeout=60)
+    os.close(leader)
+    assert process.returncode == 0, process.stderr.read() if process.stderr else ""
+    return b"".join(chunks).decode(errors="replace")
+
+
+@pytest.mark.e2e
 def test_variant_of_an_s3_benchmark_runs_the_sandbox_locally(s3_run: Run, tmp_path: Path) -> None:
     benchmark_id = next(iter(index_of(s3_run.url)))
     out = tmp_path / "variant"
@@ -225,30 +293,131 @@ def test_variant_of_an_s3_benchmark_runs_the_sandbox_locally(s3_run: Run, tmp_pa
     assert mujoco.MjModel.from_xml_path(str(out / "model.xml")).nbody >= 3
 
 
+@pytest.mark.e2e
 def test_rerun_on_s3_resumes_without_rechecking(s3_run: Run, services: Services) -> None:
+    """A rerun checks nothing, and reconciles the database with the store: a benchmark row
+    lost to a database outage is written back (item 1, on a real run)."""
     before = index_of(s3_run.url)
+    engine = db.make_engine(services.pg_password_url)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM benchmark_assets WHERE dataset = :d"), {"d": s3_run.url})
     started = time.monotonic()
     result = subprocess.run(
-        generate_cmd(s3_run.url, "--db", services.pg_url, "--work-dir", str(s3_run.work)),
+        generate_cmd(s3_run.url, "--db", services.pg_password_url, "--work-dir", str(s3_run.work)),
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert result.returncode == 0, result.stderr
     assert "resumed" in result.stderr and "uploading" not in result.stderr
+    assert "backfilled 1 benchmarks" in result.stderr
     assert index_of(s3_run.url) == before
+    assert [(a.id, a.content_hash) for a in db.list_assets(engine, dataset=s3_run.url)] == list(
+        before.items()
+    )
     assert time.monotonic() - started < 90  # nothing was checked again
 
 
-def test_ray_executor_gives_the_process_pool_result(s3_run: Run, tmp_path: Path) -> None:
-    """A local Ray instance runs the check; the dataset equals the process pool's (ids, content hashes)."""
-    out = tmp_path / "ray"
-    result = subprocess.run(
-        generate_cmd(out, "--executor", "ray"), capture_output=True, text=True, timeout=900
+@dataclass
+class RayHead:
+    address: str
+    env: dict[str, str]
+    node_cache: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def ray_head() -> Iterator[RayHead]:
+    """A Ray head started on its own (``ray start --head --block``), as on a cluster: token
+    authentication, a node-local cache, and a deliberately wrong ``MUJOCO_GL`` that only the
+    driver's forwarded settings correct. Killed (its whole process group) afterwards."""
+    scratch = Path(tempfile.mkdtemp(prefix="bgray-", dir="/tmp"))  # Ray's socket paths must stay short
+    port = _free_port()
+    token = uuid.uuid4().hex + uuid.uuid4().hex
+    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token}
+    node_env = {
+        **os.environ,
+        **auth,
+        "MUJOCO_GL": "osmesa",  # not installed here: rendering fails unless the driver's egl arrives
+        "BENCHGEN_CACHE_DIR": str(scratch / "node-cache"),
+    }
+    head = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "ray"),
+            "start",
+            "--head",
+            f"--port={port}",
+            "--node-ip-address=127.0.0.1",
+            "--num-cpus=2",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+            f"--temp-dir={scratch / 'ray'}",
+            "--block",
+        ],
+        env=node_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
+    try:
+        yield RayHead(address=f"127.0.0.1:{port}", env=auth, node_cache=scratch / "node-cache")
+    finally:
+        os.killpg(head.pid, signal.SIGKILL)
+        head.wait(timeout=60)
+        for leftover in _processes_mentioning(str(scratch)):
+            os.kill(leftover, signal.SIGKILL)
+        subprocess.run(["rm", "-rf", str(scratch)], check=False)
+
+
+def _processes_mentioning(text_: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text_.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.e2e
+def test_ray_cluster_started_separately(
+    s3_run: Run, ray_head: RayHead, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 9: ``generate --ray-address`` on a head started separately gives the process
+    pool's dataset; settings reach the tasks explicitly (the head's own MUJOCO_GL is wrong),
+    the tasks use the node's cache, not the driver's path; ``--workers`` bounds concurrency."""
+    out = tmp_path / "ray"
+    driver_cache = tmp_path / "driver-cache"
+    env = {**os.environ, **ray_head.env, "MUJOCO_GL": "egl", "BENCHGEN_CACHE_DIR": str(driver_cache)}
+    command = generate_cmd(out, "--executor", "ray", "--ray-address", ray_head.address, "--workers", "1")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
     assert result.returncode == 0, result.stderr
-    assert "Ray" in result.stderr  # Ray's own start-up line: the check really ran as a Ray task
     assert index_of(str(out)) == index_of(s3_run.url)
+    assert any(p.is_file() for p in ray_head.node_cache.rglob("*")), "the task did not use the node's cache"
+    assert not driver_cache.exists() or not any(p.is_file() for p in driver_cache.rglob("*"))
+
+    def stamped_sleep(seconds: float) -> tuple[float, float]:  # a local function: Ray ships it by value
+        started = time.time()
+        time.sleep(seconds)
+        return started, time.time()
+
+    for key, value in ray_head.env.items():
+        monkeypatch.setenv(key, value)
+    executor = RayExecutor(1, ray_head.address)
+    try:
+        tasks = [executor.submit(stamped_sleep, 1.0) for _ in range(3)]
+        spans = sorted(task.result() for task in tasks)
+    finally:
+        executor.stop()
+    # The head has 2 CPUs, but --workers 1: the three tasks ran one after the other.
+    assert all(later[0] >= earlier[1] - 0.05 for earlier, later in zip(spans, spans[1:], strict=False)), spans
 
 
 class _Outage:
@@ -277,6 +446,7 @@ class _Outage:
             self.services.resume_s3()
 
 
+@pytest.mark.e2e
 def test_s3_outage_during_upload_stops_cleanly_then_resumes(
     s3_run: Run, services: Services, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -323,6 +493,7 @@ def test_s3_outage_during_upload_stops_cleanly_then_resumes(
     assert not list((work / "pending").glob("*/manifest.json"))
 
 
+@pytest.mark.e2e
 def test_remote_writer_removes_interrupted_uploads_and_archives_rejections(
     s3_run: Run, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -371,9 +542,10 @@ def test_remote_writer_removes_interrupted_uploads_and_archives_rejections(
     assert archived == ["rejection.json", "script.py"]  # renders and models of rejections are not kept
     writer = RemoteDatasetWriter(url, work_dir=work)
     writer.prepare()
-    assert writer.rejections() == [rejection]
+    assert list(writer.rejections()) == [rejection]
 
 
+@pytest.mark.e2e
 def test_database_writes_retry_through_a_restart(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = db.connect(services.pg_url)
     fields = {
@@ -404,12 +576,19 @@ def test_database_writes_retry_through_a_restart(services: Services, monkeypatch
         services.pg_start()
 
 
+@pytest.mark.e2e
 def test_db_upgrade_command_and_legacy_sqlite(services: Services, tmp_path: Path) -> None:
     result = subprocess.run(
         [*BENCHGEN, "db", "upgrade", "--db", services.pg_url], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr
     assert "at revision 0002" in result.stderr
+    wrong = services.pg_password_url.replace("bench-secret", "wrong")
+    refused = CliRunner().invoke(app, ["db", "upgrade", "--db", wrong])
+    assert refused.exit_code == 2 and "password authentication failed" in refused.stderr
+    assert (
+        len(refused.stderr.strip().splitlines()) == 1 and "wrong" not in refused.stderr
+    )  # no password shown
 
     # A database made before migrations existed (tables, no alembic_version) is stamped, then migrated.
     legacy = db.make_engine(db.sqlite_url(tmp_path / "benchgen.db"))
@@ -431,6 +610,7 @@ class _Counter(TypedDict):
     n: Annotated[int, operator.add]
 
 
+@pytest.mark.e2e
 def test_checkpointer_on_postgres(services: Services) -> None:
     """The agent author's LangGraph checkpoints can live in the same PostgreSQL server."""
     from langgraph.graph import END, START, StateGraph
@@ -464,3 +644,424 @@ def test_scratch_round_trip_of_a_remote_task(tmp_path: Path) -> None:
     unpack_dir(blob, work)
     assert result == "done"
     assert (work / "assets" / "out.txt").read_text() == "print('hi')\n!"
+
+
+# -- synthetic benchmarks: the index, the lease, reconciliation, configuration ----------------
+
+
+def synthetic_manifest(index: int, seed: int = 0, run_key: str | None = None) -> Manifest:
+    """A manifest of the shape generate writes, for a benchmark nobody checked."""
+    candidate: dict[str, Any] = {"index": index, "seed": seed}
+    if run_key is not None:
+        candidate["run_key"] = run_key
+    return Manifest(
+        id=f"synthetic-{uuid.uuid4().hex[:12]}",
+        name=f"synthetic {index}",
+        tier="spatial",
+        theme=None,
+        description="synthetic",
+        family="synthetic",
+        target_quantity=10,
+        max_unit_cost=5.0,
+        max_weight_g=None,
+        params={},
+        seeds=[0, 1],
+        scales=[0.5, 1.0, 2.0],
+        validation={"per_build": [{"seed": 0}]},
+        review={"approved": True, "reasons": []},
+        difficulty={"score": 2.0},
+        signature={"structure": f"synthetic-{index}", "features": [0.5]},
+        author={"kind": "offline"},
+        benchgen_version="test",
+        content_hash=uuid.uuid4().hex * 2,
+        script_sha256=uuid.uuid4().hex * 2,
+        evaluated_with={},
+        candidate=candidate,
+        created_at="2026-01-01T00:00:00+00:00",
+    )
+
+
+def publish_synthetic(writer: RemoteDatasetWriter, manifest: Manifest) -> None:
+    staged = writer.stage(f"c-{manifest.id}")
+    (staged / "script.py").write_text("# synthetic\n")
+    (staged / "report.json").write_text('{"accepted": true}')
+    (staged / "assets").mkdir()
+    (staged / "assets" / "model.xml").write_text("<mujoco/>")
+    (staged / "assets" / "contact_sheet.png").write_bytes(b"\x89PNG")
+    writer.publish(staged, manifest)
+
+
+def synthetic_rejection(index: int, seed: int, run_key: str | None = None) -> Rejection:
+    candidate: dict[str, Any] = {"index": index, "seed": seed, "choices": {}}
+    if run_key is not None:
+        candidate["run_key"] = run_key
+    return Rejection(
+        candidate_id=f"c{index:05d}-{uuid.uuid4().hex[:10]}",
+        stage="check",
+        code="script_error",
+        message="synthetic",
+        family="synthetic",
+        candidate=candidate,
+        script_sha256="0" * 64,
+    )
+
+
+def archive_synthetic(writer: RemoteDatasetWriter, rejection: Rejection) -> None:
+    staged = writer.stage(f"r-{rejection.candidate_id}")
+    (staged / "script.py").write_text("raise SystemExit\n")
+    writer.archive_rejection(staged, rejection)
+
+
+@pytest.mark.e2e
+def test_store_is_the_truth_the_database_is_reconciled_on_start(
+    services: Services, bucket: str, tmp_path: Path
+) -> None:
+    """Item 1 (and 6 at start): benchmarks published while the database was unreachable get
+    their rows when the next run starts; a row of a benchmark the store does not hold goes;
+    a session an interrupted run left ``validating`` is marked ``abandoned``."""
+    url = f"s3://{bucket}/reconcile"
+    options = GenerateOptions(
+        out=url, count=2, seed=11, db_url=services.pg_password_url, work_dir=tmp_path / "w"
+    )
+    writer = RemoteDatasetWriter(url, work_dir=tmp_path / "publisher")
+    writer.prepare()
+    manifests = [synthetic_manifest(i, seed=11, run_key=options.run_key) for i in (0, 1)]
+    for manifest in manifests:
+        publish_synthetic(writer, manifest)
+    rejection = synthetic_rejection(2, seed=11, run_key=options.run_key)
+    archive_synthetic(writer, rejection)
+
+    engine = db.connect(services.pg_password_url)
+    fields = {"dataset": url, "run_id": "crashed", "theme": None, "tier": "spatial", "author": "offline"}
+    db.record_session(engine, id="11-ghost", status="accepted", **fields)
+    db.record_session(engine, id="11-c00003-dead", status="validating", **fields)
+    ghost = {
+        "name": "ghost",
+        "tier": "spatial",
+        "mjcf_url": "",
+        "script_url": "",
+        "preview_url": "",
+        "variants": [],
+        "difficulty": 1.0,
+        "content_hash": "",
+        "candidate_index": 9,
+    }
+    db.record_asset(engine, dataset=url, id="ghost", session_id="11-ghost", **ghost)
+
+    events: list[str] = []
+    summary = Generator(options, on_progress=lambda p: events.append(p.last)).run()
+    assert summary.accepted == 2 and summary.resumed == 2  # decided by the index, nothing checked
+
+    assets = {a.id: a for a in db.list_assets(engine, dataset=url)}
+    assert sorted(assets) == sorted(m.id for m in manifests)
+    assert assets[manifests[1].id].mjcf_url == f"{url}/{manifests[1].id}/assets/model.xml"
+    assert [r.candidate_id for r in db.list_rejections(engine, dataset=url)] == [rejection.candidate_id]
+    sessions = {s.id: s.status for s in db.list_sessions(engine, dataset=url)}
+    assert sessions[assets[manifests[0].id].session_id] == "accepted"
+    assert sessions["11-c00003-dead"] == "abandoned"
+    assert any("backfilled 2 benchmarks and 1 rejections" in e for e in events)
+    assert any("removed 1 rows" in e for e in events)
+
+
+def _assert_fails_fast(result: Any, started: float, *needles: str) -> None:
+    assert result.exit_code == 2, (result.exit_code, result.stderr, result.stdout)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    assert time.monotonic() - started < 20, "a configuration error was retried"
+
+
+@pytest.mark.e2e
+def test_configuration_errors_fail_fast_in_one_line(
+    services: Services, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 2: wrong credentials, unknown hosts, malformed URLs, unknown schemes, bad ports and
+    a bucketless s3:// end ``generate`` at once, in one line with exit 2, before any candidate
+    is checked or anything is written to the store."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BENCHGEN_CACHE_DIR", str(tmp_path / "cache"))
+    runner = CliRunner()
+    fs, _ = storage.filesystem(f"s3://{bucket}")
+    before = sorted(fs.find(bucket))
+    url = f"s3://{bucket}/config"
+    wrong_password = services.pg_password_url.replace("bench-secret", "not-the-password")
+    port = _free_port()
+    cases: list[tuple[list[str], dict[str, str], tuple[str, ...]]] = [
+        (["--out", url, "--db", wrong_password], {}, ("database", "password authentication failed")),
+        (
+            ["--out", url, "--db", "postgresql://u:p@no-such-host.invalid/db"],
+            {},
+            ("database", "no-such-host"),
+        ),
+        (["--out", url, "--db", f"postgresql://u:p@127.0.0.1:{port}/db"], {}, ("database", "refused")),
+        (["--out", url, "--db", "postgresql://u:p@127.0.0.1:notaport/db"], {}, ("malformed database URL",)),
+        (["--out", url, "--db", "s4://somewhere/db"], {}, ("unknown database scheme 's4'",)),
+        (["--out", "s4://bucket/prefix"], {}, ("unknown storage scheme s4://",)),
+        (["--out", "s3://"], {}, ("names no bucket",)),
+        (["--out", url], {storage.ENDPOINT_ENV: "http://no-such-host.invalid:9000"}, ("unknown host",)),
+        (["--out", url], {storage.ENDPOINT_ENV: f"http://127.0.0.1:{port}"}, ("connection refused",)),
+        (["--out", url], {storage.ENDPOINT_ENV: "http://127.0.0.1:99999"}, ("invalid port",)),
+        (["--out", url], {storage.ENDPOINT_ENV: "htp:/broken"}, ("not an http(s)://HOST[:PORT] URL",)),
+        (["--out", url], {storage.ENDPOINT_ENV: services.s3_auth_endpoint}, ("rejected the credentials",)),
+        (
+            ["--out", f"s3://no-such-bucket-{uuid.uuid4().hex[:6]}/p"],
+            {},
+            ("does not exist (create it first)",),
+        ),
+    ]
+    for args, env, needles in cases:
+        started = time.monotonic()
+        with monkeypatch.context() as patch:
+            for key, value in env.items():
+                patch.setenv(key, value)
+            result = runner.invoke(app, ["generate", *args, "--count", "1", "--quiet"])
+        _assert_fails_fast(result, started, *needles)
+    assert sorted(fs.find(bucket)) == before  # nothing written to the store
+    assert not (tmp_path / "s3:").exists() and not list(tmp_path.glob("s3*"))
+    assert not (tmp_path / "cache" / "datasets").exists() or not list(
+        (tmp_path / "cache").rglob(".staging/*")
+    )
+
+
+def _iam_user(services: Services, name: str, policy: dict[str, Any]) -> dict[str, str]:
+    """A user of the IAM-enforcing S3 server with this policy; its credentials as AWS variables."""
+    key, secret = services.s3_auth_admin
+    iam = boto3.client(
+        "iam",
+        endpoint_url=services.s3_auth_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+    )
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="policy", PolicyDocument=json.dumps(policy))
+    access = iam.create_access_key(UserName=name)["AccessKey"]
+    return {"AWS_ACCESS_KEY_ID": access["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": access["SecretAccessKey"]}
+
+
+def _prefix_policy(bucket_name: str, prefix: str) -> dict[str, Any]:
+    """List the bucket and read/write one prefix: no HeadBucket, no ListBuckets, nothing else."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket_name}"},
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                "Resource": f"arn:aws:s3:::{bucket_name}/{prefix}/*",
+            },
+        ],
+    }
+
+
+@pytest.mark.e2e
+def test_stores_say_not_found_unreachable_or_denied_and_prefix_credentials_work(
+    services: Services, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 3: ``list`` tells a missing dataset from an unreachable store and from a refused
+    one; a credential limited to its prefix (denied HeadBucket) can write and read it."""
+    runner = CliRunner()
+    missing = runner.invoke(app, ["list", f"s3://{bucket}/nothing-here"])
+    assert missing.exit_code == 2 and missing.stderr.startswith("error: not found"), missing.stderr
+    no_bucket = runner.invoke(app, ["list", f"s3://no-such-bucket-{uuid.uuid4().hex[:6]}/p"])
+    assert no_bucket.exit_code == 2 and "not found" in no_bucket.stderr
+    with monkeypatch.context() as patch:
+        patch.setenv(storage.ENDPOINT_ENV, f"http://127.0.0.1:{_free_port()}")
+        down = runner.invoke(app, ["list", f"s3://{bucket}/anything"])
+    assert down.exit_code == 2 and down.stderr.startswith("error: unreachable"), down.stderr
+
+    admin = dict(zip(("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), services.s3_auth_admin, strict=True))
+    shared = f"shared-{uuid.uuid4().hex[:6]}"
+    boto3.client(
+        "s3",
+        endpoint_url=services.s3_auth_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=admin["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=admin["AWS_SECRET_ACCESS_KEY"],
+    ).create_bucket(Bucket=shared)
+    team_a = _iam_user(services, f"team-a-{shared}", _prefix_policy(shared, "team-a"))
+    team_b = _iam_user(services, f"team-b-{shared}", _prefix_policy(shared, "team-b"))
+    with monkeypatch.context() as patch:
+        patch.setenv(storage.ENDPOINT_ENV, services.s3_auth_endpoint)
+        for key, value in team_a.items():
+            patch.setenv(key, value)
+        s3 = boto3.client("s3", endpoint_url=services.s3_auth_endpoint, region_name="us-east-1")
+        with pytest.raises(Exception, match="403|Forbidden|AccessDenied"):
+            s3.head_bucket(Bucket=shared)  # what a bucket-level check would need
+        url = f"s3://{shared}/team-a/v1"
+        writer = RemoteDatasetWriter(url, work_dir=tmp_path / "team-a")
+        writer.check()
+        writer.acquire("team-a-run")
+        writer.prepare()
+        publish_synthetic(writer, synthetic_manifest(0))
+        writer.compact()
+        writer.release()
+        listed = runner.invoke(app, ["list", url])
+        assert listed.exit_code == 0, listed.stderr
+        assert listed.stdout.startswith("synthetic-")
+        for key, value in team_b.items():
+            patch.setenv(key, value)
+        denied = runner.invoke(app, ["list", url])
+        assert denied.exit_code == 2 and denied.stderr.startswith("error: access denied"), denied.stderr
+        generate = runner.invoke(app, ["generate", "--out", url, "--count", "1", "--quiet"])
+        assert generate.exit_code == 2 and "access denied" in generate.stderr, generate.stderr
+
+
+HOLD_LEASE = """
+import sys, time
+from pathlib import Path
+from benchgen.publishing import RemoteDatasetWriter
+writer = RemoteDatasetWriter(sys.argv[1], work_dir=Path(sys.argv[2]))
+writer.acquire("holder")
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.e2e
+def test_one_writer_per_prefix_with_an_expiring_lease(
+    services: Services, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 5: while a writer holds a prefix (renewing its lease), a second ``generate`` fails
+    at once with a clear message; a crashed writer's lease stops blocking: at once when it
+    ran on this host (its process is gone), after the TTL when it ran elsewhere."""
+    monkeypatch.setenv("BENCHGEN_LEASE_TTL_S", "2")
+    monkeypatch.setenv("BENCHGEN_CACHE_DIR", str(tmp_path / "cache"))
+    url = f"s3://{bucket}/leased"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LEASE, url, str(tmp_path / "holder")],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        time.sleep(3)  # longer than the TTL: only renewals keep the lease
+        started = time.monotonic()
+        second = CliRunner().invoke(app, ["generate", "--out", url, "--count", "1", "--quiet"])
+        assert second.exit_code == 2, second.stderr
+        assert "is being written by another run" in second.stderr and f"pid {holder.pid}" in second.stderr
+        assert time.monotonic() - started < 20
+    finally:
+        holder.kill()  # a crash: no release
+        holder.wait()
+    writer = RemoteDatasetWriter(url, work_dir=tmp_path / "next")
+    writer.acquire("after-crash")  # the holder's process is gone: taken over at once
+    writer.release()
+
+    # A writer on another machine that crashed: its lease blocks until it expires.
+    fs, root = storage.filesystem(url)
+    contender = RemoteDatasetWriter(url, work_dir=tmp_path / "contender")
+    contender.fs.connect()  # a slow client start-up must not eat into the lease's lifetime
+    expires = time.time() + 6
+    other = {"host": "another-node", "pid": 1, "run_id": "elsewhere", "since": "", "ttl_s": 6}
+    fs.pipe_file(f"{root}/{LEASE_FILE}", json.dumps({**other, "expires_at": expires}).encode())
+    with pytest.raises(LeaseHeld, match="another-node"):
+        contender.acquire("contender")
+    time.sleep(max(0.0, expires - time.time()) + 0.5)
+    contender.acquire("contender")
+    contender.release()
+
+
+@pytest.mark.e2e
+def test_sessions_in_flight_when_a_run_ends_are_abandoned(services: Services, tmp_path: Path) -> None:
+    """Item 6: a run interrupted while candidates are being checked marks their sessions
+    ``abandoned`` (none stays ``validating``) and leaves no worker behind."""
+    slow = scenario_source(header="import time\ntime.sleep(120)")
+    options = GenerateOptions(
+        out=tmp_path / "ds", count=1, seed=5, workers=2, db_url=services.pg_password_url
+    )
+
+    def author(rng: Any, theme: str | None, tier: str | None) -> Any:
+        from benchgen.authors.offline import Candidate
+
+        return Candidate(
+            family="fixture", tier="spatial", script=slow + f"\n# {rng.integers(1 << 30)}\n", choices={}
+        )
+
+    interrupted: list[bool] = []
+
+    def interrupt_when_busy(progress: Progress) -> None:  # Ctrl-C while both checks run
+        if progress.in_flight == 2 and not interrupted:
+            interrupted.append(True)
+            raise KeyboardInterrupt
+
+    generator = Generator(options, on_progress=interrupt_when_busy, author=author)
+    with pytest.raises(KeyboardInterrupt):
+        generator.run()
+    engine = db.make_engine(services.pg_password_url)
+    statuses = [s.status for s in db.list_sessions(engine, dataset=str(options.out.resolve()))]  # type: ignore[union-attr]
+    assert statuses == ["abandoned", "abandoned"]
+    assert not list((options.out / ".staging").iterdir())  # type: ignore[operator]
+    workers = [pid for pid in _children(os.getpid()) if b"spawn_main" in _cmdline(pid)]
+    assert workers == []
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if fields[0] != "Z" and int(fields[1]) == parent:
+                found.append(int(entry.name))
+    return found
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _count_gets(fs: AbstractFileSystem) -> list[str]:
+    """Record the key of every GetObject the filesystem's S3 client sends from now on."""
+    gets: list[str] = []
+    fs.connect()  # s3fs: create the client now, to hook it
+    fs.s3.meta.events.register(
+        "before-call.s3.GetObject", lambda params, **_: gets.append(params["url_path"])
+    )
+    return gets
+
+
+@pytest.mark.e2e
+def test_publishing_appends_segments_readers_see_them_and_resuming_reads_no_manifest(
+    services: Services, bucket: str, tmp_path: Path
+) -> None:
+    """Item 7: a publish writes its files and one segment (index.jsonl and index.html are
+    not rewritten); readers see uncompacted segments; ``benchgen index compact`` merges them;
+    a writer starting on the dataset reads the index, not the manifests."""
+    url = f"s3://{bucket}/segments"
+    fs, root = storage.filesystem(url)
+    writer = RemoteDatasetWriter(url, work_dir=tmp_path / "w")
+    writer.check()
+    writer.acquire("seg")
+    writer.prepare()
+    base = fs.info(f"{root}/index.jsonl")["ETag"]
+    manifests = [synthetic_manifest(i) for i in range(3)]
+    for number, manifest in enumerate(manifests, start=1):
+        publish_synthetic(writer, manifest)
+        assert len(fs.ls(f"{root}/index.d")) == number
+        assert fs.info(f"{root}/index.jsonl")["ETag"] == base and not fs.exists(f"{root}/index.html")
+        assert [b.id for b in benchgen.dataset.open(url)] == [m.id for m in manifests[:number]]
+    writer.release()
+    listed = CliRunner().invoke(app, ["list", url])
+    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == [m.id for m in manifests]
+
+    compacted = CliRunner().invoke(app, ["index", "compact", url, "--work-dir", str(tmp_path / "w")])
+    assert compacted.exit_code == 0, compacted.stderr
+    assert not fs.exists(f"{root}/index.d") or fs.ls(f"{root}/index.d") == []
+    assert list(index_of(url)) == [m.id for m in manifests]
+    assert fs.exists(f"{root}/index.html")
+
+    resumed = RemoteDatasetWriter(url, work_dir=tmp_path / "w")
+    gets = _count_gets(resumed.fs)
+    resumed.prepare()
+    assert [m.id for m in resumed.manifests()] == [m.id for m in manifests]
+    assert not [g for g in gets if g.endswith("manifest.json")], gets
+    assert len(gets) <= 3, gets

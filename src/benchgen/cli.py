@@ -473,11 +473,15 @@ def _agent_author(
 
 
 def _run_generator(console: Console, options: object, quiet: bool, author_fn: Any = None) -> Any:
-    """Run a generation; a storage or database failure ends the command with a clear error."""
-    from benchgen.db import DatabaseUnavailable
+    """Run a generation. A wrong setting (store, database), an unusable location or another
+    writer on the dataset ends the command before any work, in one line with exit 2; a
+    storage or database failure during the run ends it with exit 1 and says how to resume."""
+    from benchgen.dataset import LeaseHeld
+    from benchgen.db import DatabaseConfigError, DatabaseUnavailable
     from benchgen.generate import GenerateOptions, Generator
     from benchgen.publishing import PublishError
-    from benchgen.retry import RetriesExhausted
+    from benchgen.retry import ConfigurationError, RetriesExhausted
+    from benchgen.storage import StoreError
 
     assert isinstance(options, GenerateOptions)
     display = ProgressDisplay(console, quiet)
@@ -486,9 +490,13 @@ def _run_generator(console: Console, options: object, quiet: bool, author_fn: An
             if author_fn is None:
                 return Generator(options, on_progress=display.update).run()
             return Generator(options, on_progress=display.update, author=author_fn).run()
+    except (ConfigurationError, StoreError, LeaseHeld) as exc:
+        kind = "database" if isinstance(exc, DatabaseConfigError) else "storage"
+        console.print(f"[red]error ({kind}):[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(MISUSE) from None
     except (PublishError, DatabaseUnavailable, RetriesExhausted, FileNotFoundError, PermissionError) as exc:
         kind = "database" if isinstance(exc, DatabaseUnavailable) else "storage"
-        console.print(f"[red]error ({kind}):[/] {exc}", highlight=False)
+        console.print(f"[red]error ({kind}):[/] {exc}", highlight=False, soft_wrap=True)
         if not isinstance(exc, FileNotFoundError | PermissionError):  # transient: worth a re-run
             console.print("nothing partial is visible; re-run the same command to resume", highlight=False)
         raise typer.Exit(1) from None
@@ -542,41 +550,121 @@ class ProgressDisplay:
 @app.command("list")
 def list_benchmarks(
     directory: Annotated[str, typer.Argument(help="Dataset directory or URL (s3://bucket/prefix)")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON array of {id, tier, name, ...} objects")
+    ] = False,
 ) -> None:
-    """List the benchmarks of a dataset."""
+    """List the benchmarks of a dataset: a table on a terminal, tab-separated lines otherwise.
+
+    Ids are always printed in full (use them with ``show`` and ``variant``)."""
+    import json
+
+    dataset = _open_dataset(directory)
+    rows = (_listing_row(dataset, m) for m in dataset.iter_manifests())
+    if as_json:
+        out = sys.stdout
+        out.write("[")
+        for number, row in enumerate(rows):
+            out.write(("," if number else "") + "\n  " + json.dumps(row))
+        out.write("\n]\n")
+        return
+    console = Console()
+    listed = list(rows) if sys.stdout.isatty() else []
+    width = max((len(r["id"]) for r in listed), default=2)
+    if not sys.stdout.isatty() or console.width < width + 40:  # no room for a table
+        for row in listed or rows:  # one benchmark per line, fields never wrapped or cut
+            fields = (
+                row["id"],
+                row["tier"],
+                row["name"],
+                f"{row['difficulty']:.2f}",
+                row["units"],
+                row["max_unit_cost"],
+            )
+            sys.stdout.write("\t".join(str(f).replace("\t", " ") for f in fields) + "\n")
+        return
+    table = Table(title=f"{directory}")
+    table.add_column("id", no_wrap=True, min_width=width, overflow="fold")
+    for name in ("tier", "name", "difficulty", "units", "max $/unit"):
+        table.add_column(name)
+    for row in listed:
+        table.add_row(
+            row["id"],
+            row["tier"],
+            row["name"],
+            f"{row['difficulty']:.2f}",
+            str(row["units"]),
+            f"{row['max_unit_cost']:.2f}",
+        )
+    console.print(table)
+
+
+def _open_dataset(location: str) -> Any:
+    """Open a dataset or stop with exit 2 and one line: not found, unreachable, denied, not a dataset."""
     from benchgen.dataset import open as open_dataset
+    from benchgen.storage import StoreError
 
     try:
-        dataset = open_dataset(directory)
-    except FileNotFoundError as exc:
-        _stderr().print(f"[red]error:[/] {exc}")
+        return open_dataset(location)
+    except (StoreError, FileNotFoundError, PermissionError) as exc:
+        _stderr().print(f"[red]error:[/] {_store_problem(exc)}", highlight=False, soft_wrap=True)
         raise typer.Exit(MISUSE) from None
-    table = Table("id", "tier", "name", "difficulty", "units", "max $/unit", title=f"{directory}")
-    for bench in dataset:
-        m = bench.manifest
-        table.add_row(
-            m.id,
-            m.tier,
-            m.name,
-            f"{m.difficulty['score']:.2f}",
-            str(m.target_quantity),
-            f"{m.max_unit_cost:.2f}",
-        )
-    Console().print(table)
+
+
+def _store_problem(exc: BaseException) -> str:
+    """A store error in one line, with what kind of problem it is."""
+    from benchgen.storage import StoreAccessDenied, StoreConfigError, StoreNotFound, StoreUnreachable
+
+    kinds: list[tuple[type[BaseException], str]] = [
+        (StoreUnreachable, "unreachable"),
+        (StoreAccessDenied, "access denied"),
+        (StoreConfigError, "misconfigured"),
+        (StoreNotFound, "not found"),
+    ]
+    for kind, label in kinds:
+        if isinstance(exc, kind):
+            return f"{label}: {exc}"
+    return str(exc)
+
+
+def _listing_row(dataset: Any, manifest: Any) -> dict[str, Any]:
+    return {
+        "id": manifest.id,
+        "tier": manifest.tier,
+        "name": manifest.name,
+        "family": manifest.family,
+        "difficulty": round(float(manifest.difficulty["score"]), 4),
+        "units": manifest.target_quantity,
+        "max_unit_cost": manifest.max_unit_cost,
+        "max_weight_g": manifest.max_weight_g,
+        "location": str(dataset._location_of(manifest.id)),
+    }
+
+
+def _open_benchmark(benchmark: str, console: Console) -> Any:
+    """Open ``DIR/<id>`` or ``URL/<id>`` (an id as ``list`` prints it, or a unique prefix),
+    or stop with exit 2 and one line."""
+    from benchgen.dataset import open_benchmark
+    from benchgen.storage import StoreError
+
+    try:
+        return open_benchmark(benchmark)
+    except (StoreError, FileNotFoundError, PermissionError) as exc:
+        console.print(f"[red]error:[/] {_store_problem(exc)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(MISUSE) from None
 
 
 @app.command()
 def show(
-    benchmark: Annotated[str, typer.Argument(help="A benchmark: DIR/<id> or s3://bucket/prefix/<id>")],
+    benchmark: Annotated[
+        str,
+        typer.Argument(
+            help="A benchmark: DIR/<id> or s3://bucket/prefix/<id> (an id from list, or a unique prefix)"
+        ),
+    ],
 ) -> None:
     """Show one benchmark's manifest in readable form."""
-    from benchgen.dataset import open_benchmark
-
-    try:
-        bench = open_benchmark(benchmark)
-    except FileNotFoundError as exc:
-        _stderr().print(f"[red]error:[/] {exc}")
-        raise typer.Exit(MISUSE) from None
+    bench = _open_benchmark(benchmark, _stderr())
     m = bench.manifest
     console = Console()
     console.print(f"[bold]{m.name}[/]  ({m.id})")
@@ -597,7 +685,12 @@ def show(
 
 @app.command()
 def variant(
-    benchmark: Annotated[str, typer.Argument(help="A benchmark: DIR/<id> or s3://bucket/prefix/<id>")],
+    benchmark: Annotated[
+        str,
+        typer.Argument(
+            help="A benchmark: DIR/<id> or s3://bucket/prefix/<id> (an id from list, or a unique prefix)"
+        ),
+    ],
     seed: Annotated[int, typer.Option(help="Variant seed")] = 0,
     scale: Annotated[float, typer.Option(min=0.5, max=2.0, help="Global scale")] = 1.0,
     out: Annotated[Path, typer.Option(help="Output directory for model.xml, meshes and renders")] = Path(
@@ -607,17 +700,12 @@ def variant(
     unsafe_no_isolation: Annotated[bool, typer.Option("--unsafe-no-isolation", help=UNSAFE_HELP)] = False,
 ) -> None:
     """Regenerate one randomized variant (MJCF + renders) of a benchmark through the sandbox."""
-    from benchgen.dataset import open_benchmark
     from benchgen.verdict import CheckFailure
 
     console = _stderr()
     require_output_dir(out, console)
     require_isolation(unsafe_no_isolation, console)
-    try:
-        bench = open_benchmark(benchmark)
-    except FileNotFoundError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(MISUSE) from None
+    bench = _open_benchmark(benchmark, console)
     try:
         with console.status(f"building {bench.id} seed={seed} scale={scale:g}…"):
             xml = bench.variant(seed, scale, out, render=not no_render)
@@ -648,15 +736,66 @@ def db_upgrade(
     console = _stderr()
     try:
         engine = database.make_engine(url)
-        if engine.dialect.name == "sqlite" and engine.url.database:
-            Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+        database.ensure_directory(engine)
+        database.check_connection(engine)
         current = database.with_retries(lambda: database.upgrade(engine, revision), "upgrading the database")
+    except database.DatabaseConfigError as exc:
+        console.print(f"[red]error (database):[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(MISUSE) from None
     except database.DatabaseUnavailable as exc:
-        console.print(f"[red]error (database):[/] {exc}", highlight=False)
+        console.print(f"[red]error (database):[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    console.print(
-        f"{engine.url.render_as_string(hide_password=True)}: at revision {current}", highlight=False
-    )
+    console.print(f"{database.describe(engine)}: at revision {current}", highlight=False)
+
+
+index_app = typer.Typer(help="The dataset index: compaction and repair.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+
+
+@index_app.command("compact")
+def index_compact(
+    directory: Annotated[str, typer.Argument(help="Dataset directory or URL (s3://bucket/prefix)")],
+    rescan: Annotated[
+        bool,
+        typer.Option(
+            "--rescan",
+            help="Also index benchmarks whose manifest exists but that the index misses (lists everything: slow)",
+        ),
+    ] = False,
+    work_dir: Annotated[
+        Path | None, typer.Option(help="Local work directory of a remote dataset (default: in the cache)")
+    ] = None,
+) -> None:
+    """Merge the index segments into index.jsonl and rewrite the gallery (generate does it at the end of a run).
+
+    Takes the dataset's lease, so it fails at once while a generate writes the dataset."""
+    import uuid
+
+    from benchgen.dataset import LeaseHeld
+    from benchgen.publishing import PublishError, open_writer
+    from benchgen.retry import ConfigurationError, RetriesExhausted
+    from benchgen.storage import StoreError
+
+    console = _stderr()
+    try:
+        writer = open_writer(directory, work_dir, on_event=lambda line: console.print(line, highlight=False))
+        writer.check()
+        writer.acquire(uuid.uuid4().hex[:12])
+        try:
+            writer.prepare()
+            added = writer.rescan() if rescan else 0
+            gallery = writer.compact()
+        finally:
+            writer.release()
+    except (ConfigurationError, StoreError, LeaseHeld) as exc:
+        console.print(f"[red]error:[/] {_store_problem(exc)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(MISUSE) from None
+    except (PublishError, RetriesExhausted, OSError) as exc:
+        console.print(f"[red]error (storage):[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    if rescan:
+        console.print(f"indexed {added} entries the index missed", highlight=False)
+    console.print(f"compacted; gallery: {gallery}", highlight=False)
 
 
 @app.command()

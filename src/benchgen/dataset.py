@@ -1,43 +1,63 @@
-"""The dataset: layout on disk, atomic publishing, the rejection archive, and the reading API.
+"""The dataset: layout, crash-safe publishing into a directory, the index, and the reading API.
 
 Layout (the product; documented in the README)::
 
-    DIR/index.jsonl                 one line per accepted benchmark (its manifest), candidate order
-    DIR/index.html                  static gallery
+    DIR/index.jsonl                 compacted index: one line per accepted benchmark (its manifest), candidate order
+    DIR/index.d/<id>.jsonl          index segments: one per benchmark published since the last compaction
+    DIR/index.html                  static gallery (written when the index is compacted)
     DIR/benchgen.db                 metadata database (SQLite by default)
     DIR/<benchmark_id>/script.py
     DIR/<benchmark_id>/manifest.json
     DIR/<benchmark_id>/report.json  the full check report
     DIR/<benchmark_id>/assets/      model.xml, meshes/, cad/<label>.step, renders/*.png, contact_sheet.png
     DIR/rejected/<candidate_id>/    script.py, report.json (if checked), rejection.json
+    DIR/rejected/index.jsonl        compacted index of the rejections (+ rejected/index.d/ segments)
+    DIR/.lease                      the writer's lock (one writer per dataset)
     DIR/.staging/                   work in progress; never visible, cleared on start
+    DIR/.publishing/                notes of publishes in progress (repaired on start)
 
-A benchmark becomes visible in one atomic step: its complete directory (manifest written
-last) is renamed from ``.staging`` into place, then the index is updated. The index is
-rebuilt from the manifests on every start, so a kill between the two steps loses nothing.
+Publishing costs O(1) per benchmark whatever the size of the dataset: its complete directory
+(manifest written last) is renamed into place, then one small index *segment* is written.
+Segments are merged into ``index.jsonl`` when a run ends (or by ``benchgen index compact``),
+one streaming pass per run rather than one rewrite per benchmark. Readers see the union of
+the compacted index and the segments, so a dataset is complete and consistent at any
+moment, compacted or not. The index names a benchmark only after its manifest exists, and
+nothing deletes an indexed benchmark, so readers need not look at every manifest.
 
-A remote dataset (``s3://bucket/prefix``) has the same layout minus ``.staging`` and
-``benchgen.db``, which stay in a local work directory; :mod:`benchgen.publishing` uploads
-each benchmark's files, manifest last, then rewrites the index. Readers here list a
-benchmark only when the index names it and its manifest exists, for both kinds.
+A remote dataset (``s3://bucket/prefix``) has the same layout (its lease is ``.lease.json``)
+minus ``.staging`` and ``benchgen.db``, which stay in a local work directory;
+:mod:`benchgen.publishing` uploads each benchmark's files, manifest last, then its segment.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
+import heapq
 import json
 import os
 import shutil
-from collections.abc import Iterator
+import socket
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from fsspec.spec import AbstractFileSystem
 from pydantic import BaseModel, Field
+from pydantic_core import from_json
 
 INDEX_FILE = "index.jsonl"
+SEGMENTS_DIR = "index.d"
 MANIFEST_FILE = "manifest.json"
+REJECTION_FILE = "rejection.json"
 REJECTED_DIR = "rejected"
 STAGING_DIR = ".staging"
+GALLERY_FILE = "index.html"
+PUBLISHING_DIR = ".publishing"
+"""Notes of renames in progress: a kill between a rename and its index segment is repaired on start."""
+LOCAL_LEASE_FILE = ".lease"
 
 
 class Manifest(BaseModel):
@@ -123,13 +143,293 @@ def fresh_dir(path: Path) -> Path:
     return path
 
 
+class IndexChanged(RuntimeError):
+    """The compacted index was replaced while it was being read (a compaction finished)."""
+
+
+class NotADataset(FileNotFoundError):
+    """The location exists (or may) but holds no benchgen index."""
+
+
+class LeaseHeld(RuntimeError):
+    """Another process is writing this dataset (one writer per dataset)."""
+
+
+def record_key(record: dict[str, Any]) -> tuple[int, str]:
+    """Order of index records: candidate index, then id (benchmarks) or candidate id (rejections)."""
+    candidate = record.get("candidate") or {}
+    return int(candidate.get("index", 0)), str(record.get("id") or record.get("candidate_id") or "")
+
+
+def record_id(record: dict[str, Any]) -> str:
+    """Identity of an index record: the benchmark id or the rejection's candidate id."""
+    return str(record.get("id") or record.get("candidate_id"))
+
+
+class SegmentedIndex:
+    """An append-only index over any fsspec filesystem: ``index.jsonl`` plus ``index.d/*.jsonl``.
+
+    Appending writes one small segment (O(1) whatever the index size); :meth:`compact` merges
+    the segments into ``index.jsonl`` in one streaming pass and then deletes them. Readers
+    list and read the segments *before* streaming ``index.jsonl``: a compaction writes the
+    new ``index.jsonl`` before deleting segments, so a reader racing with it may miss a
+    deleted segment only if it then reads the new ``index.jsonl``, which holds its records.
+    Records are JSON objects with a ``candidate.index``; the merge orders them by
+    :func:`record_key` and keeps one record per :func:`record_id` (the segment's).
+    """
+
+    def __init__(self, fs: AbstractFileSystem, root: str, under: str = "") -> None:
+        from benchgen import storage
+
+        self.fs = fs
+        self.local = not _is_remote_fs(fs)
+        self.dir = storage.join(root, under) if under else root
+        self.base = storage.join(self.dir, INDEX_FILE)
+        self.segments = storage.join(self.dir, SEGMENTS_DIR)
+        self._written: dict[str, bytes] = {}
+        """Segments this object wrote (path → content): the writer's compaction need not read
+        them back, only those an earlier, interrupted run left."""
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        """True when the index (compacted or any segment) exists."""
+        return bool(self.fs.exists(self.base)) or bool(self.segment_paths())
+
+    def segment_paths(self) -> list[str]:
+        """Paths of the segments, sorted (none when the directory does not exist)."""
+        try:
+            entries = self.fs.ls(self.segments, detail=False)
+        except FileNotFoundError:
+            return []
+        paths = [str(e).rstrip("/") for e in entries]
+        return sorted(p for p in paths if p.endswith(".jsonl"))
+
+    def _read_segments(self) -> dict[str, tuple[dict[str, Any], bytes]]:
+        """id → (record, line) of every segment's records."""
+        from benchgen import storage
+
+        paths = self.segment_paths()
+        found = {p: self._written[p] for p in paths if p in self._written}
+        found.update(storage.cat_existing(self.fs, [p for p in paths if p not in found]))
+        records: dict[str, tuple[dict[str, Any], bytes]] = {}
+        for path in sorted(found):
+            for line in found[path].splitlines():
+                if line.strip():
+                    record = from_json(line)
+                    records[record_id(record)] = (record, line)
+        return records
+
+    def _base_lines(self, chunk: int = 8 * 1024**2) -> Iterator[bytes]:
+        """Lines of ``index.jsonl`` streamed in large reads (none if absent); :class:`IndexChanged`
+        when the file is replaced during the read (s3fs pins the ETag it started with)."""
+        try:
+            handle: IO[bytes] = self.fs.open(self.base, "rb", block_size=chunk, cache_type="none")
+        except FileNotFoundError:
+            return
+        rest = b""
+        with handle:
+            while True:
+                try:
+                    data = handle.read(chunk)
+                except OSError as exc:
+                    if type(exc).__name__ == "FileExpired":
+                        raise IndexChanged(f"{self.base} was replaced while reading it") from exc
+                    raise
+                if not data:
+                    break
+                lines = (rest + data).split(b"\n")
+                rest = lines.pop()
+                yield from (line for line in lines if line.strip())
+        if rest.strip():
+            yield rest
+
+    def merged(self) -> Iterator[tuple[dict[str, Any], bytes]]:
+        """Every record (with its JSON line) of the compacted index and the segments, in
+        :func:`record_key` order, one per id, segments overriding the compacted index."""
+        segments = self._read_segments()
+        ordered = sorted(segments.values(), key=lambda item: record_key(item[0]))
+
+        def base() -> Iterator[tuple[dict[str, Any], bytes]]:
+            for line in self._base_lines():
+                record = from_json(line)
+                if record_id(record) not in segments:
+                    yield record, line
+
+        yield from heapq.merge(base(), ordered, key=lambda item: record_key(item[0]))
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Every record, in order (see :meth:`merged`)."""
+        for record, _ in self.merged():
+            yield record
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def segment_path(self, name: str) -> str:
+        """Where the segment ``name`` (a benchmark id or candidate id) is written."""
+        from benchgen import storage
+
+        return storage.join(self.segments, f"{name}.jsonl")
+
+    def write_segment(self, name: str, line: str) -> None:
+        """Append one record: write its segment (atomically: temp + rename locally, one PUT remotely)."""
+        data = (line.rstrip("\n") + "\n").encode()
+        path = self.segment_path(name)
+        if self.local:
+            _atomic_write(Path(path), data)
+        else:
+            self.fs.pipe_file(path, data)
+        self._written[path] = data
+
+    def ensure(self) -> None:
+        """Create an empty compacted index if there is none, so the dataset is recognisable."""
+        if self.local:
+            base = Path(self.base)
+            if not base.exists():
+                base.parent.mkdir(parents=True, exist_ok=True)
+                _atomic_write(base, b"")
+        elif not self.fs.exists(self.base):
+            self.fs.pipe_file(self.base, b"")
+
+    def compact(self, on_record: Callable[[dict[str, Any]], None] | None = None) -> int:
+        """Merge the segments into ``index.jsonl`` (streamed) and delete them; returns the
+        number of records. ``on_record`` sees every record on the way."""
+        segments = self.segment_paths()
+        count = 0
+        with self._base_writer() as out:
+            for record, line in self.merged():
+                out.write(line + b"\n")
+                count += 1
+                if on_record is not None:
+                    on_record(record)
+        if segments:
+            if self.local:
+                for path in segments:
+                    Path(path).unlink(missing_ok=True)
+            else:
+                self.fs.rm(segments)
+        for path in segments:
+            self._written.pop(path, None)
+        return count
+
+    @contextlib.contextmanager
+    def _base_writer(self) -> Iterator[IO[bytes]]:
+        """A writer of the new ``index.jsonl`` that replaces the old one only when complete
+        (rename locally; a remote object appears when its upload completes)."""
+        if self.local:
+            base = Path(self.base)
+            tmp = base.with_name(f".{base.name}.tmp{os.getpid()}")
+            with tmp.open("wb") as handle:
+                yield handle
+            os.replace(tmp, base)
+            return
+        with self.fs.open(self.base, "wb") as remote:
+            yield remote
+
+
+def _is_remote_fs(fs: AbstractFileSystem) -> bool:
+    protocols = (fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)
+    return not any(p in ("file", "local") for p in protocols)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def benchmark_index(fs: AbstractFileSystem, root: str) -> SegmentedIndex:
+    """The index of a dataset's accepted benchmarks."""
+    return SegmentedIndex(fs, root)
+
+
+def rejection_index(fs: AbstractFileSystem, root: str) -> SegmentedIndex:
+    """The index of a dataset's rejection archive."""
+    return SegmentedIndex(fs, root, REJECTED_DIR)
+
+
+def light_manifest(record: dict[str, Any]) -> Manifest:
+    """A manifest without its bulky ``validation`` metrics (for galleries and listings)."""
+    return Manifest.model_validate({**record, "validation": {}})
+
+
+def lease_owner(run_id: str) -> dict[str, Any]:
+    """Who holds a lease: host, process, run, since when (for the message a second writer sees)."""
+    return {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "run_id": run_id,
+        "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def describe_owner(owner: dict[str, Any]) -> str:
+    """``host h, pid 12, run abc, since ...`` (or ``unknown`` when the lease holds no details)."""
+    if not owner:
+        return "unknown"
+    return f"host {owner.get('host')}, pid {owner.get('pid')}, run {owner.get('run_id')}, since {owner.get('since')}"
+
+
+class FileLease:
+    """One writer per local dataset: an exclusive ``flock`` on ``DIR/.lease``.
+
+    The kernel releases it when the process dies, however it dies, so a crashed writer
+    never blocks the next run.
+    """
+
+    def __init__(self, root: Path, owner: dict[str, Any]) -> None:
+        self.path = root / LOCAL_LEASE_FILE
+        self.owner = owner
+        self._handle: IO[str] | None = None
+
+    def acquire(self) -> None:
+        """Take the lease or raise :class:`LeaseHeld` at once."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            text = handle.read()
+            handle.close()
+            try:
+                holder = json.loads(text) if text.strip() else {}
+            except ValueError:
+                holder = {}
+            raise LeaseHeld(
+                f"{self.path.parent} is being written by another run ({describe_owner(holder)}); "
+                "one writer per dataset: wait for it to finish"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps(self.owner) + "\n")
+        handle.flush()
+        self._handle = handle
+
+    def check(self) -> None:
+        """A local lease cannot be lost while the process lives."""
+
+    def release(self) -> None:
+        """Give the lease up (closing the file releases the lock)."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
 class DatasetWriter:
     """Publishes benchmarks and rejections into a dataset directory, crash-safely."""
 
     def __init__(self, root: Path) -> None:
+        from benchgen import storage
+
         self.root = root
         self.staging = root / STAGING_DIR
         self.rejected = root / REJECTED_DIR
+        fs, path = storage.filesystem(root)
+        self.index = benchmark_index(fs, path)
+        self.rejection_index = rejection_index(fs, path)
+        self._lease: FileLease | None = None
 
     @property
     def location(self) -> str:
@@ -140,18 +440,55 @@ class DatasetWriter:
         """SQLite inside the dataset directory."""
         return f"sqlite:///{(self.root / 'benchgen.db').resolve()}"
 
-    def write_gallery(self, manifests: list[Manifest]) -> str:
-        """Write ``index.html``; returns its path."""
-        from benchgen.gallery import write_gallery
+    def check(self) -> None:
+        """Fail early, creating nothing, when the directory cannot be created or written."""
+        from benchgen import storage
 
-        return str(write_gallery(self.root, manifests).resolve())
+        target = self.root.absolute()
+        if target.exists() and not target.is_dir():
+            raise storage.StoreConfigError(f"{self.root} exists and is not a directory")
+        while not target.exists():
+            target = target.parent
+        if not target.is_dir() or not os.access(target, os.W_OK | os.X_OK):
+            raise storage.StoreConfigError(f"cannot create or write {self.root}: {target} is not writable")
+
+    def acquire(self, run_id: str) -> None:
+        """Become the dataset's only writer, or raise :class:`LeaseHeld`."""
+        self._lease = FileLease(self.root, lease_owner(run_id))
+        self._lease.acquire()
+
+    def release(self) -> None:
+        """Stop being the dataset's writer."""
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
 
     def prepare(self) -> None:
-        """Create the layout, drop leftovers of an interrupted run, and rebuild the index."""
+        """Create the layout and drop leftovers of an interrupted run.
+
+        A benchmark renamed into place by a run killed before it wrote its index segment
+        is indexed here (its manifest is the truth); that costs one look at each staged
+        leftover, never a scan of the dataset.
+        """
         self.root.mkdir(parents=True, exist_ok=True)
         self.clear_staging()
         self.rejected.mkdir(exist_ok=True)
-        self.rebuild_index()
+        self.index.ensure()
+        self.rejection_index.ensure()
+        self._index_orphans()
+
+    def _index_orphans(self) -> None:
+        journal = self.root / PUBLISHING_DIR
+        if not journal.is_dir():
+            return
+        for entry in sorted(journal.glob("*.json")):
+            pending = json.loads(entry.read_text())
+            target = Path(pending["target"])
+            marker = target / pending["marker"]
+            if marker.is_file():
+                index = self.index if pending["kind"] == "benchmark" else self.rejection_index
+                index.write_segment(pending["name"], json.dumps(json.loads(marker.read_text())))
+            entry.unlink()
 
     def clear_staging(self) -> None:
         """Remove work in progress (abandoned or interrupted candidates); it was never visible."""
@@ -161,52 +498,91 @@ class DatasetWriter:
         """A fresh private directory for a candidate's work."""
         return fresh_dir(self.staging / name)
 
-    def manifests(self) -> list[Manifest]:
-        """Every published benchmark's manifest, in candidate order."""
-        found = []
-        for path in self.root.glob(f"*/{MANIFEST_FILE}"):
-            if path.parent.name in (REJECTED_DIR, STAGING_DIR):
-                continue
-            found.append(Manifest.model_validate_json(path.read_text()))
-        return sorted(found, key=lambda m: (m.candidate.get("index", 0), m.id))
+    def manifests(self) -> Iterator[Manifest]:
+        """Every published benchmark's manifest, in candidate order (from the index)."""
+        for record in self.index.records():
+            yield Manifest.model_validate(record)
 
-    def rejections(self) -> list[Rejection]:
-        """Every archived rejection."""
-        return [
-            Rejection.model_validate_json(p.read_text())
-            for p in sorted(self.rejected.glob("*/rejection.json"))
-        ]
-
-    def rebuild_index(self) -> None:
-        """Rewrite ``index.jsonl`` from the manifests on disk (the manifests are the truth)."""
-        lines = "".join(m.model_dump_json() + "\n" for m in self.manifests())
-        tmp = self.root / f".{INDEX_FILE}.tmp{os.getpid()}"
-        tmp.write_text(lines)
-        os.replace(tmp, self.root / INDEX_FILE)
+    def rejections(self) -> Iterator[Rejection]:
+        """Every archived rejection, in candidate order (from the index)."""
+        for record in self.rejection_index.records():
+            yield Rejection.model_validate(record)
 
     def publish(self, staged: Path, manifest: Manifest) -> Path:
-        """Make a staged benchmark visible: manifest last, one rename, then the index line."""
+        """Make a staged benchmark visible: manifest last, one rename, then its index segment."""
         write_json(staged / MANIFEST_FILE, manifest.model_dump(mode="json"))
         target = self.root / manifest.id
-        if target.exists():  # a previous run published it; the staged copy is redundant
-            shutil.rmtree(staged)
-            return target
-        os.rename(staged, target)
-        with (self.root / INDEX_FILE).open("a") as index:
-            index.write(manifest.model_dump_json() + "\n")
+        self._move(staged, target, "benchmark", manifest.id, MANIFEST_FILE)
+        self.index.write_segment(manifest.id, manifest.model_dump_json())
+        self._forget(manifest.id)
         return target
 
     def archive_rejection(self, staged: Path, rejection: Rejection) -> Path:
         """Move a rejected candidate's files into the archive, with its reason."""
-        write_json(staged / "rejection.json", rejection.model_dump(mode="json"))
-        for leftover in ("assets",):  # renders of rejected scripts are not kept: they are large
-            shutil.rmtree(staged / leftover, ignore_errors=True)
+        write_json(staged / REJECTION_FILE, rejection.model_dump(mode="json"))
+        shutil.rmtree(staged / "assets", ignore_errors=True)  # renders of rejected scripts are not kept
         target = self.rejected / rejection.candidate_id
-        if target.exists():
-            shutil.rmtree(staged)
-            return target
-        os.rename(staged, target)
+        self._move(staged, target, "rejection", rejection.candidate_id, REJECTION_FILE)
+        self.rejection_index.write_segment(rejection.candidate_id, rejection.model_dump_json())
+        self._forget(rejection.candidate_id)
         return target
+
+    def _move(self, staged: Path, target: Path, kind: str, name: str, marker: str) -> None:
+        """Rename ``staged`` to ``target`` (unless a previous run did), noting it first so a
+        kill between the rename and the index segment is repaired by :meth:`prepare`."""
+        journal = self.root / PUBLISHING_DIR
+        journal.mkdir(exist_ok=True)
+        write_json(
+            journal / f"{name}.json", {"kind": kind, "name": name, "target": str(target), "marker": marker}
+        )
+        if target.exists():  # a previous run published it; the staged copy is redundant
+            shutil.rmtree(staged)
+        else:
+            os.rename(staged, target)
+
+    def _forget(self, name: str) -> None:
+        journal = self.root / PUBLISHING_DIR
+        (journal / f"{name}.json").unlink(missing_ok=True)
+
+    def compact(self, gallery: bool = True) -> str:
+        """Merge the index segments into ``index.jsonl`` (and the rejections'), then write
+        the gallery from the merged index; returns the gallery's path."""
+        from benchgen.gallery import write_gallery
+
+        manifests: list[Manifest] = []
+        self.index.compact(lambda record: manifests.append(light_manifest(record)))
+        self.rejection_index.compact()
+        if gallery:
+            write_gallery(self.root, manifests)
+        return str((self.root / GALLERY_FILE).resolve())
+
+    def rescan(self) -> int:
+        """Index every benchmark and rejection whose marker exists but whose index entry is
+        missing (reads every manifest: for repairs). Returns how many entries were added."""
+        added = 0
+        known = {str(r.get("id")) for r in self.index.records()}
+        for path in sorted(self.root.glob(f"*/{MANIFEST_FILE}")):
+            name = path.parent.name
+            if name not in known and name not in (REJECTED_DIR, STAGING_DIR):
+                self.index.write_segment(
+                    name, Manifest.model_validate_json(path.read_text()).model_dump_json()
+                )
+                added += 1
+        known = {str(r.get("candidate_id")) for r in self.rejection_index.records()}
+        for path in sorted(self.rejected.glob(f"*/{REJECTION_FILE}")):
+            if path.parent.name not in known:
+                record = Rejection.model_validate_json(path.read_text())
+                self.rejection_index.write_segment(path.parent.name, record.model_dump_json())
+                added += 1
+        return added
+
+    def needs_compaction(self) -> bool:
+        """True when segments wait to be merged or the gallery is missing."""
+        return (
+            bool(self.index.segment_paths())
+            or bool(self.rejection_index.segment_paths())
+            or not (self.root / GALLERY_FILE).exists()
+        )
 
 
 class Benchmark:
@@ -324,9 +700,11 @@ class Benchmark:
 class Dataset:
     """A dataset, local directory or remote URL, iterable over its benchmarks in candidate order.
 
-    A benchmark is listed when the index names it and its manifest exists (a manifest is
-    written only after all of a benchmark's files). The listing is read once; call
-    :meth:`refresh` to see benchmarks published since.
+    The listing comes from the index (compacted ``index.jsonl`` plus the segments of
+    benchmarks published since), read once; call :meth:`refresh` to see benchmarks
+    published since. Opening fails with a :class:`benchgen.storage.StoreError` subclass that
+    says whether the location is missing, unreachable or forbidden, and with
+    :class:`NotADataset` when it answers but holds no index.
     """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -336,27 +714,42 @@ class Dataset:
         self.root: Path | str = storage.normalize(root) if self.remote else Path(root)
         self._fs, self._path = storage.filesystem(root)
         self._manifests: list[Manifest] | None = None
-        if not self._fs.isfile(storage.join(self._path, INDEX_FILE)):
-            raise FileNotFoundError(f"{root} is not a benchgen dataset (no {INDEX_FILE})")
+        if not storage.probe(root):
+            raise storage.StoreNotFound(f"{root}: not found (nothing at this location)")
+        self.index = benchmark_index(self._fs, self._path)
+        try:
+            exists = self.index.exists()
+        except Exception as exc:
+            raise storage.classify(exc, str(root)) from exc
+        if not exists:
+            raise NotADataset(f"{root} is not a benchgen dataset (no {INDEX_FILE})")
 
     def refresh(self) -> None:
         """Forget the cached listing."""
         self._manifests = None
 
     def manifests(self) -> list[Manifest]:
-        """Manifests of the benchmarks listed in the index whose manifest exists."""
+        """Manifests of the benchmarks listed in the index (compacted or not)."""
         if self._manifests is None:
             self._manifests = self._read_manifests()
         return list(self._manifests)
 
-    def _read_manifests(self) -> list[Manifest]:
-        from benchgen import storage
+    def _read_manifests(self, attempts: int = 3) -> list[Manifest]:
+        for attempt in range(attempts):
+            try:
+                return [Manifest.model_validate(r) for r in self.index.records()]
+            except IndexChanged:  # a compaction replaced index.jsonl under us: read again
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
 
-        text = self._fs.cat_file(storage.join(self._path, INDEX_FILE)).decode()
-        listed = [Manifest.model_validate_json(line) for line in text.splitlines() if line.strip()]
-        paths = [storage.join(self._path, m.id, MANIFEST_FILE) for m in listed]
-        found = storage.cat_existing(self._fs, paths)
-        return [Manifest.model_validate_json(found[p]) for p in paths if p in found]
+    def iter_manifests(self) -> Iterator[Manifest]:
+        """Stream the manifests without keeping them (for very large datasets)."""
+        if self._manifests is not None:
+            yield from self._manifests
+            return
+        for record in self.index.records():
+            yield Manifest.model_validate(record)
 
     def _location_of(self, benchmark_id: str) -> str | Path:
         if isinstance(self.root, Path):
@@ -370,11 +763,24 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.manifests())
 
+    def resolve(self, benchmark_id: str) -> str:
+        """The full id of ``benchmark_id`` or of the one benchmark whose id starts with it."""
+        ids = [m.id for m in self.manifests()]
+        if benchmark_id in ids:
+            return benchmark_id
+        matches = [i for i in ids if i.startswith(benchmark_id)]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise KeyError(f"{benchmark_id!r} is ambiguous in {self.root}: {', '.join(matches[:5])}")
+        raise KeyError(f"no benchmark {benchmark_id!r} in {self.root}")
+
     def get(self, benchmark_id: str) -> Benchmark:
-        """The benchmark with this id."""
-        for benchmark in self:
-            if benchmark.id == benchmark_id:
-                return benchmark
+        """The benchmark with this id (or unique id prefix)."""
+        full = self.resolve(benchmark_id)
+        for manifest in self.manifests():
+            if manifest.id == full:
+                return Benchmark(self._location_of(full), manifest)
         raise KeyError(f"no benchmark {benchmark_id!r} in {self.root}")
 
 
@@ -387,13 +793,28 @@ def open(root: str | os.PathLike[str]) -> Dataset:  # noqa: A001 - the public na
 
 
 def open_benchmark(path: str | os.PathLike[str]) -> Benchmark:
-    """Open one benchmark (``DIR/<id>`` or ``s3://bucket/prefix/<id>``) directly."""
+    """Open one benchmark, ``DIR/<id>`` or ``s3://bucket/prefix/<id>``, where ``<id>`` is an
+    id as ``benchgen list`` prints it or a unique prefix of one."""
     from benchgen import storage
 
-    fs, root = storage.filesystem(path)
+    text = os.fspath(path).rstrip("/")
+    fs, root = storage.filesystem(text)
     try:
         data = fs.cat_file(storage.join(root, MANIFEST_FILE))
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path} is not a benchmark directory (no {MANIFEST_FILE})") from None
-    location = path if storage.is_remote(path) else Path(path)
+        data = None
+    except Exception as exc:
+        raise storage.classify(exc, text) from exc
+    if data is None:
+        parent, _, name = text.rpartition("/")
+        if not parent or not name:
+            raise FileNotFoundError(f"{path} is not a benchmark (no {MANIFEST_FILE})")
+        try:
+            dataset = Dataset(parent)
+            return dataset.get(name)
+        except (NotADataset, storage.StoreNotFound):
+            raise FileNotFoundError(f"{path} is not a benchmark (no {MANIFEST_FILE})") from None
+        except KeyError as exc:
+            raise FileNotFoundError(str(exc.args[0])) from None
+    location = text if storage.is_remote(text) else Path(text)
     return Benchmark(location, Manifest.model_validate_json(data))

@@ -8,14 +8,24 @@ row carries its dataset's location.
 
 The schema is managed by Alembic (migrations in ``benchgen/migrations/``); :func:`connect`
 upgrades a database to the latest revision, and ``benchgen db upgrade`` does it alone.
-Writes are retried with bounded backoff when the server is unreachable (a restart), so a
-run survives a database restart; pooled connections are checked before use.
+
+:func:`connect` first opens one connection without retrying: a malformed URL, an unknown
+driver, a wrong password, an unknown host or a closed port is a
+:class:`DatabaseConfigError` (one line) before any work starts. After that, writes are
+retried with bounded backoff when the server is unreachable (a restart), so a run survives
+a database restart; pooled connections are checked before use. Rejected credentials are
+never retried.
+
+The store is the truth about what a dataset holds: :func:`existing_ids` and
+:func:`backfill` let a run add the rows a long outage kept it from writing, and
+:func:`abandon_sessions` closes sessions that no run will finish.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,17 +39,21 @@ from sqlalchemy import (
     String,
     Text,
     create_engine,
+    delete,
     inspect,
     select,
     text,
+    update,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from benchgen.retry import RetriesExhausted, RetryPolicy, call_with_retries
+from benchgen.retry import ConfigurationError, RetriesExhausted, RetryPolicy, call_with_retries
 
-SESSION_STATUSES = ("planning", "executing", "validating", "accepted", "rejected")
+SESSION_STATUSES = ("planning", "executing", "validating", "accepted", "rejected", "abandoned")
+"""``abandoned``: the session was still in flight when its run ended (stopped at the N-th
+acceptance, interrupted, or crashed); a later run that decides the candidate overwrites it."""
 MIGRATIONS = Path(__file__).parent / "migrations"
 BASELINE_REVISION = "0001"
 """The schema that ``create_all`` made before migrations existed; such databases are stamped with it."""
@@ -125,6 +139,17 @@ class DatabaseUnavailable(RuntimeError):
     """The metadata database could not be reached, even after retries."""
 
 
+class DatabaseConfigError(ConfigurationError):
+    """The database URL, driver or credentials are wrong, or the server never answered."""
+
+
+_REJECTED_CREDENTIALS = re.compile(
+    r"password authentication failed|no pg_hba\.conf entry|role .* does not exist|"
+    r"database .* does not exist|authentication failed",
+    re.IGNORECASE,
+)
+
+
 def normalize_url(url: str) -> str:
     """Map ``postgresql://`` and ``postgres://`` to the psycopg 3 driver; others unchanged."""
     for prefix in ("postgresql://", "postgres://"):
@@ -147,10 +172,17 @@ def retry_policy() -> RetryPolicy:
 
 
 def _transient(exc: BaseException) -> bool:
-    """Lost or refused connections (a restarting server, a locked SQLite file) are transient."""
+    """Lost or refused connections (a restarting server, a locked SQLite file) are transient;
+    rejected credentials and missing databases are not."""
+    if isinstance(exc, DBAPIError) and _REJECTED_CREDENTIALS.search(str(exc.orig)):
+        return False
     if isinstance(exc, OperationalError):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def with_retries(action: Callable[[], T], what: str, on_retry: Callable[[str], None] | None = None) -> T:
@@ -163,8 +195,41 @@ def with_retries(action: Callable[[], T], what: str, on_retry: Callable[[str], N
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` whose pooled connections are checked before use (so connections
-    broken by a server restart are replaced instead of failing the next write)."""
-    return create_engine(normalize_url(url), pool_pre_ping=True)
+    broken by a server restart are replaced instead of failing the next write).
+
+    Raises :class:`DatabaseConfigError` for a malformed URL or an unknown driver.
+    """
+    try:
+        return create_engine(normalize_url(url), pool_pre_ping=True)
+    except NoSuchModuleError:
+        scheme = url.split(":", 1)[0]
+        raise DatabaseConfigError(
+            f"unknown database scheme {scheme!r} in --db (use postgresql://USER:PASSWORD@HOST[:PORT]/DB "
+            "or sqlite:///PATH)"
+        ) from None
+    except (ArgumentError, ValueError) as exc:
+        raise DatabaseConfigError(f"malformed database URL {_redact(url)!r}: {_one_line(str(exc))}") from None
+
+
+def _redact(url: str) -> str:
+    """``url`` with its password replaced by ``***``."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+
+
+def describe(engine: Engine) -> str:
+    """The engine's URL without its password."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def check_connection(engine: Engine) -> None:
+    """Open one connection, unretried: a database that never answered is misconfigured
+    until proven otherwise. Raises :class:`DatabaseConfigError` in one line."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except DBAPIError as exc:
+        reason = _one_line(str(exc.orig))
+        raise DatabaseConfigError(f"cannot use the database {describe(engine)}: {reason}") from None
 
 
 def upgrade(engine: Engine, revision: str = "head") -> str:
@@ -197,12 +262,25 @@ def _lock(connection: Connection) -> None:
 
 
 def connect(url: str, on_retry: Callable[[str], None] | None = None) -> Engine:
-    """Open the metadata database at ``url`` and upgrade its schema to the latest revision."""
+    """Open the metadata database at ``url`` and upgrade its schema to the latest revision.
+
+    Configuration errors (see :func:`make_engine`, :func:`check_connection`) are raised at
+    once as :class:`DatabaseConfigError`; only later failures are retried.
+    """
     engine = make_engine(url)
-    if engine.dialect.name == "sqlite" and engine.url.database:
-        os.makedirs(Path(engine.url.database).parent, exist_ok=True)
+    ensure_directory(engine)
+    check_connection(engine)
     with_retries(lambda: upgrade(engine), "upgrading the metadata database", on_retry)
     return engine
+
+
+def ensure_directory(engine: Engine) -> None:
+    """Create the directory of a SQLite database file (:class:`DatabaseConfigError` if impossible)."""
+    if engine.dialect.name == "sqlite" and engine.url.database and engine.url.database != ":memory:":
+        try:
+            os.makedirs(Path(engine.url.database).parent, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseConfigError(f"cannot create the database {describe(engine)}: {exc}") from None
 
 
 def _upsert(engine: Engine, model: type[Base], key: tuple[str, ...], fields: dict[str, Any]) -> None:
@@ -258,3 +336,90 @@ def list_rejections(engine: Engine, dataset: str | None = None) -> list[Rejectio
         query = query.where(RejectionRecord.dataset == dataset)
     with Session(engine) as session:
         return list(session.scalars(query))
+
+
+def abandon_sessions(
+    engine: Engine,
+    dataset: str,
+    run_id: str | None = None,
+    on_retry: Callable[[str], None] | None = None,
+) -> int:
+    """Mark ``validating`` sessions of ``dataset`` as ``abandoned``: those of ``run_id`` (a run
+    that ends), or all of them (at the start of a run: with one writer per dataset, no other
+    run can still be working on them). Returns how many were marked."""
+
+    def mark() -> int:
+        query = (
+            update(GenerationSession)
+            .where(GenerationSession.dataset == dataset, GenerationSession.status == "validating")
+            .values(status="abandoned", updated_at=_now())
+        )
+        if run_id is not None:
+            query = query.where(GenerationSession.run_id == run_id)
+        with Session(engine) as session, session.begin():
+            return int(session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
+
+    return with_retries(mark, "closing abandoned sessions", on_retry)
+
+
+def existing_ids(
+    engine: Engine, dataset: str, on_retry: Callable[[str], None] | None = None
+) -> tuple[set[str], set[str]]:
+    """Ids of the benchmark rows and candidate ids of the rejection rows of ``dataset``."""
+
+    def read() -> tuple[set[str], set[str]]:
+        with Session(engine) as session:
+            assets = set(session.scalars(select(BenchmarkAsset.id).where(BenchmarkAsset.dataset == dataset)))
+            rejected = set(
+                session.scalars(
+                    select(RejectionRecord.candidate_id).where(RejectionRecord.dataset == dataset)
+                )
+            )
+        return assets, rejected
+
+    return with_retries(read, "reading the database's view of the dataset", on_retry)
+
+
+def backfill(
+    engine: Engine,
+    rows: Iterable[tuple[type[Base], dict[str, Any]]],
+    on_retry: Callable[[str], None] | None = None,
+    batch: int = 500,
+) -> int:
+    """Insert or update ``(model, fields)`` rows, ``batch`` per transaction; returns the count."""
+    pending: list[tuple[type[Base], dict[str, Any]]] = []
+    count = 0
+
+    def flush() -> None:
+        with Session(engine) as session, session.begin():
+            for model, fields in pending:
+                session.merge(model(**fields))
+
+    for row in rows:
+        pending.append(row)
+        if len(pending) >= batch:
+            with_retries(flush, "backfilling the database", on_retry)
+            count += len(pending)
+            pending.clear()
+    if pending:
+        with_retries(flush, "backfilling the database", on_retry)
+        count += len(pending)
+    return count
+
+
+def remove_assets(
+    engine: Engine, dataset: str, ids: Iterable[str], on_retry: Callable[[str], None] | None = None
+) -> int:
+    """Delete the benchmark rows ``ids`` of ``dataset`` (rows of benchmarks the store does not hold)."""
+    doomed = sorted(ids)
+    if not doomed:
+        return 0
+
+    def remove() -> int:
+        with Session(engine) as session, session.begin():
+            query = delete(BenchmarkAsset).where(
+                BenchmarkAsset.dataset == dataset, BenchmarkAsset.id.in_(doomed)
+            )
+            return int(session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
+
+    return with_retries(remove, "removing database rows of unknown benchmarks", on_retry)

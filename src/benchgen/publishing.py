@@ -6,19 +6,25 @@ or any fsspec URL) publishes with :class:`RemoteDatasetWriter`:
 
 1. every file of the staged benchmark is uploaded under ``<prefix>/<id>/`` (renders under
    ``<id>/assets/renders/``), ``manifest.json`` last;
-2. then ``index.jsonl`` and ``index.html`` are rewritten.
+2. then one index segment, ``<prefix>/index.d/<id>.jsonl``, is written (O(1) per benchmark);
+   segments are merged into ``index.jsonl`` and the gallery written when the run ends.
 
-A benchmark is visible only when its manifest exists and the index lists it; readers
-check both (:mod:`benchgen.dataset`). Each upload step is retried with bounded exponential
-backoff (:func:`benchgen.storage.upload_retry_policy`). When the retries are exhausted
-the files uploaded for that benchmark are deleted (manifest first, best effort) and
+A benchmark is visible once its segment exists, and its segment is written only after its
+manifest. Each upload step is retried with bounded exponential backoff
+(:func:`benchgen.storage.upload_retry_policy`). When the retries are exhausted the files
+uploaded for that benchmark are deleted (manifest first, best effort) and
 :class:`PublishError` stops the run: continuing would publish later candidates in its
 place and break "same seed, same benchmarks". The finished files are kept in the work
-directory (``pending/``) and the next run uploads them before anything else, so
-re-running resumes where it stopped without checking that candidate again. An
-upload journal in the local work directory records what is being uploaded, so files left
-behind by a crash or a failed clean-up are deleted by the next run, and only those:
-nothing else under the prefix is ever deleted. One writer per prefix at a time.
+directory (``pending/``) and the next run uploads them before anything else. An upload
+journal in the local work directory records what is being uploaded until its segment is
+written, so the next run finishes an upload whose manifest made it (writes its segment) and
+deletes the files of one that did not; nothing else under the prefix is ever deleted.
+
+One writer per prefix is enforced with a lease, ``<prefix>/.lease.json``, taken with S3's
+conditional writes (``If-None-Match`` to create, ``If-Match`` to renew or take over), renewed
+in the background and checked before every publish. A crashed writer's lease expires after
+``BENCHGEN_LEASE_TTL_S`` (60 s); one held by a dead process on the same host is taken over
+at once.
 """
 
 from __future__ import annotations
@@ -27,7 +33,10 @@ import functools
 import json
 import os
 import shutil
-from collections.abc import Callable
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -35,28 +44,41 @@ from fsspec.spec import AbstractFileSystem
 
 from benchgen import storage
 from benchgen.dataset import (
-    INDEX_FILE,
+    GALLERY_FILE,
     MANIFEST_FILE,
     REJECTED_DIR,
+    REJECTION_FILE,
+    SEGMENTS_DIR,
     STAGING_DIR,
     DatasetWriter,
+    LeaseHeld,
     Manifest,
     Rejection,
+    benchmark_index,
+    describe_owner,
     fresh_dir,
+    lease_owner,
+    light_manifest,
+    rejection_index,
     write_json,
 )
 from benchgen.retry import RetriesExhausted, RetryPolicy, call_with_retries
 
-_M = TypeVar("_M", Manifest, Rejection)
 _T = TypeVar("_T")
 
-REJECTION_FILE = "rejection.json"
 JOURNAL_DIR = "uploads"
 PENDING_DIR = "pending"
+LEASE_FILE = ".lease.json"
+LEASE_TTL_ENV = "BENCHGEN_LEASE_TTL_S"
+DEFAULT_LEASE_TTL_S = 60.0
 
 
 class PublishError(RuntimeError):
     """A benchmark or rejection could not be uploaded, even after retries."""
+
+
+class LeaseLost(PublishError):
+    """This run's lease could not be renewed in time or was taken over: it must stop writing."""
 
 
 class Publisher(Protocol):
@@ -67,15 +89,19 @@ class Publisher(Protocol):
         """The dataset's canonical location (absolute path or URL)."""
         ...
 
+    def check(self) -> None: ...
+    def acquire(self, run_id: str) -> None: ...
+    def release(self) -> None: ...
     def prepare(self) -> None: ...
     def clear_staging(self) -> None: ...
     def stage(self, name: str) -> Path: ...
-    def manifests(self) -> list[Manifest]: ...
-    def rejections(self) -> list[Rejection]: ...
-    def rebuild_index(self) -> None: ...
+    def manifests(self) -> Iterator[Manifest]: ...
+    def rejections(self) -> Iterator[Rejection]: ...
     def publish(self, staged: Path, manifest: Manifest) -> object: ...
     def archive_rejection(self, staged: Path, rejection: Rejection) -> object: ...
-    def write_gallery(self, manifests: list[Manifest]) -> str: ...
+    def compact(self, gallery: bool = True) -> str: ...
+    def needs_compaction(self) -> bool: ...
+    def rescan(self) -> int: ...
     def default_db_url(self) -> str: ...
 
 
@@ -84,15 +110,177 @@ def open_writer(
     work_dir: Path | None = None,
     on_event: Callable[[str], None] | None = None,
 ) -> Publisher:
-    """The publisher of a dataset location: local directory or fsspec URL."""
+    """The publisher of a dataset location: local directory or fsspec URL (nothing is contacted)."""
     if storage.is_remote(out):
         return RemoteDatasetWriter(str(out), work_dir=work_dir, on_event=on_event)
     return DatasetWriter(Path(storage.normalize(out)))
 
 
 def _retryable(exc: BaseException) -> bool:
-    """Transient failures are retried; a missing bucket or a refused permission is not."""
-    return not isinstance(exc, FileNotFoundError | PermissionError | ValueError | TypeError)
+    """Transient failures are retried; a missing bucket, a refused permission or a bad
+    setting is not (the run's first request already proved the store answers)."""
+    return not isinstance(
+        exc, FileNotFoundError | PermissionError | ValueError | TypeError | storage.StoreError | LeaseLost
+    )
+
+
+def lease_ttl() -> float:
+    """Lease lifetime in seconds (``BENCHGEN_LEASE_TTL_S``, default 60)."""
+    raw = os.environ.get(LEASE_TTL_ENV)
+    return float(raw) if raw else DEFAULT_LEASE_TTL_S
+
+
+class StoreLease:
+    """One writer per prefix: a lease object taken and renewed with conditional writes.
+
+    The object holds the owner (host, pid, run) and ``expires_at`` (UTC seconds; writers'
+    clocks are assumed to agree within a fraction of the TTL, as NTP gives). A background
+    thread renews it every quarter TTL with ``If-Match`` on the last ETag, so a writer that
+    lost it (expired, then taken over) finds out at its next renewal; :meth:`check` fails
+    once no renewal has succeeded for three quarters of the TTL.
+    """
+
+    def __init__(
+        self,
+        fs: AbstractFileSystem,
+        path: str,
+        owner: dict[str, Any],
+        ttl_s: float,
+        timeout: float,
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:
+        self.fs = fs
+        self.path = path
+        self.owner = owner
+        self.ttl_s = ttl_s
+        self.timeout = timeout
+        self.on_event = on_event
+        self.etag: str | None = None
+        self.renewed_at = 0.0
+        self.lost: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def _body(self, released: bool = False) -> bytes:
+        expires = 0.0 if released else time.time() + self.ttl_s
+        return json.dumps({**self.owner, "expires_at": expires, "ttl_s": self.ttl_s}).encode()
+
+    def acquire(self) -> None:
+        """Take the lease, or raise :class:`LeaseHeld` naming its holder."""
+        if not storage.supports_conditional_writes(self.fs):
+            self._acquire_unconditionally()
+            return
+        started = time.monotonic()
+        try:
+            self.etag = storage.put_conditional(self.fs, self.path, self._body(), self.timeout)
+        except storage.ConditionFailed:
+            current = storage.get_with_etag(self.fs, self.path, self.timeout)
+            holder, etag = (json.loads(current[0]), current[1]) if current else ({}, None)
+            if current is not None and not self._stale(holder):
+                raise LeaseHeld(self._held_message(holder)) from None
+            try:
+                self.etag = storage.put_conditional(
+                    self.fs, self.path, self._body(), self.timeout, if_match=etag
+                )
+            except storage.ConditionFailed:
+                raise LeaseHeld(self._held_message({})) from None
+            if holder:
+                self._emit(f"took over the expired lease of {describe_owner(holder)}")
+        self.renewed_at = started
+        self._thread = threading.Thread(target=self._renew_loop, name="benchgen-lease", daemon=True)
+        self._thread.start()
+
+    def _acquire_unconditionally(self) -> None:
+        """Stores without conditional writes: read, then write (a narrow race remains)."""
+        try:
+            holder = json.loads(self.fs.cat_file(self.path))
+        except FileNotFoundError:
+            holder = None
+        if holder is not None and not self._stale(holder):
+            raise LeaseHeld(self._held_message(holder))
+        self.fs.pipe_file(self.path, self._body())
+        self.renewed_at = time.monotonic()
+
+    def _stale(self, holder: dict[str, Any]) -> bool:
+        """Expired, released, or left by a process of this host that no longer runs (or by
+        this very process: its runs are sequential, so an earlier one failed to release)."""
+        if float(holder.get("expires_at", 0)) <= time.time():
+            return True
+        if holder.get("host") != socket.gethostname():
+            return False
+        pid = int(holder.get("pid", 0))
+        if pid == os.getpid():
+            return True
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    def _held_message(self, holder: dict[str, Any]) -> str:
+        until = holder.get("expires_at")
+        expiry = (
+            f"; its lease expires at {time.strftime('%H:%M:%S UTC', time.gmtime(float(until)))} unless renewed"
+            if until
+            else ""
+        )
+        where = self.path.rsplit("/", 1)[0]
+        return (
+            f"{where} is being written by another run ({describe_owner(holder)}){expiry}. "
+            f"One writer per prefix: wait for it to finish (a crashed run's lease lapses after {self.ttl_s:g} s)"
+        )
+
+    def _renew_loop(self) -> None:
+        while not self._stop.wait(self.ttl_s / 4):
+            self._renew()
+
+    def _renew(self) -> None:
+        started = time.monotonic()
+        with self._lock:
+            if self.lost or self._stop.is_set():
+                return
+            try:
+                self.etag = storage.put_conditional(
+                    self.fs, self.path, self._body(), self.timeout, if_match=self.etag
+                )
+                self.renewed_at = started
+            except storage.ConditionFailed:
+                self.lost = "another run took the lease over"
+            except Exception as exc:  # the store is unreachable: check() decides when it is too late
+                self._emit(f"could not renew the lease ({type(exc).__name__}: {str(exc)[:120]})")
+
+    def check(self) -> None:
+        """Raise :class:`LeaseLost` if this writer may no longer be the only one."""
+        if self.lost:
+            raise LeaseLost(f"lost the lease of {self.path}: {self.lost}; stopping")
+        if self.etag is not None and time.monotonic() - self.renewed_at > 0.75 * self.ttl_s:
+            raise LeaseLost(
+                f"could not renew the lease of {self.path} for {time.monotonic() - self.renewed_at:.0f} s "
+                f"(TTL {self.ttl_s:g} s); stopping so that no other writer overlaps"
+            )
+
+    def release(self) -> None:
+        """Stop renewing and mark the lease released (best effort: else it expires)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.timeout)
+        with self._lock:
+            if self.etag is None or self.lost:
+                return
+            try:
+                storage.put_conditional(
+                    self.fs, self.path, self._body(released=True), min(self.timeout, 5.0), if_match=self.etag
+                )
+            except Exception:  # unreachable store: the lease expires by itself
+                self._emit("could not release the lease; it expires by itself")
+            self.etag = None
+
+    def _emit(self, message: str) -> None:
+        if self.on_event is not None:
+            self.on_event(message)
 
 
 class RemoteDatasetWriter:
@@ -115,8 +303,9 @@ class RemoteDatasetWriter:
         self.policy = policy or storage.upload_retry_policy()
         self.timeout = storage.StorageSettings.from_env().operation_timeout_s
         self.on_event = on_event
-        self._published: dict[str, Manifest] = {}
-        self._rejected: dict[str, Rejection] = {}
+        self.index = benchmark_index(self.fs, self.root)
+        self.rejection_index = rejection_index(self.fs, self.root)
+        self._lease: StoreLease | None = None
 
     @property
     def location(self) -> str:
@@ -129,19 +318,52 @@ class RemoteDatasetWriter:
 
     # -- life cycle -------------------------------------------------------------------------
 
+    def check(self) -> None:
+        """One unretried read that proves the store answers and these credentials may read
+        the prefix (see :func:`benchgen.storage.probe`). Writes nothing."""
+        try:
+            storage.probe(self.url)
+        except storage.StoreNotFound:
+            bucket = self.root.split("/", 1)[0]
+            raise storage.StoreNotFound(
+                f"{self.url}: bucket {bucket!r} does not exist (create it first)"
+            ) from None
+
+    def acquire(self, run_id: str) -> None:
+        """Take the prefix's lease (the run's first write), or raise :class:`LeaseHeld`."""
+        lease = StoreLease(
+            self.fs,
+            storage.join(self.root, LEASE_FILE),
+            lease_owner(run_id),
+            lease_ttl(),
+            min(self.timeout, 30.0),
+            self._emit,
+        )
+        try:
+            lease.acquire()
+        except (LeaseHeld, storage.StoreError):
+            raise
+        except Exception as exc:
+            raise storage.classify(exc, self.url) from exc
+        self._lease = lease
+
+    def release(self) -> None:
+        """Give the lease up."""
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
+
     def prepare(self) -> None:
-        """Check the target, finish or undo interrupted uploads, load what is published and
-        rewrite the index from the manifests (the manifests are the truth)."""
+        """Finish or undo interrupted uploads, upload what an earlier run left pending, and
+        make sure the index exists. Costs nothing per published benchmark."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
         (self.work_dir / "location.txt").write_text(self.url + "\n")
         self.journal.mkdir(exist_ok=True)
         self.clear_staging()
-        self._retry(self._ensure_root, f"opening {self.url}")
         self._replay_journal()
         self._publish_pending()
-        self._published = {m.id: m for m in self._load(MANIFEST_FILE, "", Manifest)}
-        self._rejected = {r.candidate_id: r for r in self._load(REJECTION_FILE, REJECTED_DIR, Rejection)}
-        self.rebuild_index()
+        self._retry(self.index.ensure, "creating the index")
+        self._retry(self.rejection_index.ensure, "creating the rejection index")
 
     def clear_staging(self) -> None:
         """Remove local work in progress; it was never uploaded."""
@@ -151,72 +373,117 @@ class RemoteDatasetWriter:
         """A fresh private local directory for a candidate's work."""
         return fresh_dir(self.staging / name)
 
-    def manifests(self) -> list[Manifest]:
-        """Every published benchmark's manifest, in candidate order."""
-        return sorted(self._published.values(), key=lambda m: (m.candidate.get("index", 0), m.id))
+    def manifests(self) -> Iterator[Manifest]:
+        """Every published benchmark's manifest, in candidate order (from the index)."""
+        for record in self.index.records():
+            yield Manifest.model_validate(record)
 
-    def rejections(self) -> list[Rejection]:
-        """Every archived rejection."""
-        return [self._rejected[k] for k in sorted(self._rejected)]
+    def rejections(self) -> Iterator[Rejection]:
+        """Every archived rejection, in candidate order (from the index)."""
+        for record in self.rejection_index.records():
+            yield Rejection.model_validate(record)
 
-    def rebuild_index(self) -> None:
-        """Rewrite ``index.jsonl`` from the published manifests."""
-        self._retry(self._write_index, f"writing {INDEX_FILE}")
+    def compact(self, gallery: bool = True) -> str:
+        """Merge the index segments into ``index.jsonl`` (one streaming pass), the same for
+        the rejections, then write the gallery; returns the gallery's URL."""
+        self._check_lease()
+        manifests: list[Manifest] = []
 
-    def write_gallery(self, manifests: list[Manifest]) -> str:
-        """Write ``index.html`` (contact sheets are referenced relatively); returns its URL."""
-        self._retry(lambda: self._upload_gallery(manifests), "writing index.html")
-        return storage.join(self.url, "index.html")
+        def merge() -> None:
+            manifests.clear()
+            self.index.compact(lambda record: manifests.append(light_manifest(record)))
+
+        self._retry(merge, f"compacting {self.url}/index.jsonl")
+        self._retry(self.rejection_index.compact, f"compacting {self.url}/{REJECTED_DIR}/index.jsonl")
+        if gallery:
+            self._retry(lambda: self._upload_gallery(manifests), f"writing {GALLERY_FILE}")
+        return storage.join(self.url, GALLERY_FILE)
+
+    def needs_compaction(self) -> bool:
+        """True when segments wait to be merged or the gallery is missing."""
+
+        def look() -> bool:
+            return (
+                bool(self.index.segment_paths())
+                or bool(self.rejection_index.segment_paths())
+                or not self._call("exists", storage.join(self.root, GALLERY_FILE))
+            )
+
+        return bool(self._retry(look, f"looking at {self.url}"))
+
+    def rescan(self) -> int:
+        """Index every benchmark and rejection whose marker exists but whose index entry is
+        missing, by listing the whole prefix (slow: for repairs when the work directory
+        that held the upload journal was lost). Returns how many entries were added."""
+        self._check_lease()
+        added = 0
+        for index, under, marker, model in (
+            (self.index, "", MANIFEST_FILE, Manifest),
+            (self.rejection_index, REJECTED_DIR, REJECTION_FILE, Rejection),
+        ):
+            known = {str(r.get("id") or r.get("candidate_id")) for r in index.records()}
+            names = [n for n in self._children(under) if n not in known and not n.startswith(".")]
+            names = [n for n in names if n not in (REJECTED_DIR, SEGMENTS_DIR, "index.jsonl", GALLERY_FILE)]
+            paths = {n: storage.join(self.root, under, n, marker) for n in names}
+            found = storage.cat_existing(self.fs, list(paths.values()), self.timeout)
+            for name, path in paths.items():
+                if path in found:
+                    record = model.model_validate_json(found[path])
+                    self._retry(
+                        functools.partial(index.write_segment, name, record.model_dump_json()),
+                        f"indexing {name}",
+                    )
+                    added += 1
+        return added
 
     # -- publishing ---------------------------------------------------------------------------
 
     def publish(self, staged: Path, manifest: Manifest) -> str:
-        """Upload a staged benchmark, manifest last, then rewrite the index and the gallery.
+        """Upload a staged benchmark, manifest last, then write its index segment.
 
         Raises :class:`PublishError` when an upload fails after its retries; the files
         uploaded for this benchmark are then deleted (best effort; else by the next run).
         """
+        self._check_lease()
         write_json(staged / MANIFEST_FILE, manifest.model_dump(mode="json"))
-        target = storage.join(self.url, manifest.id)
-        if manifest.id in self._published:  # a previous run published it; nothing to add
-            shutil.rmtree(staged)
-            return target
         remote = storage.join(self.root, manifest.id)
-        self._upload_or_keep(staged, remote, MANIFEST_FILE, f"benchmark {manifest.id}", manifest.id)
-        self._published[manifest.id] = manifest
-        try:
-            self.rebuild_index()
-            self._upload_gallery(self.manifests())
-        except RetriesExhausted as exc:
-            # The benchmark is complete (manifest present): it is kept, and the next run's
-            # index lists it. The run still stops: the store is failing.
-            raise PublishError(
-                f"uploaded {manifest.id} but could not update the index of {self.url}: {exc}; "
-                "re-run to resume (the next run lists it)"
-            ) from exc
+        what = f"benchmark {manifest.id}"
+        journal = self._upload_or_keep(staged, remote, MANIFEST_FILE, what, manifest.id)
+        self._index_uploaded(journal, "benchmarks", manifest.id, manifest.model_dump_json(), what)
         shutil.rmtree(staged)
-        return target
+        return storage.join(self.url, manifest.id)
 
     def archive_rejection(self, staged: Path, rejection: Rejection) -> str:
-        """Upload a rejected candidate's script, report and reason (``rejection.json`` last)."""
+        """Upload a rejected candidate's script, report and reason (``rejection.json`` last),
+        then its index segment."""
+        self._check_lease()
         write_json(staged / REJECTION_FILE, rejection.model_dump(mode="json"))
         shutil.rmtree(staged / "assets", ignore_errors=True)  # renders of rejected scripts are not kept
-        target = storage.join(self.url, REJECTED_DIR, rejection.candidate_id)
-        if rejection.candidate_id not in self._rejected:
-            remote = storage.join(self.root, REJECTED_DIR, rejection.candidate_id)
-            what = f"rejection {rejection.candidate_id}"
-            self._upload_or_keep(
-                staged, remote, REJECTION_FILE, what, f"{REJECTED_DIR}/{rejection.candidate_id}"
-            )
-            self._rejected[rejection.candidate_id] = rejection
+        name = rejection.candidate_id
+        remote = storage.join(self.root, REJECTED_DIR, name)
+        what = f"rejection {name}"
+        journal = self._upload_or_keep(staged, remote, REJECTION_FILE, what, f"{REJECTED_DIR}/{name}")
+        self._index_uploaded(journal, "rejections", name, rejection.model_dump_json(), what)
         shutil.rmtree(staged)
-        return target
+        return storage.join(self.url, REJECTED_DIR, name)
 
-    def _upload_or_keep(self, staged: Path, remote_dir: str, marker: str, what: str, pending: str) -> None:
-        """Upload; when that fails, keep the finished files in ``pending/`` so the next run
-        uploads them on start instead of checking the candidate again."""
+    def _index_uploaded(self, journal: Path, kind: str, name: str, line: str, what: str) -> None:
+        """Write the segment of a complete upload; its journal entry goes only afterwards, so
+        a failure here is finished by the next run."""
+        index = self.index if kind == "benchmarks" else self.rejection_index
         try:
-            self._upload_tree(staged, remote_dir, marker, what)
+            self._retry(functools.partial(index.write_segment, name, line), f"indexing {what}")
+        except RetriesExhausted as exc:
+            raise PublishError(
+                f"uploaded {what} but could not index it: {exc}; re-run to resume (the next run indexes it)"
+            ) from exc
+        journal.unlink(missing_ok=True)
+
+    def _upload_or_keep(self, staged: Path, remote_dir: str, marker: str, what: str, pending: str) -> Path:
+        """Upload; when that fails, keep the finished files in ``pending/`` so the next run
+        uploads them on start instead of checking the candidate again. Returns the journal entry."""
+        try:
+            return self._upload_tree(staged, remote_dir, marker, what)
         except PublishError:
             kept = self.pending / pending
             shutil.rmtree(kept, ignore_errors=True)
@@ -225,28 +492,27 @@ class RemoteDatasetWriter:
             raise
 
     def _publish_pending(self) -> None:
-        """Upload what an earlier run finished but could not upload (it stopped right after)."""
+        """Upload (and index) what an earlier run finished but could not upload."""
         if not self.pending.is_dir():
             return
-        for marker_path in sorted(self.pending.glob(f"*/{MANIFEST_FILE}")):
-            folder = marker_path.parent
-            remote = storage.join(self.root, folder.name)
-            if not self._exists(storage.join(remote, MANIFEST_FILE)):
-                self._upload_tree(
-                    folder, remote, MANIFEST_FILE, f"benchmark {folder.name} (from an earlier run)"
-                )
-            shutil.rmtree(folder)
-        for marker_path in sorted(self.pending.glob(f"{REJECTED_DIR}/*/{REJECTION_FILE}")):
-            folder = marker_path.parent
-            remote = storage.join(self.root, REJECTED_DIR, folder.name)
-            if not self._exists(storage.join(remote, REJECTION_FILE)):
-                self._upload_tree(
-                    folder, remote, REJECTION_FILE, f"rejection {folder.name} (from an earlier run)"
-                )
-            shutil.rmtree(folder)
+        for kind, pattern, under, marker in (
+            ("benchmarks", f"*/{MANIFEST_FILE}", "", MANIFEST_FILE),
+            ("rejections", f"{REJECTED_DIR}/*/{REJECTION_FILE}", REJECTED_DIR, REJECTION_FILE),
+        ):
+            for marker_path in sorted(self.pending.glob(pattern)):
+                folder = marker_path.parent
+                if kind == "benchmarks" and folder.name == REJECTED_DIR:
+                    continue
+                what = f"{kind[:-1]} {folder.name} (from an earlier run)"
+                remote = storage.join(self.root, under, folder.name)
+                journal = self._upload_tree(folder, remote, marker, what)
+                line = json.dumps(json.loads(marker_path.read_text()))
+                self._index_uploaded(journal, kind, folder.name, line, what)
+                shutil.rmtree(folder)
 
-    def _upload_tree(self, staged: Path, remote_dir: str, marker: str, what: str) -> None:
-        """Upload every file under ``staged`` to ``remote_dir``, ``marker`` last; all or nothing."""
+    def _upload_tree(self, staged: Path, remote_dir: str, marker: str, what: str) -> Path:
+        """Upload every file under ``staged`` to ``remote_dir``, ``marker`` last; all or nothing.
+        Returns the journal entry, which stays until the upload is indexed."""
         files = sorted(p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file())
         files.remove(marker)
         local = [str(staged / f) for f in files]
@@ -271,7 +537,7 @@ class RemoteDatasetWriter:
                 "Re-run the same command once the store is reachable: it uploads the finished "
                 "files first, without checking the candidate again."
             ) from exc
-        journal.unlink(missing_ok=True)
+        return journal
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -279,11 +545,12 @@ class RemoteDatasetWriter:
         if self.on_event is not None:
             self.on_event(message)
 
+    def _check_lease(self) -> None:
+        if self._lease is not None:
+            self._lease.check()
+
     def _retry(self, action: Callable[[], _T], what: str) -> _T:
         return call_with_retries(action, what, self.policy, _retryable, self._emit)
-
-    def _exists(self, path: str) -> bool:
-        return bool(self._retry(functools.partial(self._call, "exists", path), f"looking up {path}"))
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         return storage.bounded(self.fs, method, *args, timeout=self.timeout, **kwargs)
@@ -291,71 +558,51 @@ class RemoteDatasetWriter:
     def _put(self, pairs: list[tuple[str, str]]) -> None:
         storage.put_files(self.fs, pairs, self.timeout)
 
-    def _ensure_root(self) -> None:
-        protocols = (self.fs.protocol,) if isinstance(self.fs.protocol, str) else tuple(self.fs.protocol)
-        if "s3" in protocols:
-            bucket = self.root.split("/", 1)[0]
-            if not self._call("exists", bucket):
-                raise FileNotFoundError(f"bucket {bucket!r} does not exist (create it first)")
-        else:
-            self._call("makedirs", self.root, exist_ok=True)
-
     def _children(self, under: str) -> list[str]:
         """Names of the entries directly under ``root/under`` (none if it does not exist)."""
         path = storage.join(self.root, under) if under else self.root
-        try:
-            entries = self._call("ls", path, detail=False)
-        except FileNotFoundError:
-            return []
-        return [str(e).rstrip("/").rsplit("/", 1)[-1] for e in entries]
 
-    def _load(self, marker: str, under: str, model: type[_M]) -> list[_M]:
-        """Parse ``root/under/*/marker`` for every child that has one."""
+        def ls() -> list[str]:
+            try:
+                entries = self._call("ls", path, detail=False)
+            except FileNotFoundError:
+                return []
+            return [str(e).rstrip("/").rsplit("/", 1)[-1] for e in entries]
 
-        def load() -> list[_M]:
-            names = [n for n in self._children(under) if n not in (REJECTED_DIR, STAGING_DIR)]
-            paths = [storage.join(self.root, under, n, marker) for n in names]
-            found = storage.cat_existing(self.fs, paths, self.timeout)
-            return [model.model_validate_json(found[p]) for p in paths if p in found]
-
-        result: list[_M] = call_with_retries(load, f"listing {self.url}", self.policy, _retryable, self._emit)
-        return result
-
-    def _write_index(self) -> None:
-        lines = "".join(m.model_dump_json() + "\n" for m in self.manifests())
-        local = self.work_dir / INDEX_FILE
-        local.write_text(lines)
-        self._put([(str(local), storage.join(self.root, INDEX_FILE))])
+        return self._retry(ls, f"listing {path}")
 
     def _upload_gallery(self, manifests: list[Manifest]) -> None:
         from benchgen.gallery import write_gallery
 
         page = write_gallery(self.work_dir, manifests)
-        self._put([(str(page), storage.join(self.root, "index.html"))])
+        self._put([(str(page), storage.join(self.root, GALLERY_FILE))])
 
     def _journal_open(self, what: str, keys: list[str], marker: str) -> Path:
-        name = storage.normalize(marker).replace("/", "_").replace(":", "_")[-150:]
-        path = self.journal / f"{name}.json"
+        entry = storage.normalize(marker).replace("/", "_").replace(":", "_")[-150:]
+        path = self.journal / f"{entry}.json"
         write_json(path, {"what": what, "keys": keys, "marker": marker})
         return path
 
     def _replay_journal(self) -> None:
         """Finish the bookkeeping of uploads that a crash or an outage interrupted: an upload
-        whose marker (manifest / rejection.json) exists completed; others are deleted."""
+        whose marker (manifest / rejection.json) exists completed and is indexed now; the
+        files of the others are deleted."""
         for path in sorted(self.journal.glob("*.json")):
             entry = json.loads(path.read_text())
             marker: str = entry["marker"]
-            exists = call_with_retries(
-                functools.partial(self._call, "exists", marker),
+            found = self._retry(
+                functools.partial(storage.cat_existing, self.fs, [marker], self.timeout),
                 "checking an interrupted upload",
-                self.policy,
-                _retryable,
-                self._emit,
             )
-            if exists or self._discard([entry["marker"], *entry["keys"]]):
+            content = found.get(marker)
+            if content is not None:
+                folder, _, marker_name = marker.rpartition("/")
+                kind = "benchmarks" if marker_name == MANIFEST_FILE else "rejections"
+                line = json.dumps(json.loads(content))
+                self._index_uploaded(path, kind, folder.rsplit("/", 1)[-1], line, entry["what"])
+            elif self._discard([marker, *entry["keys"]]):
                 path.unlink()
-                if not exists:
-                    self._emit(f"removed the partial upload of {entry['what']} left by an earlier run")
+                self._emit(f"removed the partial upload of {entry['what']} left by an earlier run")
 
     def _discard(self, keys: list[str]) -> bool:
         """Delete ``keys``, the first one (the marker) before the others; True when done."""

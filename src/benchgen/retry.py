@@ -3,6 +3,11 @@
 Remote services fail transiently (a restarted database, an object store that drops
 connections for a few seconds); benchgen retries those calls a bounded number of times
 and then reports a clear error instead of hanging or silently losing work.
+
+What is never retried is a :class:`ConfigurationError`: a wrong password, an unknown host,
+a malformed URL. Such errors are found by one unretried probe before a run starts (a
+service that never answered is misconfigured until proven otherwise); only after a
+connection has worked once does a failure count as transient.
 """
 
 from __future__ import annotations
@@ -43,6 +48,13 @@ class RetryPolicy(BaseModel):
             if raw:
                 values[field] = raw
         return cls.model_validate(values)
+
+
+class ConfigurationError(Exception):
+    """A setting is wrong (credentials, host, port, URL, scheme): retrying cannot help.
+
+    The message is one line that names the setting to fix.
+    """
 
 
 class RetriesExhausted(RuntimeError):
