@@ -21,7 +21,13 @@ import numpy as np
 import trimesh
 from pydantic import BaseModel
 
-from benchgen.decomposition import DecompositionCache, DecompositionSettings, decompose
+from benchgen.decomposition import (
+    DecompositionCache,
+    DecompositionLimit,
+    DecompositionSettings,
+    SurfaceHint,
+    decompose,
+)
 from benchgen.geometry import BodyGeometry, LoadedScene, SolidGeometry, TriMesh
 from benchgen.materials import get_material
 from benchgen.scenario import Zone
@@ -542,22 +548,52 @@ def judge(metrics: SimulationMetrics, record: SceneRecord, settings: PhysicsSett
 
 
 class CollisionInfo(BaseModel):
-    """How one body's collision geometry was made: piece count, methods, over-fill error, time."""
+    """How one body's collision geometry was made, and how faithful it is.
+
+    ``gap_mm`` is the largest over-fill gap (how far the pieces reach outside the
+    exact part, measured), ``overfill`` and ``uncovered`` the pieces' volume outside
+    the part and the part's volume outside the pieces, both relative to its volume.
+    """
 
     pieces: int
     methods: list[str]
     error: float
     seconds: float
     cached: bool
+    gap_mm: float = 0.0
+    overfill: float = 0.0
+    uncovered: float = 0.0
+
+
+COLLISION_GAP_FACTOR = 2.0
+"""A solid's collision pieces may reach at most this many times the decomposition's own
+tolerance (``gap_fraction`` of its size) outside it, and never more than ``max_gap_mm``."""
+
+
+def _surface_hints(solid: SolidGeometry) -> list[SurfaceHint]:
+    """The solid's exact faces (from the BREP loader) as hints for the decomposition."""
+    return [
+        SurfaceHint(kind=f.kind, origin=tuple(f.origin), axis=tuple(f.axis), radius=f.radius)
+        for f in solid.faces
+    ]
 
 
 def collision_pieces(
-    body: BodyGeometry, settings: DecompositionSettings, cache: DecompositionCache | None
+    body: BodyGeometry,
+    settings: DecompositionSettings,
+    cache: DecompositionCache | None,
+    max_gap_mm: float | None = None,
 ) -> tuple[list[CollisionPiece], CollisionInfo]:
-    """Exact primitives where a solid is a box or sphere, convex decomposition otherwise."""
+    """Exact primitives where a solid is a box or sphere, convex decomposition otherwise.
+
+    The decomposition is measured against the part: a gap beyond
+    ``COLLISION_GAP_FACTOR`` times its tolerance, or beyond ``max_gap_mm`` (the caller's
+    bound, e.g. a fraction of the payload's size), is ``invalid_geometry``, as is a
+    solid it cannot cut; running out of its CPU budget is ``resource_limit``.
+    """
     pieces: list[CollisionPiece] = []
     methods: list[str] = []
-    excess = 0.0
+    excess = overfill = uncovered = gap = 0.0
     seconds = 0.0
     cached = True
     for solid in body.solids:
@@ -567,18 +603,40 @@ def collision_pieces(
             methods.append(f"primitive:{primitive.kind}")
             continue
         try:
-            result = decompose(solid.mesh.vertices, solid.mesh.faces, settings, cache)
+            result = decompose(solid.mesh.vertices, solid.mesh.faces, settings, cache, _surface_hints(solid))
+        except DecompositionLimit as exc:
+            raise CheckFailure(RejectCode.RESOURCE_LIMIT, f"{body.label!r}: {exc}") from None
         except ValueError as exc:  # no faithful convex pieces: a hull would fill holes, so refuse
             raise CheckFailure(
                 RejectCode.INVALID_GEOMETRY, f"{body.label!r}: no faithful collision geometry ({exc})"
             ) from None
+        bound = COLLISION_GAP_FACTOR * result.tolerance_mm
+        if max_gap_mm is not None:
+            bound = min(bound, max_gap_mm)
+        if result.gap_mm > bound:
+            raise CheckFailure(
+                RejectCode.INVALID_GEOMETRY,
+                f"{body.label!r}: its collision pieces reach {result.gap_mm:.2f} mm outside the part "
+                f"(bound {bound:.2f} mm); simplify the part or split it into simpler solids",
+            )
         pieces.extend(
             TriMesh(np.asarray(v, dtype=float), np.asarray(f, dtype=np.int64)) for v, f in result.pieces
         )
         methods.append(result.method)
         excess += result.error * solid.volume_mm3
+        overfill += result.overfill * solid.volume_mm3
+        uncovered += result.uncovered * solid.volume_mm3
+        gap = max(gap, result.gap_mm)
         seconds += result.seconds
         cached = cached and result.cached
+    volume = body.volume_mm3
     return pieces, CollisionInfo(
-        pieces=len(pieces), methods=methods, error=excess / body.volume_mm3, seconds=seconds, cached=cached
+        pieces=len(pieces),
+        methods=methods,
+        error=excess / volume,
+        seconds=seconds,
+        cached=cached,
+        gap_mm=gap,
+        overfill=overfill / volume,
+        uncovered=uncovered / volume,
     )
