@@ -1299,7 +1299,8 @@ def _validated(vertices: object, faces: object) -> tuple[FloatArray, NDArray[np.
     f = f.astype(np.int64)
     if f.min() < 0 or f.max() >= len(v):
         raise ValueError("faces index out of range")
-    return np.ascontiguousarray(v), np.ascontiguousarray(f)
+    # Own, writable copies: the caller's arrays may be read-only views (native code refuses those).
+    return np.array(v, dtype=np.float64, order="C"), np.array(f, dtype=np.int64, order="C")
 
 
 def _frozen(pieces: list[Piece]) -> list[tuple[np.ndarray, np.ndarray]]:
