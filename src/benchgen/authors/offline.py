@@ -102,6 +102,18 @@ FAMILIES: tuple[Family, ...] = (
         keywords=("push", "pusher", "motor", "motorised", "motorized", "actuator", "table", "conveyor", "mechanism"),
         summary="A ball rests on a flat table; only a driven mechanism can move it into the bin beyond.",
     ),
+    Family(
+        name="funnel_to_cup",
+        tier="spatial",
+        keywords=("funnel", "cup", "cone", "outlet", "drop", "pour", "hopper", "round", "curved"),
+        summary="A ball is released in mid-air; get it into a funnel on legs that empties into a cup.",
+    ),
+    Family(
+        name="bowl_landing",
+        tier="spatial",
+        keywords=("bowl", "dish", "basin", "round", "curved", "land", "landing", "shelf", "roll", "ball"),
+        summary="A ball rolls off a sloped shelf; land it in a round-bottomed bowl on the floor.",
+    ),
 )
 
 _STOPWORDS = frozenset({"the", "and", "for", "with", "into", "onto", "from", "that", "this", "its", "off"})
@@ -370,6 +382,39 @@ def _table_push(rng: Rng) -> list[Const]:
     ]
 
 
+def _funnel_to_cup(rng: Rng) -> list[Const]:
+    return [
+        *_common(rng, "funnel_to_cup", 300.0),
+        *_ball(rng, (10.0, 14.0), ("steel", "abs", "rubber", "pla")),
+        Const("FUNNEL_TOP", _u(rng, 54.0, 66.0), "inner radius of the funnel's mouth (mm)"),
+        Const("FUNNEL_HEIGHT", _span(rng, 45.0, 70.0, 8.0), "height of the conical part"),
+        Const("OUTLET_PLAY", _u(rng, 5.0, 9.0), "radial play of the ball in the outlet"),
+        Const("SPOUT", 20.0, "length of the outlet's straight spout"),
+        Const("FUNNEL_WALL", 3.0),
+        Const("LEG_RADIUS", 5.0),
+        Const("FUNNEL_MATERIAL", _pick(rng, ("abs", "pla", "aluminum_6061", "steel"))),
+        Const("CUP_RADIUS", _span(rng, 32.0, 44.0, 4.0), "outer radius of the cup (mm)"),
+        Const("CUP_HEIGHT", _span(rng, 40.0, 60.0, 8.0)),
+        Const("CUP_WALL", 4.0),
+        Const("CUP_MATERIAL", _pick(rng, ("pla", "abs", "wood", "aluminum_6061"))),
+    ]
+
+
+def _bowl_landing(rng: Rng) -> list[Const]:
+    return [
+        *_common(rng, "bowl_landing", 300.0),
+        *_ball(rng, (12.0, 18.0), ("steel", "abs", "rubber", "pla")),
+        Const("SHELF_HEIGHT", _span(rng, 130.0, 200.0, 20.0), "mm"),
+        Const("SHELF_TILT", _span(rng, 4.0, 9.0, 1.5), "degrees, down towards the bowl"),
+        Const("SHELF_LENGTH", _u(rng, 140.0, 180.0)),
+        Const("SHELF_MATERIAL", _pick(rng, ("aluminum_6061", "wood", "steel"))),
+        Const("BOWL_RADIUS", _span(rng, 55.0, 75.0, 8.0), "outer radius of the spherical bowl (mm)"),
+        Const("BOWL_WALL", 5.0),
+        Const("FOOT", 2.0, "how far the sphere is flattened where it stands on the floor"),
+        Const("BOWL_MATERIAL", _pick(rng, ("pla", "abs", "wood", "aluminum_6061"))),
+    ]
+
+
 _CHOOSERS: dict[str, Callable[[Rng], list[Const]]] = {
     "shelf_to_bin": _shelf_to_bin,
     "arch_tunnel": _arch_tunnel,
@@ -381,12 +426,14 @@ _CHOOSERS: dict[str, Callable[[Rng], list[Const]]] = {
     "drawer_slide": _drawer_slide,
     "flap_gate": _flap_gate,
     "table_push": _table_push,
+    "funnel_to_cup": _funnel_to_cup,
+    "bowl_landing": _bowl_landing,
 }
 
 
 # --- Writing ---------------------------------------------------------------------
 
-_B3D_NAMES = ("Box", "Cylinder", "Pos", "Rot", "Sphere")
+_B3D_NAMES = ("Box", "Cone", "Cylinder", "Pos", "Rot", "Sphere")
 _CONTRACT_NAMES = ("Constraints", "Hinge", "Part", "Payload", "Scenario", "Slide", "Zone")
 
 
