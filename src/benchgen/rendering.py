@@ -22,10 +22,16 @@ AZIMUTHS: tuple[float, ...] = tuple(float(a) for a in range(0, 360, 45))
 
 
 class RenderSettings(BaseModel):
-    """Image size and framing of the review renders."""
+    """Image size and framing of the review renders.
 
-    width: int = 320
-    height: int = 240
+    640×480 by default: at 320×240 a bolt hole or a plugged bore is a few pixels, so
+    neither a reviewer nor a person can tell open from filled. It costs about 0.6 s more
+    CPU per check (24 views, software EGL; measured on a 60-piece flange: 0.6 s at
+    320×240, 1.2 s at 640×480) and about 6 KB more per PNG.
+    """
+
+    width: int = 640
+    height: int = 480
     margin: float = 1.05
     """Distance factor beyond the tight fit, so the bounds box is not clipped."""
 
