@@ -6,10 +6,11 @@ millimetres. They are plain geometry: nothing here knows about a particular benc
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from build123d import Box, Location, Plane, Solid, Vector
+from build123d import Box, Compound, Face, Location, Plane, Shape, Solid, Vector, Wire
 
 Point = Sequence[float]
 
@@ -72,3 +73,415 @@ def slope_deg(start: Point, end: Point) -> float:
     """The angle of ``start`` → ``end`` below the horizontal, in degrees (positive = downhill)."""
     dx, dy, dz = (end[i] - start[i] for i in range(3))
     return math.degrees(math.atan2(-dz, math.hypot(dx, dy)))
+
+
+# --- channels along routed paths -----------------------------------------------------------------
+#
+# A channel is laid along a *path*: a polyline of floor-top points. Plan helpers pick the
+# polyline in x/y (:func:`route`), profile helpers give it heights (:func:`graded_path`,
+# :func:`high_path`), :func:`path_clear` tests it against keep-out boxes, and
+# :func:`channel` builds it. Unlike :func:`chute_legs`, a channel is one part made of
+# convex plates (exact collision, no decomposition), and its floor steps *down* at each
+# bend, so a sliding block never meets a lip.
+
+PlanPoint = tuple[float, float]
+PathPoint = tuple[float, float, float]
+KeepOut = tuple[Point, Point]
+"""An axis-aligned box (lower corner, upper corner) a channel must stay above or go around."""
+
+
+def _plan_unit(dx: float, dy: float) -> PlanPoint:
+    norm = math.hypot(dx, dy)
+    return (dx / norm, dy / norm)
+
+
+def _plan_runs(points: Sequence[Point]) -> list[tuple[Point, Point]]:
+    """Consecutive point pairs that advance in plan; a pair at the same x, y is a step down."""
+    runs = []
+    for a, b in zip(points, points[1:], strict=False):
+        if math.hypot(b[0] - a[0], b[1] - a[1]) > 1e-6:
+            runs.append((a, b))
+        elif b[2] > a[2] + 1e-9:
+            raise ValueError(f"a vertical step must go down: {tuple(a)} -> {tuple(b)}")
+    if not runs:
+        raise ValueError("a channel's path must advance horizontally")
+    return runs
+
+
+def _end_vector(normal: PlanPoint, cut: PlanPoint | None) -> PlanPoint:
+    """The vector k such that a run's end edge is {end + u·k}: square to the run, or along ``cut``."""
+    if cut is None:
+        return normal
+    c = _plan_unit(*cut)
+    dot = c[0] * normal[0] + c[1] * normal[1]
+    if abs(dot) < 0.3:
+        raise ValueError("an end cut must not run nearly along the channel")
+    return (c[0] / dot, c[1] / dot)
+
+
+def _mitres(
+    runs: list[tuple[Point, Point]],
+    max_turn_deg: float,
+    start_cut: PlanPoint | None,
+    end_cut: PlanPoint | None,
+) -> list[PlanPoint]:
+    """Per run end, the vector k such that the line at lateral offset u meets the joint at u·k."""
+    normals = [_plan_unit(-(b[1] - a[1]), b[0] - a[0]) for a, b in runs]
+    mitres = [_end_vector(normals[0], start_cut)]
+    limit = math.cos(math.radians(max_turn_deg))
+    for n0, n1 in zip(normals, normals[1:], strict=False):
+        dot = n0[0] * n1[0] + n0[1] * n1[1]
+        if dot < limit - 1e-9:
+            turn = math.degrees(math.acos(max(-1.0, dot)))
+            raise ValueError(f"a bend turns by {turn:.0f}°, more than {max_turn_deg:g}°")
+        mitres.append(((n0[0] + n1[0]) / (1 + dot), (n0[1] + n1[1]) / (1 + dot)))
+    mitres.append(_end_vector(normals[-1], end_cut))
+    return mitres
+
+
+def _run_prism(
+    run: tuple[Point, Point], k0: PlanPoint, k1: PlanPoint, lateral: PlanPoint, heights: PlanPoint
+) -> Solid:
+    """The solid over a run's plan quad between lateral offsets ``lateral`` and its end edges
+    (``end + u·k``), from ``heights[0]`` to ``heights[1]`` above the run's floor plane."""
+    a, b = run
+    length = math.hypot(b[0] - a[0], b[1] - a[1])
+    d = ((b[0] - a[0]) / length, (b[1] - a[1]) / length)
+    slope = (b[2] - a[2]) / length
+
+    def corner(base: Point, k: PlanPoint, u: float) -> Vector:
+        x, y = base[0] + u * k[0], base[1] + u * k[1]
+        along = (x - a[0]) * d[0] + (y - a[1]) * d[1]
+        return Vector(x, y, a[2] + slope * along + heights[0])
+
+    u0, u1 = lateral
+    quad = [corner(a, k0, u0), corner(b, k1, u0), corner(b, k1, u1), corner(a, k0, u1)]
+    return Solid.extrude(Face(Wire.make_polygon(quad, close=True)), Vector(0, 0, heights[1] - heights[0]))
+
+
+def _end_cap(run: tuple[Point, Point], at_end: bool, half: float, thickness: float, height: float) -> Solid:
+    """A wall just outside one end of a run, square to it, from the floor's underside up."""
+    a, b = run
+    d = _plan_unit(b[0] - a[0], b[1] - a[1])
+    n = (-d[1], d[0])
+    base = b if at_end else a
+    s0, s1 = (0.0, thickness) if at_end else (-thickness, 0.0)
+    quad = [
+        Vector(base[0] + s * d[0] + u * n[0], base[1] + s * d[1] + u * n[1], base[2] - thickness)
+        for s, u in ((s0, -half), (s1, -half), (s1, half), (s0, half))
+    ]
+    return Solid.extrude(Face(Wire.make_polygon(quad, close=True)), Vector(0, 0, height + thickness))
+
+
+def channel(
+    points: Sequence[Point],
+    width: float,
+    wall_height: float,
+    thickness: float = 3.0,
+    closed_start: bool = False,
+    closed_end: bool = False,
+    start_cut: PlanPoint | None = None,
+    end_cut: PlanPoint | None = None,
+    end_wall_height: float | None = None,
+    max_turn_deg: float = 75.0,
+) -> Compound:
+    """A U-channel whose floor's top surface runs along the polyline ``points`` (mm, world).
+
+    ``width`` is the clear width between the walls, ``wall_height`` how far they rise above
+    the floor, ``thickness`` that of floor and walls. The result is one compound of convex
+    plates (a floor and two walls per run, mitred at bends), so it collides exactly. Two
+    consecutive points at the same x, y make a vertical step down (see :func:`sloped_path`
+    for why bends need one). ``closed_start``/``closed_end`` put a wall across that end
+    (``end_wall_height`` tall at the end, e.g. a backboard against a fast payload); the
+    ends are square to the channel unless ``start_cut``/``end_cut`` give the plan direction
+    of the end edge (e.g. parallel to a lip or a wall the channel starts or stops at).
+    """
+    runs = _plan_runs(points)
+    mitres = _mitres(runs, max_turn_deg, start_cut, end_cut)
+    half, t, h = width / 2, thickness, wall_height
+    plates: list[Shape] = []
+    for i, run in enumerate(runs):
+        k0, k1 = mitres[i], mitres[i + 1]
+        plates.append(_run_prism(run, k0, k1, (-half - t, half + t), (-t, 0.0)))
+        plates.append(_run_prism(run, k0, k1, (half, half + t), (0.0, h)))
+        plates.append(_run_prism(run, k0, k1, (-half - t, -half), (0.0, h)))
+    if closed_start:
+        plates.append(_end_cap(runs[0], False, half + t, t, h))
+    if closed_end:
+        end_height = h if end_wall_height is None else end_wall_height
+        plates.append(_end_cap(runs[-1], True, half + t, t, end_height))
+    return Compound(plates)
+
+
+def run_volume(start: Point, end: Point, half_width: float, below: float, above: float) -> Solid:
+    """The space over the run ``start`` → ``end`` (floor-top points) between ``below`` under
+    and ``above`` over its floor, ``half_width`` to either side: e.g. a channel run plus the
+    payload riding in it, to test against a scene part's exact shape."""
+    d = _plan_unit(end[0] - start[0], end[1] - start[1])
+    n = (-d[1], d[0])
+    return _run_prism((start, end), n, n, (-half_width, half_width), (-below, above))
+
+
+def sloped_path(
+    plan: Sequence[PlanPoint], z_start: float, grades: Sequence[float], half_width: float
+) -> list[PathPoint]:
+    """Floor-top points along the plan polyline, each run falling at its grade (drop per run length).
+
+    Across a bend's mitre two floors sloping at g0 and g1 differ by (g0 + g1)·u·tan(turn/2)
+    at lateral offset u: the outside of the next floor would stand proud of the last one,
+    a lip a sliding block catches on. So each bend gets a vertical step down just big
+    enough for a floor ``half_width`` either side of the centre line. The path ends
+    wherever the grades take it.
+    """
+    lengths = [math.hypot(b[0] - a[0], b[1] - a[1]) for a, b in zip(plan, plan[1:], strict=False)]
+    if len(grades) != len(lengths) or not lengths:
+        raise ValueError(f"{len(lengths)} runs but {len(grades)} grades")
+    points = [(plan[0][0], plan[0][1], z_start)]
+    for i, length in enumerate(lengths):
+        z = points[-1][2] - grades[i] * length
+        points.append((plan[i + 1][0], plan[i + 1][1], z))
+        if i + 1 < len(lengths):
+            a, b, c = plan[i], plan[i + 1], plan[i + 2]
+            d0, d1 = _plan_unit(b[0] - a[0], b[1] - a[1]), _plan_unit(c[0] - b[0], c[1] - b[1])
+            turn = math.acos(max(-1.0, min(1.0, d0[0] * d1[0] + d0[1] * d1[1])))
+            step = (grades[i] + grades[i + 1]) * half_width * math.tan(turn / 2)
+            if step > 1e-6:
+                points.append((b[0], b[1], z - step))
+    return points
+
+
+def graded_path(
+    plan: Sequence[PlanPoint],
+    z_start: float,
+    z_end: float,
+    half_width: float,
+    grades: Sequence[float] | None = None,
+) -> list[PathPoint]:
+    """Floor-top points along the plan polyline, falling from ``z_start`` to ``z_end``.
+
+    ``grades`` are the runs' relative steepness (equal by default: an even fall); the
+    steps at bends (see :func:`sloped_path`) come out of the total fall.
+    """
+    weights = list(grades) if grades is not None else [1.0] * (len(plan) - 1)
+    fall = z_start - sloped_path(plan, z_start, weights, half_width)[-1][2]  # linear in the grades
+    return sloped_path(plan, z_start, [w * (z_start - z_end) / fall for w in weights], half_width)
+
+
+def high_path(
+    plan: Sequence[PlanPoint],
+    z_start: float,
+    z_end: float,
+    half_width: float,
+    min_grade: float,
+    max_grade: float,
+    tail_grade: float | None = None,
+    fall_run: int = -1,
+) -> list[PathPoint] | None:
+    """Floor-top points that fall at ``min_grade`` everywhere but on one run, which takes the fall.
+
+    Staying high keeps a channel clear of what stands below it; falling on the last run
+    (the default, ``fall_run=-1``) keeps it high longest, an earlier ``fall_run`` drops it
+    before an obstacle it could not climb down behind. The falling run takes up the rest of
+    the fall, up to ``max_grade``; beyond that the other runs steepen evenly. When
+    ``tail_grade`` is given the last run falls at exactly that grade (and ``fall_run`` must
+    be another run). ``None`` when no grades between ``min_grade`` and ``max_grade`` reach
+    ``z_end``. Bends step down as in :func:`sloped_path`.
+    """
+    n = len(plan) - 1
+    fixed_last = tail_grade is not None
+    if n < (2 if fixed_last else 1):
+        return None
+    fall = (n - 2 if fixed_last else n - 1) if fall_run == -1 else fall_run % n
+    if fixed_last and fall == n - 1:
+        return None
+
+    def grades(other: float, falling: float) -> list[float]:
+        out = [other] * n
+        out[fall] = falling
+        if tail_grade is not None:
+            out[-1] = tail_grade
+        return out
+
+    def end_height(other: float, falling: float) -> float:
+        return sloped_path(plan, z_start, grades(other, falling), half_width)[-1][2]
+
+    def solve(height: Callable[[float], float]) -> float:
+        """The grade at which ``height`` (affine in it) reaches ``z_end``."""
+        h0, h1 = height(0.0), height(1.0)
+        return (z_end - h0) / (h1 - h0) if abs(h1 - h0) > 1e-12 else math.inf
+
+    others = n - 1 - (1 if fixed_last else 0)  # runs other than the falling one and the tail
+    other = min_grade
+    falling = solve(lambda g: end_height(min_grade, g))
+    if falling > max_grade and others > 0:
+        falling = max_grade
+        other = solve(lambda g: end_height(g, max_grade))
+    if not (min_grade <= falling <= max_grade and min_grade <= other <= max_grade):
+        return None
+    return sloped_path(plan, z_start, grades(other, falling), half_width)
+
+
+def _run_quads(
+    points: Sequence[Point],
+    reach: float,
+    start_cut: PlanPoint | None,
+    end_cut: PlanPoint | None,
+    caps: tuple[float, float],
+) -> list[tuple[list[PlanPoint], Point, PlanPoint, float, PlanPoint]]:
+    """Per run: its plan footprint at ±reach (mitred as :func:`channel` does, the path's ends
+    pushed out by ``caps``), start, direction, slope, and the span of its floor's plane."""
+    runs = _plan_runs(points)
+    mitres = _mitres(runs, 90.0, start_cut, end_cut)
+    quads = []
+    for i, ((a, b), k0, k1) in enumerate(zip(runs, mitres, mitres[1:], strict=False)):
+        length = math.hypot(b[0] - a[0], b[1] - a[1])
+        d = ((b[0] - a[0]) / length, (b[1] - a[1]) / length)
+        s0 = -caps[0] if i == 0 else 0.0
+        s1 = caps[1] if i == len(runs) - 1 else 0.0
+        quad = [
+            (a[0] + s0 * d[0] - reach * k0[0], a[1] + s0 * d[1] - reach * k0[1]),
+            (b[0] + s1 * d[0] - reach * k1[0], b[1] + s1 * d[1] - reach * k1[1]),
+            (b[0] + s1 * d[0] + reach * k1[0], b[1] + s1 * d[1] + reach * k1[1]),
+            (a[0] + s0 * d[0] + reach * k0[0], a[1] + s0 * d[1] + reach * k0[1]),
+        ]
+        # Along the run, the floor's plane holds from its start to its end, and past them at
+        # mitres; the end walls beyond the path's two ends sit level with those ends.
+        span = (0.0 if i == 0 else -math.inf, length if i == len(runs) - 1 else math.inf)
+        quads.append((quad, a, d, (b[2] - a[2]) / length, span))
+    return quads
+
+
+def _clip(poly: list[PlanPoint], lo: Point, hi: Point) -> list[PlanPoint]:
+    """The part of a convex polygon inside the rectangle [lo, hi] (Sutherland–Hodgman)."""
+    for axis, bound, keep_below in ((0, lo[0], False), (0, hi[0], True), (1, lo[1], False), (1, hi[1], True)):
+        out: list[PlanPoint] = []
+        for i, p in enumerate(poly):
+            q = poly[i - 1]
+            p_in = p[axis] <= bound if keep_below else p[axis] >= bound
+            q_in = q[axis] <= bound if keep_below else q[axis] >= bound
+            if p_in != q_in:
+                t = (bound - q[axis]) / (p[axis] - q[axis])
+                out.append((q[0] + t * (p[0] - q[0]), q[1] + t * (p[1] - q[1])))
+            if p_in:
+                out.append(p)
+        poly = out
+        if not poly:
+            break
+    return poly
+
+
+def _area(poly: Sequence[PlanPoint]) -> float:
+    """The area of a simple polygon (shoelace formula)."""
+    return abs(sum(p[0] * q[1] - q[0] * p[1] for p, q in zip(poly, [*poly[1:], *poly[:1]], strict=False))) / 2
+
+
+def path_clear(
+    points: Sequence[Point],
+    boxes: Sequence[KeepOut],
+    reach: float,
+    depth: float,
+    region: tuple[PlanPoint, PlanPoint] | None = None,
+    start_cut: PlanPoint | None = None,
+    end_cut: PlanPoint | None = None,
+    caps: tuple[float, float] = (0.0, 0.0),
+) -> bool:
+    """Whether a channel along ``points`` stays clear of the keep-out ``boxes``.
+
+    ``reach`` is how far the channel (plus any clearance wanted) extends sideways from its
+    centre line and ``depth`` how far below the floor's top (its thickness plus clearance).
+    A box is in the way where its plan rectangle overlaps a run's footprint and its top
+    stands above the run's underside anywhere over that overlap. The footprint must lie
+    inside the plan ``region`` ((x_min, y_min), (x_max, y_max)) when one is given. ``caps``
+    extend the footprint beyond the start and the end (e.g. by the end walls' thickness).
+    """
+    for quad, a, d, slope, span in _run_quads(points, reach, start_cut, end_cut, caps):
+        if region is not None:
+            (x0, y0), (x1, y1) = region
+            if any(not (x0 <= x <= x1 and y0 <= y <= y1) for x, y in quad):
+                return False
+        for lo, hi in boxes:
+            overlap = _clip(quad, lo, hi)
+            if _area(overlap) < 1e-6:  # touching is not overlapping
+                continue
+            # The floor is lowest at the overlap's downhill end.
+            along = [(x - a[0]) * d[0] + (y - a[1]) * d[1] for x, y in overlap]
+            lowest = min(max(max(along) if slope < 0 else min(along), span[0]), span[1])
+            if a[2] + slope * lowest - depth < hi[2] - 1e-6:
+                return False
+    return True
+
+
+def corners(boxes: Sequence[KeepOut], offset: float) -> list[PlanPoint]:
+    """The plan corners of ``boxes``, each pushed diagonally out by ``offset``: waypoints around them."""
+    return [
+        (x + sx * offset, y + sy * offset)
+        for lo, hi in boxes
+        for x, sx in ((lo[0], -1.0), (hi[0], 1.0))
+        for y, sy in ((lo[1], -1.0), (hi[1], 1.0))
+    ]
+
+
+def route(
+    start: PlanPoint,
+    ends: Sequence[PlanPoint],
+    region: tuple[PlanPoint, PlanPoint],
+    build: Callable[[list[PlanPoint]], list[PathPoint] | None],
+    heading: PlanPoint | None = None,
+    max_turn_deg: float = 60.0,
+    min_run: float = 0.0,
+    grid: int = 10,
+    max_waypoints: int = 2,
+    waypoints: Sequence[PlanPoint] = (),
+) -> list[PathPoint] | None:
+    """The shortest plan route from ``start`` to one of ``ends`` whose path ``build`` accepts.
+
+    Candidates are the straight run to each end, then routes through one and then two
+    waypoints, shortest first. Waypoints are a ``grid`` × ``grid`` lattice over the box
+    around start and ends (grown by half its size, within the plan ``region``) plus the
+    given ``waypoints`` (e.g. :func:`corners` of the obstacles). Bends, and the first run
+    against ``heading`` when given, turn by at most ``max_turn_deg``; runs are at least
+    ``min_run`` long. ``build`` turns a plan polyline into the path (e.g. with
+    :func:`high_path`) and returns ``None`` when that path will not do (e.g. when
+    :func:`path_clear` says it hits something). ``None`` when no candidate is accepted.
+    """
+    (x0, y0), (x1, y1) = region
+    xs, ys = [start[0], *(e[0] for e in ends)], [start[1], *(e[1] for e in ends)]
+    grow = max(max(xs) - min(xs), max(ys) - min(ys)) / 2
+    lx0, lx1 = max(x0, min(xs) - grow), min(x1, max(xs) + grow)
+    ly0, ly1 = max(y0, min(ys) - grow), min(y1, max(ys) + grow)
+    lattice = [
+        (lx0 + (lx1 - lx0) * (i + 0.5) / grid, ly0 + (ly1 - ly0) * (j + 0.5) / grid)
+        for i in range(grid)
+        for j in range(grid)
+    ]
+    lattice += [p for p in waypoints if x0 <= p[0] <= x1 and y0 <= p[1] <= y1]
+    limit = math.cos(math.radians(max_turn_deg)) - 1e-9
+
+    def length_if_valid(plan: Sequence[PlanPoint]) -> float | None:
+        dirs = []
+        for a, b in zip(plan, plan[1:], strict=False):
+            run = math.hypot(b[0] - a[0], b[1] - a[1])
+            if run < max(min_run, 1e-6):
+                return None
+            dirs.append(((b[0] - a[0]) / run, (b[1] - a[1]) / run))
+        pairs = list(zip(dirs, dirs[1:], strict=False))
+        if heading is not None:
+            pairs.append((_plan_unit(*heading), dirs[0]))
+        if any(a[0] * b[0] + a[1] * b[1] < limit for a, b in pairs):
+            return None
+        return sum(math.hypot(b[0] - a[0], b[1] - a[1]) for a, b in zip(plan, plan[1:], strict=False))
+
+    for n_way in range(max_waypoints + 1):
+        candidates = []
+        for end in ends:
+            for way in itertools.product(lattice, repeat=n_way):
+                plan = [start, *way, end]
+                length = length_if_valid(plan)
+                if length is not None:
+                    candidates.append((length, plan))
+        candidates.sort(key=lambda c: c[0])
+        for _, plan in candidates:
+            path = build(plan)
+            if path is not None:
+                return path
+    return None

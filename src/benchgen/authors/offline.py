@@ -264,8 +264,9 @@ def _arch_tunnel(rng: Rng) -> list[Const]:
         Const("WALL_THICKNESS", _u(rng, 12.0, 24.0)),
         Const("WALL_HEIGHT", _span(rng, 170.0, 240.0, 20.0)),
         Const("WALL_MATERIAL", _pick(rng, ("wood", "steel", "aluminum_6061", "pla"))),
-        Const("OPENING_WIDTH", _span(rng, 80.0, 130.0, 15.0), "mm"),
-        Const("OPENING_HEIGHT", _span(rng, 60.0, 90.0, 10.0)),
+        # Wide and tall enough for a chute carrying the block to pass through.
+        Const("OPENING_WIDTH", _span(rng, 95.0, 130.0, 15.0), "mm"),
+        Const("OPENING_HEIGHT", _span(rng, 75.0, 100.0, 10.0)),
         Const("ARCH_TOP", bool(rng.random() < 0.6), "round the opening's top into an arch"),
         Const("BLOCK_SIZE", _span(rng, 22.0, 34.0, 3.0), "payload cube side (mm)"),
         Const("PAYLOAD_MATERIAL", _pick(rng, ("abs", "pla", "wood", "aluminum_6061"))),
@@ -302,7 +303,7 @@ def _step_up(rng: Rng) -> list[Const]:
     steps = int(rng.integers(2, 5))
     run_hi = min(60.0, (300.0 - 140.0) / steps)
     return [
-        *_common(rng, "step_up", 320.0),
+        *_common(rng, "step_up", 360.0),  # room to release the block high above the landing
         Const("N_STEPS", steps, "including the landing"),
         Const("STEP_RISE", _span(rng, 25.0, 40.0, 4.0), "mm"),
         Const("STEP_RUN", _span(rng, 35.0, run_hi, 3.0)),
@@ -310,14 +311,16 @@ def _step_up(rng: Rng) -> list[Const]:
         Const("STAIR_WIDTH", _span(rng, 150.0, 240.0, 20.0)),
         Const("STAIR_MATERIAL", _pick(rng, ("wood", "steel", "aluminum_6061", "pla"))),
         Const("BLOCK_SIZE", _span(rng, 22.0, 34.0, 3.0), "payload cube side (mm)"),
-        Const("PAYLOAD_MATERIAL", _pick(rng, ("abs", "pla", "wood", "rubber"))),
+        # Not rubber: a rubber block (friction 1.0) only slides down slopes steeper than 45°.
+        Const("PAYLOAD_MATERIAL", _pick(rng, ("abs", "pla", "wood", "steel"))),
     ]
 
 
 def _obstacle_field(rng: Rng) -> list[Const]:
     return [
         *_common(rng, "obstacle_field", 300.0),
-        Const("PAYLOAD_KIND", _pick(rng, ("ball", "block"))),
+        # A ball: a sliding block cannot be carried this far this low (it needs slopes past ~30°).
+        Const("PAYLOAD_KIND", "ball"),
         Const("PAYLOAD_SIZE", _span(rng, 22.0, 36.0, 3.0), "ball diameter or cube side (mm)"),
         Const("PAYLOAD_MATERIAL", _pick(rng, ("steel", "abs", "pla", "rubber", "wood"))),
         Const("PEN_SIZE", _span(rng, 100.0, 160.0, 15.0), "outer side of the square pen (mm)"),

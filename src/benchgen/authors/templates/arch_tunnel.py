@@ -28,12 +28,14 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
     py0, py1 = open_y - open_w / 2 - 14.0, open_y + open_w / 2 + 14.0
     curb = f.box(px0, px1, py0, py1, 0, 25) - f.box(px0 - 1, px1 - 8, py0 + 8, py1 - 8, -1, 26)
 
-    # The block is released in mid-air well before the wall; left alone it just lands there.
+    # The block is released high up before the wall; left alone it just lands there. A
+    # block only slides down slopes steeper than its friction angle, so the release is
+    # high enough, and near enough, for a chute to carry it through the opening.
     side = params["block_size"] = rng.uniform(*BLOCK_SIZE)
-    start = (rng.uniform(-280.0, -200.0), rng.uniform(-80.0, 80.0), rng.uniform(150.0, 220.0))
+    start = (wx0 - rng.uniform(160.0, 220.0), open_y + rng.uniform(-60.0, 60.0), rng.uniform(240.0, 270.0))
     params.update(start_x=start[0], start_y=start[1], start_z=start[2])
 
-    extra_parts, forbid = fill_lane(f, rng, -170.0, wx0 - 15.0, params)
+    extra_parts, forbid = fill_lane(f, rng, start[0] + 40.0, wx0 - 50.0, params)
     return Scenario(
         name="arch_tunnel",
         description=(
@@ -54,7 +56,7 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
             jitter=(6 * f.k, 6 * f.k, 2 * f.k),
         ),
         goal_zone=f.zone(wx1 + 4, px1 - 9, py0 + 9, py1 - 9, 0, 40, "pocket"),
-        build_zone=f.zone(-WIDTH / 2 + 10, wx0 - 1, -DEPTH / 2, DEPTH / 2, 0, HEIGHT - 10, "build"),
+        build_zone=f.zone(-WIDTH / 2 + 10, px1, -DEPTH / 2, DEPTH / 2, 0, HEIGHT - 10, "build"),
         bounds=f.zone(-WIDTH / 2, WIDTH / 2, -DEPTH / 2, DEPTH / 2, 0, HEIGHT, "bounds"),
         constraints=Constraints(
             target_quantity=TARGET_QUANTITY, max_unit_cost=MAX_UNIT_COST, max_weight_g=MAX_WEIGHT_G
@@ -62,4 +64,147 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
         forbid_zones=forbid,
         params=params,
     )
+'''
+
+
+SOLUTION = '''"""Reference solution for ``arch_tunnel``: a steep PLA chute that carries the block through the arch.
+
+A block only slides down a slope steeper than its friction angle, so the chute is steep:
+it catches the block under its release point (closed back), runs down around anything in
+the way, then lines up with the opening and passes through it at a gentler slope the
+block still crosses on its momentum, ending closed inside the curbed pocket, where the
+block comes to rest against the end wall.
+"""
+
+from __future__ import annotations
+
+import math
+
+from benchgen.materials import get_material
+from benchgen.scenario import Part, Vec3
+from benchgen.solution import Design, SceneView
+from benchgen.toolkit import KeepOut, channel, corners, high_path, path_clear, route, run_volume
+
+MATERIAL = "wood"  # light and cheap, and nearly as slippery as PLA
+THROUGH_GRADE = 0.4  # slope of the last run, through the opening (the block coasts)
+
+
+def design(view: SceneView) -> Design:
+    k = view.scale
+    wall_part = view.part("wall")
+    goal, block = view.goal_zone, view.payload
+    side = max(block.size)
+    jx, jy, jz = block.jitter
+    toward = 1.0 if goal.center[0] > block.start[0] else -1.0
+    friction = max(get_material(block.material).friction, get_material(MATERIAL).friction)
+    min_grade = friction + 0.12  # steeper than the friction angle, with a margin
+    near_face = wall_part.bbox_min[0] if toward > 0 else wall_part.bbox_max[0]
+    far_face = wall_part.bbox_max[0] if toward > 0 else wall_part.bbox_min[0]
+
+    wall = 3.0 * min(1.0, math.sqrt(k))  # thin walls keep the weight down: they need not scale
+    clearance = 3.0 * k
+    z_catch = block.start[2] - side / 2 - jz - clearance
+    here = (block.start[0], block.start[1])
+
+    def catch_for(heading: tuple[float, float]) -> tuple[float, float]:
+        """For a chute heading this way under the (axis-aligned, jittered) block: how far its
+        closed back sits behind the block's centre, and its clear width."""
+        ax, ay = side / 2 + jx, side / 2 + jy
+        along = ax * abs(heading[0]) + ay * abs(heading[1])
+        across = ax * abs(heading[1]) + ay * abs(heading[0])
+        return along + clearance, max(2 * across, 1.25 * side + 2 * jy) + 4.0 * k
+
+    # End closed inside the pocket, far enough in that the resting block's centre is inside
+    # the goal; the last run passes through the opening, gently, the block coasting.
+    _, widest = catch_for((math.sqrt(0.5), math.sqrt(0.5)))
+    reach_max = widest / 2 + wall + clearance
+    end_x = far_face + toward * (side / 2 + 4.0 * k + 2 * clearance + wall)
+    room = max(goal.size[1] / 2 - reach_max - 5.0 * k, 0.0)
+    ends = [(end_x, goal.center[1] + f * room) for f in (0.0, -0.5, 0.5, -1.0, 1.0)]
+    z_end = wall + 1.5 * clearance
+    through_x = abs(end_x - near_face) + reach_max  # from just before the wall to the end, along x
+
+    boxes: list[KeepOut] = [
+        (p.bbox_min, p.bbox_max) for p in view.parts if p.label not in ("wall", "pocket_curb")
+    ]
+    boxes += [(z.min, z.max) for z in view.forbid_zones]
+    curb = view.part("pocket_curb")
+    boxes += _rimmed(curb.bbox_min, curb.bbox_max, goal.min, goal.max, toward)
+    zone = view.build_zone
+    region = ((zone.min[0], zone.min[1]), (zone.max[0], zone.max[1]))
+    stop = near_face - toward * reach_max  # waypoints stay in front of the wall
+    before_wall = (
+        ((zone.min[0], zone.min[1]), (stop, zone.max[1]))
+        if toward > 0
+        else ((stop, zone.min[1]), (zone.max[0], zone.max[1]))
+    )
+
+    def build(plan: list[tuple[float, float]]) -> list[tuple[float, float, float]] | None:
+        heading = _unit(here, plan[1])
+        back, width = catch_for(heading)
+        if len(plan) > 2 and math.dist(here, plan[1]) < back:
+            return None  # the block must land before the first bend
+        floor = width / 2 + wall
+        reach = floor + clearance
+        catch = (here[0] - heading[0] * back, here[1] - heading[1] * back)
+        *head, end = plan
+        length = math.dist(head[-1], end)
+        ux, uy = (end[0] - head[-1][0]) / length, (end[1] - head[-1][1]) / length
+        if ux * toward < math.cos(math.radians(50.0)):
+            return None  # the last run must come at the opening from in front
+        through_run = through_x / abs(ux)
+        if length < through_run + back:
+            return None
+        line_up = (end[0] - ux * through_run, end[1] - uy * through_run)
+        full = [catch, *head[1:], line_up, end]
+        # Stay high over obstacles, fall late; pass the opening as gently as the ground allows.
+        tries = [(t, f) for t in (THROUGH_GRADE, 0.7, 1.0) for f in range(len(full) - 3, -1, -1)]
+        for through, fall_run in tries:
+            path = high_path(full, z_catch, z_end, floor, min_grade, 2.0, through, fall_run)
+            if path is None or not path_clear(
+                path, boxes, reach, wall + clearance, region, caps=(wall, wall)
+            ):
+                continue
+            # The wall is not a box: check the last run, with the block riding in it, exactly.
+            a, b = path[-2], path[-1]
+            passage = run_volume(a, b, reach, wall, 1.45 * side)
+            if wall_part.shape.distance_to(passage) > clearance / 2:
+                return path
+        return None
+
+    path = route(
+        here,
+        ends,
+        before_wall,
+        build,
+        max_turn_deg=60.0,
+        min_run=reach_max,
+        grid=12,
+        waypoints=corners(boxes, 1.1 * reach_max),
+    )
+    if path is None:
+        raise RuntimeError("no steep enough clear chute from the release point through the opening")
+    _, width = catch_for(_unit(path[0][:2], path[1][:2]))
+    shape = channel(path, width, wall_height=0.7 * side, thickness=wall, closed_start=True, closed_end=True)
+    return Design(parts=[Part("chute", shape, material=MATERIAL)])
+
+
+def _unit(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    n = math.dist(a, b)
+    return ((b[0] - a[0]) / n, (b[1] - a[1]) / n)
+
+
+def _rimmed(lo: Vec3, hi: Vec3, goal_lo: Vec3, goal_hi: Vec3, toward: float) -> list[KeepOut]:
+    """Boxes for a part that rims the goal on every side but the one facing -toward (a curb)."""
+    floor, top = goal_lo[2], hi[2]
+    goal_far = goal_hi[0] if toward > 0 else goal_lo[0]
+    far_x, near_x = (hi[0], lo[0]) if toward > 0 else (lo[0], hi[0])
+    xa, xb = sorted((near_x, far_x))
+    boxes: list[KeepOut] = [
+        ((xa, lo[1], floor), (xb, goal_lo[1], top)),
+        ((xa, goal_hi[1], floor), (xb, hi[1], top)),
+    ]
+    xa, xb = sorted((goal_far, far_x))
+    boxes.append(((xa, lo[1], floor), (xb, hi[1], top)))
+    return boxes
 '''

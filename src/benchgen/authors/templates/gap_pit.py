@@ -74,3 +74,90 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
         params=params,
     )
 '''
+
+
+SOLUTION = '''"""Reference solution for ``gap_pit``: a wooden channel bridging the pit from the high ledge's lip.
+
+The ball rolls down the start ledge's sloping top towards the pit. A U-channel starts
+just past the lip, barely below it, and falls gently across the gap, high above the
+pit's keep-out and around any obstacle in the way, into the rimmed area on top of the
+far ledge. The channel's closed end stands over that area, so the ball rolls down,
+stops against the end wall and rests in the goal, whatever its jitter.
+"""
+
+from __future__ import annotations
+
+import math
+
+from benchgen.scenario import Part, Vec3
+from benchgen.solution import Design, SceneView
+from benchgen.toolkit import KeepOut, channel, graded_path, path_clear, route
+
+MATERIAL = "wood"
+
+
+def design(view: SceneView) -> Design:
+    k = view.scale
+    ledge, far = view.part("start_ledge"), view.part("far_ledge")
+    goal, ball = view.goal_zone, view.payload
+    radius = max(ball.size) / 2
+    toward = 1.0 if goal.center[0] > (ledge.bbox_min[0] + ledge.bbox_max[0]) / 2 else -1.0
+
+    # The lip is the start ledge's edge facing the pit; its top is the highest point along it.
+    edge_x = ledge.bbox_max[0] if toward > 0 else ledge.bbox_min[0]
+    lip_top = max(v.Z for v in ledge.shape.vertices() if abs(v.X - edge_x) < 1.0 * k)
+
+    wall = 3.0 * min(1.0, math.sqrt(k))  # thin walls keep the weight down: they need not scale
+    width = 2 * radius + 2 * ball.jitter[1] + 8.0 * k
+    half = width / 2 + wall
+    clearance = 3.0 * k
+    start = (edge_x + toward * (clearance + wall), ball.start[1], lip_top - 2.0 * k)
+
+    # The channel ends (closed) over the middle of the far ledge's top, between its rim walls.
+    reach = half + clearance
+    near_x = goal.min[0] if toward > 0 else goal.max[0]
+    end_x = near_x + toward * max(goal.size[0] / 2, 2 * reach)
+    y_lo, y_hi = goal.min[1] + reach + 0.5 * k, goal.max[1] - reach - 0.5 * k
+    z_end = goal.min[2] + wall + 1.5 * clearance
+    ys = [ball.start[1], goal.center[1], *(y_lo + (y_hi - y_lo) * i / 4 for i in range(5))]
+    ends = [(end_x, min(max(y, y_lo), y_hi)) for y in ys]
+
+    # Keep-outs: obstacles and forbidden zones as boxes; the far ledge as its top (the
+    # goal's floor) plus a rim on every side of the goal but the one facing the gap.
+    boxes: list[KeepOut] = [
+        (p.bbox_min, p.bbox_max) for p in view.parts if p.label not in ("start_ledge", "far_ledge")
+    ]
+    boxes += [(z.min, z.max) for z in view.forbid_zones]
+    boxes += _rimmed_top(far.bbox_min, far.bbox_max, goal.min, goal.max, toward)
+    zone = view.build_zone
+    region = ((zone.min[0], zone.min[1]), (zone.max[0], zone.max[1]))
+    cut = (0.0, 1.0)
+
+    def build(plan: list[tuple[float, float]]) -> list[tuple[float, float, float]] | None:
+        path = graded_path(plan, start[2], z_end, half)
+        return (
+            path if path_clear(path, boxes, reach, wall + clearance, region, cut, caps=(0.0, wall)) else None
+        )
+
+    path = route((start[0], start[1]), ends, region, build, heading=(toward, 0.0), min_run=2 * reach)
+    if path is None:
+        raise RuntimeError("no clear route from the ledge's lip to the far ledge")
+    shape = channel(
+        path, width, wall_height=radius + 2.0 * k, thickness=wall, start_cut=(0.0, 1.0), closed_end=True
+    )
+    return Design(parts=[Part("bridge", shape, material=MATERIAL)])
+
+
+def _rimmed_top(lo: Vec3, hi: Vec3, goal_lo: Vec3, goal_hi: Vec3, toward: float) -> list[KeepOut]:
+    """Boxes for a block whose top (the goal's floor) carries a rim around the goal, open towards -toward."""
+    floor, top = goal_lo[2], hi[2]
+    boxes: list[KeepOut] = [((lo[0], lo[1], lo[2]), (hi[0], hi[1], floor))]
+    goal_near, goal_far = (goal_lo[0], goal_hi[0]) if toward > 0 else (goal_hi[0], goal_lo[0])
+    far_x = hi[0] if toward > 0 else lo[0]
+    xa, xb = sorted((goal_near, far_x))
+    boxes.append(((xa, lo[1], floor), (xb, goal_lo[1], top)))
+    boxes.append(((xa, goal_hi[1], floor), (xb, hi[1], top)))
+    xa, xb = sorted((goal_far, far_x))
+    boxes.append(((xa, lo[1], floor), (xb, hi[1], top)))
+    return boxes
+'''

@@ -47,3 +47,117 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
         params=params,
     )
 '''
+
+
+SOLUTION = '''"""Reference solution for ``obstacle_field``: a wooden channel threading the field into a tray in the pen.
+
+The ball is dropped in mid-air. A channel catches it right under its release point
+(closed back), then runs gently downhill, winding around the posts and blocks that stand
+higher than it, and comes at the pen square to its near kerb, ending just past it. The
+ball drops into a short tray on the pen's floor that slopes down to a tall end wall:
+it rolls against the wall and rests there, inside the pen, instead of wandering about.
+"""
+
+from __future__ import annotations
+
+import math
+
+from benchgen.scenario import Part, Vec3
+from benchgen.solution import Design, SceneView
+from benchgen.toolkit import KeepOut, channel, corners, path_clear, route, sloped_path
+
+MATERIAL = "wood"
+GRADE = 0.08  # about 4.5°: the ball keeps rolling, and reaches the pen at a modest speed
+TRAY_GRADE = 0.1
+
+
+def design(view: SceneView) -> Design:
+    k = view.scale
+    pen, goal, ball = view.part("pen"), view.goal_zone, view.payload
+    if ball.label != "ball":
+        raise RuntimeError("this reference rolls a ball; a block would need a much steeper layout")
+    radius = max(ball.size) / 2
+    jx, jy, jz = ball.jitter
+    toward = 1.0 if goal.center[0] > ball.start[0] else -1.0
+
+    wall = 3.0 * min(1.0, math.sqrt(k))  # thin walls keep the weight down: they need not scale
+    clearance = 2.0 * k
+    width = 2 * radius + 2 * max(jx, jy) + 6.0 * k
+    wall_height = radius + 2.0 * k
+    floor = width / 2 + wall
+    reach = floor + clearance
+    here = (ball.start[0], ball.start[1])
+    z_catch = ball.start[2] - radius - jz - clearance
+
+    # The tray runs across the pen along x, from inside its near kerb to inside its far kerb.
+    near_x = goal.min[0] if toward > 0 else goal.max[0]
+    far_x = goal.max[0] if toward > 0 else goal.min[0]
+    tray_x = (near_x + toward * clearance, far_x - toward * (clearance + wall))
+    tray_low = wall + clearance
+    tray_high = tray_low + TRAY_GRADE * abs(tray_x[1] - tray_x[0])
+    tray_top = tray_high + wall_height  # its walls' top, at its high (near) end
+
+    # The channel comes at the pen square to the near kerb and ends over the tray.
+    end_x = near_x + toward * (radius + clearance)
+    y_lo, y_hi = goal.min[1] + reach + 0.5 * k, goal.max[1] - reach - 0.5 * k
+    ys = [ball.start[1], goal.center[1], *(y_lo + (y_hi - y_lo) * i / 4 for i in range(5))]
+    line_up = {(end_x - toward * 3 * reach, y): (end_x, y) for y in (min(max(y, y_lo), y_hi) for y in ys)}
+
+    boxes: list[KeepOut] = [(p.bbox_min, p.bbox_max) for p in view.parts if p.label != "pen"]
+    boxes += [(z.min, z.max) for z in view.forbid_zones]
+    boxes += _ring(pen.bbox_min, pen.bbox_max, goal.min, goal.max)
+    boxes.append(((goal.min[0], goal.min[1], 0.0), (goal.max[0], goal.max[1], tray_top)))
+    zone = view.build_zone
+    region = ((zone.min[0], zone.min[1]), (zone.max[0], zone.max[1]))
+    cut = (0.0, 1.0)
+
+    def build(plan: list[tuple[float, float]]) -> list[tuple[float, float, float]] | None:
+        # The channel starts under the ball, heading wherever its first run goes.
+        if len(plan) > 2 and math.dist(here, plan[1]) < radius + jx + jy + clearance:
+            return None  # the ball must land before the first bend
+        heading = _unit(here, plan[1])
+        # The closed back's inner face sits just behind the ball's jittered start.
+        back = radius + jx * abs(heading[0]) + jy * abs(heading[1]) + clearance
+        catch = (here[0] - heading[0] * back, here[1] - heading[1] * back)
+        points = [catch, *plan[1:], line_up[plan[-1]]]
+        a, b = points[-3:-1]
+        if (b[0] - a[0]) * toward < 0.5 * math.dist(a, b):
+            return None  # more than a 60° turn into the straight run at the pen
+        path = sloped_path(points, z_catch, [GRADE] * (len(points) - 1), floor)
+        clear = path_clear(path, boxes, reach, wall + clearance, region, end_cut=cut, caps=(wall, 0.0))
+        return path if clear else None
+
+    path = route(
+        here, list(line_up), region, build, min_run=reach, grid=12, waypoints=corners(boxes, 1.1 * reach)
+    )
+    if path is None:
+        raise RuntimeError("no clear route from the release point to the pen")
+    shape = channel(path, width, wall_height=wall_height, thickness=wall, closed_start=True, end_cut=cut)
+    # The tray's end wall stands as high as a ball leaving the channel can fly.
+    end = path[-1]
+    tray = channel(
+        [(tray_x[0], end[1], tray_high), (tray_x[1], end[1], tray_low)],
+        width + 4.0 * k,
+        wall_height=wall_height,
+        thickness=wall,
+        closed_end=True,
+        end_wall_height=end[2] + 2 * radius - tray_low,
+    )
+    return Design(parts=[Part("chute", shape, material=MATERIAL), Part("tray", tray, material=MATERIAL)])
+
+
+def _unit(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    n = math.dist(a, b)
+    return ((b[0] - a[0]) / n, (b[1] - a[1]) / n)
+
+
+def _ring(lo: Vec3, hi: Vec3, inner_lo: Vec3, inner_hi: Vec3) -> list[KeepOut]:
+    """Four boxes for a ring-shaped part (a pen's kerbs) around the inner rectangle."""
+    top = hi[2]
+    return [
+        ((lo[0], lo[1], lo[2]), (hi[0], inner_lo[1], top)),
+        ((lo[0], inner_hi[1], lo[2]), (hi[0], hi[1], top)),
+        ((lo[0], lo[1], lo[2]), (inner_lo[0], hi[1], top)),
+        ((inner_hi[0], lo[1], lo[2]), (hi[0], hi[1], top)),
+    ]
+'''

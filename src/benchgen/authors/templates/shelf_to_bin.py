@@ -67,3 +67,83 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
         params=params,
     )
 '''
+
+
+SOLUTION = '''"""Reference solution for ``shelf_to_bin``: one wooden channel from the shelf's lip into the bin.
+
+The ball rolls off the tilted shelf. A U-channel starts just past the lip and barely
+below it, wide enough for the ball's jitter, and falls gently (about 5°, so the ball
+arrives at a modest speed) to end over the bin's interior: the ball drops in. Obstacles
+that stand higher than the channel, and forbidden zones, are passed around: the route is
+the shortest one (straight, or with one or two bends) that clears them. A backstop inside
+the bin's far wall catches a ball that comes in fast.
+"""
+
+from __future__ import annotations
+
+import math
+
+from benchgen.scenario import Part
+from benchgen.solution import Design, SceneView
+from benchgen.toolkit import KeepOut, box_between, channel, graded_path, path_clear, route
+
+MATERIAL = "wood"
+
+
+def design(view: SceneView) -> Design:
+    k = view.scale
+    shelf, bin_ = view.part("shelf"), view.part("bin")
+    goal, ball = view.goal_zone, view.payload
+    radius = max(ball.size) / 2
+    toward = 1.0 if goal.center[0] > (shelf.bbox_min[0] + shelf.bbox_max[0]) / 2 else -1.0
+
+    # The lip is the shelf's edge facing the bin; its top is the highest point along that edge.
+    edge_x = shelf.bbox_max[0] if toward > 0 else shelf.bbox_min[0]
+    lip_top = max(v.Z for v in shelf.shape.vertices() if abs(v.X - edge_x) < 1.0 * k)
+
+    wall = 3.0 * min(1.0, math.sqrt(k))  # thin walls keep the weight down: they need not scale
+    width = 2 * radius + 2 * ball.jitter[1] + 8.0 * k
+    half = width / 2 + wall
+    clearance = 3.0 * k
+    start = (edge_x + toward * (clearance + wall), ball.start[1], lip_top - 2.0 * k)
+
+    # End over the bin's interior, a ball's radius past its near wall, as low as the wall allows.
+    near_x = goal.min[0] if toward > 0 else goal.max[0]
+    end_x = near_x + toward * (radius + half)
+    y_lo, y_hi = goal.min[1] + half, goal.max[1] - half
+    z_end = bin_.bbox_max[2] + wall + 1.5 * clearance
+    ys = [ball.start[1], goal.center[1], *(y_lo + (y_hi - y_lo) * i / 4 for i in range(5))]
+    ends = [(end_x, min(max(y, y_lo), y_hi)) for y in ys]
+
+    boxes: list[KeepOut] = [(p.bbox_min, p.bbox_max) for p in view.parts if p.label != "shelf"]
+    boxes += [(z.min, z.max) for z in view.forbid_zones]
+    zone = view.build_zone
+    region = ((zone.min[0], zone.min[1]), (zone.max[0], zone.max[1]))
+    reach, cut = half + clearance, (0.0, 1.0)
+
+    def build(plan: list[tuple[float, float]]) -> list[tuple[float, float, float]] | None:
+        # Fall no steeper than about 5°, so the ball reaches the bin at a modest speed.
+        run = sum(math.dist(plan[i], plan[i + 1]) for i in range(len(plan) - 1))
+        path = graded_path(plan, start[2], max(z_end, start[2] - 0.09 * run), half)
+        return path if path_clear(path, boxes, reach, wall + clearance, region, cut) else None
+
+    path = route((start[0], start[1]), ends, region, build, heading=(toward, 0.0), min_run=2 * reach)
+    if path is None:
+        raise RuntimeError("no clear route from the shelf to the bin")
+    shape = channel(path, width, wall_height=radius + 2.0 * k, thickness=wall, start_cut=(0.0, 1.0))
+    # A backstop inside the bin, along the wall the ball is heading for, catches a fast ball.
+    (x0, y0, x1, y1), end = (goal.min[0], goal.min[1], goal.max[0], goal.max[1]), path[-1]
+    last = next(p for p in reversed(path) if math.hypot(p[0] - end[0], p[1] - end[1]) > 1e-6)
+    dx, dy = end[0] - last[0], end[1] - last[1]
+    reach_x = ((x1 if dx > 0 else x0) - end[0]) / dx if abs(dx) > 1e-9 else math.inf
+    reach_y = ((y1 if dy > 0 else y0) - end[1]) / dy if abs(dy) > 1e-9 else math.inf
+    z0, z1 = bin_.bbox_max[2] - 2 * radius, end[2] + 3 * radius
+    g = clearance
+    if reach_x <= reach_y:
+        x = x1 - g if dx > 0 else x0 + g + wall
+        stop = box_between((x - wall, y0 + g, z0), (x, y1 - g, z1))
+    else:
+        y = y1 - g if dy > 0 else y0 + g + wall
+        stop = box_between((x0 + g, y - wall, z0), (x1 - g, y, z1))
+    return Design(parts=[Part("chute", shape, material=MATERIAL), Part("backstop", stop, material=MATERIAL)])
+'''

@@ -23,9 +23,15 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
         stairs = stairs + f.box(x_landing - (N_STEPS - 1 - i) * run, x_end, y0, y1, 0, (i + 1) * rise)
     x_foot = x_landing - (N_STEPS - 1) * run
 
-    # The block is released high above the floor, well before the stairs.
+    # The block is released high above the lower steps, short of the landing: a block only
+    # slides down slopes steeper than its friction angle, so a chute onto the landing
+    # needs the drop to be large against the distance.
     side = params["block_size"] = rng.uniform(*BLOCK_SIZE)
-    start = (rng.uniform(-280.0, -200.0), rng.uniform(-80.0, 80.0), rng.uniform(top + 70.0, top + 110.0))
+    start = (
+        x_landing - rng.uniform(60.0, 90.0),
+        sy + rng.uniform(-40.0, 40.0),
+        top + rng.uniform(140.0, 170.0),
+    )
     params.update(start_x=start[0], start_y=start[1], start_z=start[2])
 
     extra_parts, forbid = fill_lane(f, rng, -170.0, x_foot - 15.0, params)
@@ -53,4 +59,111 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
         forbid_zones=forbid,
         params=params,
     )
+'''
+
+
+SOLUTION = '''"""Reference solution for ``step_up``: a steep chute from the release point onto the landing.
+
+A block only slides down a slope steeper than its friction angle, so the chute is
+steep everywhere: it catches the block under its release point (closed back), runs down
+over the lower steps, around anything in the way, and ends closed over the landing,
+where the block comes to rest against the end wall inside the goal.
+"""
+
+from __future__ import annotations
+
+import math
+
+from build123d import Shape
+
+from benchgen.materials import get_material
+from benchgen.scenario import Part
+from benchgen.solution import Design, SceneView
+from benchgen.toolkit import KeepOut, channel, corners, high_path, path_clear, route
+
+MATERIAL = "wood"  # light and cheap, and nearly as slippery as PLA
+
+
+def design(view: SceneView) -> Design:
+    k = view.scale
+    stairs = view.part("stairs")
+    goal, block = view.goal_zone, view.payload
+    side = max(block.size)
+    jx, jy, jz = block.jitter
+    toward = 1.0 if goal.center[0] > block.start[0] else -1.0
+    friction = max(get_material(block.material).friction, get_material(MATERIAL).friction)
+    min_grade = friction + 0.12  # steeper than the friction angle, with a margin
+
+    wall = 3.0 * min(1.0, math.sqrt(k))  # thin walls keep the weight down: they need not scale
+    clearance = 3.0 * k
+    z_catch = block.start[2] - side / 2 - jz - clearance
+    here = (block.start[0], block.start[1])
+
+    def catch_for(heading: tuple[float, float]) -> tuple[float, float]:
+        """For a chute heading this way under the (axis-aligned, jittered) block: how far its
+        closed back sits behind the block's centre, and its clear width."""
+        ax, ay = side / 2 + jx, side / 2 + jy
+        along = ax * abs(heading[0]) + ay * abs(heading[1])
+        across = ax * abs(heading[1]) + ay * abs(heading[0])
+        return along + clearance, max(2 * across, 1.25 * side + 2 * jy) + 4.0 * k
+
+    # End closed over the landing, just far enough in that the resting block's centre is inside.
+    _, widest = catch_for((math.sqrt(0.5), math.sqrt(0.5)))
+    reach_max = widest / 2 + wall + clearance
+    near_x = goal.min[0] if toward > 0 else goal.max[0]
+    end_x = near_x + toward * (side / 2 + clearance + wall)
+    y_lo, y_hi = goal.min[1] + reach_max + 0.5 * k, goal.max[1] - reach_max - 0.5 * k
+    ys = [block.start[1], goal.center[1], *(y_lo + (y_hi - y_lo) * i / 4 for i in range(5))]
+    ends = [(end_x, min(max(y, y_lo), y_hi)) for y in ys]
+    z_end = goal.min[2] + wall + 1.5 * clearance
+
+    boxes: list[KeepOut] = _top_boxes(stairs.shape) + [
+        (p.bbox_min, p.bbox_max) for p in view.parts if p.label != "stairs"
+    ]
+    boxes += [(z.min, z.max) for z in view.forbid_zones]
+    zone = view.build_zone
+    region = ((zone.min[0], zone.min[1]), (zone.max[0], zone.max[1]))
+
+    def build(plan: list[tuple[float, float]]) -> list[tuple[float, float, float]] | None:
+        heading = _unit(here, plan[1])
+        back, width = catch_for(heading)
+        if len(plan) > 2 and math.dist(here, plan[1]) < back:
+            return None  # the block must land before the first bend
+        floor = width / 2 + wall
+        catch = (here[0] - heading[0] * back, here[1] - heading[1] * back)
+        # Steep enough everywhere, staying high: the extra fall is taken on one run, the last if
+        # it can, or an earlier one when the last would have to climb down an obstacle.
+        points = [catch, *plan[1:]]
+        for fall_run in range(len(points) - 2, -1, -1):
+            path = high_path(points, z_catch, z_end, floor, min_grade, 2.0, fall_run=fall_run)
+            if path is not None and path_clear(
+                path, boxes, floor + clearance, wall + clearance, region, caps=(wall, wall)
+            ):
+                return path
+        return None
+
+    path = route(
+        here, ends, region, build, min_run=reach_max, grid=12, waypoints=corners(boxes, 1.1 * reach_max)
+    )
+    if path is None:
+        raise RuntimeError("no steep enough clear chute from the release point to the landing")
+    _, width = catch_for(_unit(path[0][:2], path[1][:2]))
+    shape = channel(path, width, wall_height=0.7 * side, thickness=wall, closed_start=True, closed_end=True)
+    return Design(parts=[Part("chute", shape, material=MATERIAL)])
+
+
+def _unit(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    n = math.dist(a, b)
+    return ((b[0] - a[0]) / n, (b[1] - a[1]) / n)
+
+
+def _top_boxes(shape: Shape) -> list[KeepOut]:
+    """One box per upward-facing flat face: from the ground up to that face (exact for a stack of boxes)."""
+    boxes: list[KeepOut] = []
+    for face in shape.faces():
+        normal = face.normal_at()
+        if normal.Z > 0.99:
+            bb = face.bounding_box()
+            boxes.append(((bb.min.X, bb.min.Y, 0.0), (bb.max.X, bb.max.Y, bb.max.Z)))
+    return boxes
 '''
