@@ -1,125 +1,379 @@
-"""Measure ``benchgen check`` stage by stage against the raw library calls doing the same work.
+"""``benchgen check`` next to the raw-library floor of the same work, stage by stage, in one run.
 
-For each bundled example: the check's stage times (sandboxed build, geometry checks,
-decomposition, simulation, rendering) next to the raw cost of the same work done directly
-(the script's builds in-process without a sandbox, BREP import + tessellation, CoACD with
-fast settings on the non-primitive solids, bare ``mj_step`` loops, bare renders), and the ratio.
+The floor is what the libraries alone need for the work a check does: one fresh interpreter
+that imports build123d and MuJoCo, runs the script's builds (every (seed, scale) the check
+builds), meshes every solid with OCCT at the check's tolerances, runs the check's MuJoCo
+simulations (``mj_step`` with ``nstep``) and renders and saves the 24 views. benchgen adds
+the sandbox (bubblewrap, seccomp, a second process for the determinism repeat), the trusted
+re-loading and checking of the geometry, collision geometry, the rules, the artifacts.
 
-Usage: ``.venv/bin/python benchmarks/bench_check.py [SCRIPT ...]``
+Two measurements, each repeated and interleaved (the machine may be shared; medians are
+reported with the load average):
+
+- **one-shot**: ``benchgen check SCRIPT --json --out DIR`` as a fresh process (with an
+  empty decomposition cache), against the floor in a fresh interpreter. ``start-up`` is
+  the process's wall time outside the check's stages (imports, isolation probe, report).
+- **warm** (per candidate inside ``generate``, where imports are paid once per worker):
+  ``check_script`` on distinct candidates in one long-lived process, after one warm-up
+  candidate, against the floor of each candidate in one long-lived process (builds,
+  meshing, simulations and renders, no imports).
+
+Usage: ``.venv/bin/python benchmarks/bench_check.py [--rounds N] [--warm K] [--solution] [SCRIPT ...]``
+(default: a convex scene written by this file, at ``VARIANT`` 0..K). ``--solution`` also
+runs the solvability gate with a solution that drops the ball into the goal.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
-import runpy
+import platform
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
-import mujoco  # noqa: E402
-import numpy as np  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
-from benchgen.check import CheckOptions, check_script  # noqa: E402
-from benchgen.geometry import GeometrySettings, tessellate_solid  # noqa: E402
-from benchgen.rendering import RenderSettings, box_corners, frame_camera, standard_views  # noqa: E402
+CONVEX_SCENE = """\
+\"\"\"Bench scene: drop a ball into a kerbed pen across the room; every body is convex.\"\"\"
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "src" / "benchgen" / "examples"
+import random
+
+from build123d import Box, Pos, Rot, Sphere
+
+from benchgen.scenario import Constraints, Part, Payload, Scenario, Zone
+
+VARIANT = {variant}
 
 
-def raw_builds(script: Path, options: CheckOptions) -> tuple[float, list[object]]:
-    """Run the script's builds in this process (what the sandbox wraps), return seconds and scenarios."""
+def build(seed: int, scale: float = 1.0) -> Scenario:
+    rng = random.Random(seed * 7919 + VARIANT)
+    k = scale
+    sx = -1.0 if seed % 2 else 1.0  # odd seeds mirror the layout
+
+    def box(x0, x1, y0, y1, z0, z1):
+        a, b = sorted((sx * x0, sx * x1))
+        return Pos((a + b) / 2 * k, (y0 + y1) / 2 * k, (z0 + z1) / 2 * k) * Box((b - a) * k, (y1 - y0) * k, (z1 - z0) * k)
+
+    def zone(x0, x1, y0, y1, z0, z1, name):
+        a, b = sorted((sx * x0, sx * x1))
+        return Zone((a * k, y0 * k, z0 * k), (b * k, y1 * k, z1 * k), name)
+
+    start = (rng.uniform(-230.0, -180.0), rng.uniform(-40.0, 40.0), rng.uniform(190.0, 230.0))
+    gx, gy = rng.uniform(150.0, 200.0) + VARIANT % 5, rng.uniform(-50.0, 50.0)
+    kerb = 30.0
+    block_x = rng.uniform(0.0, 60.0)
+    ramp = Pos(sx * -150.0 * k, -120.0 * k, 40.0 * k) * Rot(0, sx * 20.0, 0) * Box(160 * k, 30 * k, 8 * k)
+    return Scenario(
+        name="convex bench",
+        description="Get the ball from where it is dropped into the kerbed pen across the room.",
+        tier="spatial",
+        parts=[
+            Part("kerb_near", box(gx - 50, gx - 42, gy - 50, gy + 50, 0, kerb), material="wood"),
+            Part("kerb_far", box(gx + 42, gx + 50, gy - 50, gy + 50, 0, 2.5 * kerb), material="wood"),
+            Part("kerb_left", box(gx - 40, gx + 40, gy - 50, gy - 42, 0, kerb), material="wood"),
+            Part("kerb_right", box(gx - 40, gx + 40, gy + 42, gy + 50, 0, kerb), material="wood"),
+            Part("block", box(block_x - 15, block_x + 15, 105, 135, 0, 80), material="steel"),
+            Part("ramp", ramp, material="aluminum_6061"),
+        ],
+        payload=Payload(
+            "ball", Sphere(15 * k), material="abs", start=(sx * start[0] * k, start[1] * k, start[2] * k),
+            jitter=(5 * k, 5 * k, 2 * k),
+        ),
+        goal_zone=zone(gx - 40, gx + 40, gy - 40, gy + 40, 0, 60, "pen"),
+        build_zone=Zone((-290 * k, -145 * k, 0), (290 * k, 145 * k, 290 * k), "build"),
+        bounds=Zone((-300 * k, -150 * k, 0), (300 * k, 150 * k, 300 * k), "bounds"),
+        constraints=Constraints(target_quantity=100, max_unit_cost=20.0),
+        forbid_zones=[zone(0, 60, -145, -110, 0, 10, "pit")],
+        params={{"start_x": start[0], "start_y": start[1], "start_z": start[2], "goal_x": gx, "goal_y": gy}},
+    )
+"""
+
+SOLUTION = """\
+\"\"\"Bench solution: a chute from under the ball's drop point to above the pen.\"\"\"
+
+from benchgen.scenario import Part
+from benchgen.solution import Design, SceneView
+from benchgen.toolkit import chute
+
+
+def design(view: SceneView) -> Design:
+    ball, goal, k = view.payload, view.goal_zone, view.scale
+    r = max(ball.size) / 2
+    toward = 1.0 if goal.center[0] > ball.start[0] else -1.0
+    width = 2 * (r + ball.jitter[1] + 6.0 * k)
+    x0 = ball.start[0] - toward * (r + ball.jitter[0] + 10.0 * k)
+    top = ball.start[2] - r - ball.jitter[2] - 3.0 * k
+    end = (goal.center[0] - toward * 20.0 * k, goal.center[1], view.part("kerb_near").bbox_max[2] + 8.0 * k)
+    shape = chute((x0, ball.start[1], top), end, width, wall_height=2.2 * r)
+    return Design(parts=[Part("chute", shape, material="pla")])
+"""
+
+
+# --- the raw floor (runs in a fresh interpreter: ``bench_check.py --raw JOB.json``) -------------
+
+
+def raw_floor(job: dict[str, Any], imports_before: float) -> dict[str, float]:
+    """Stage times of the floor; ``imports_before`` is when this interpreter started its imports."""
+    import build123d  # noqa: F401  (the script imports it; counted as an import)
+    import mujoco
+    import numpy as np
+    from OCP.BRep import BRep_Tool
+    from OCP.BRepMesh import BRepMesh_IncrementalMesh
+    from OCP.TopAbs import TopAbs_FACE
+    from OCP.TopExp import TopExp_Explorer
+    from OCP.TopLoc import TopLoc_Location
+    from OCP.TopoDS import TopoDS
+    from PIL import Image
+
+    times = {"imports": time.perf_counter() - imports_before}
     started = time.perf_counter()
-    namespace = runpy.run_path(str(script))
-    scenarios = [namespace["build"](r.seed, r.scale) for r in options.requests()]
-    return time.perf_counter() - started, scenarios
+    namespace: dict[str, Any] = {}
+    exec(compile(Path(job["script"]).read_text(), job["script"], "exec"), namespace)
+    scenarios = [namespace["build"](seed, scale) for seed, scale in job["requests"]]
+    times["builds"] = time.perf_counter() - started
 
-
-def raw_geometry(scenarios: list[object]) -> tuple[float, list[np.ndarray]]:
-    """Tessellate every solid directly; returns seconds and the meshes of the first scene."""
-    settings = GeometrySettings()
     started = time.perf_counter()
-    first = []
-    for index, scenario in enumerate(scenarios):
-        for part in [*scenario.parts, scenario.payload]:  # type: ignore[attr-defined]
-            for solid in part.shape.solids():
-                mesh = tessellate_solid(solid, settings)
-                if index == 0:
-                    first.append(mesh)
-    return time.perf_counter() - started, first
+    for scenario in scenarios:
+        for body in [*scenario.parts, scenario.payload]:
+            for solid in body.shape.solids():
+                BRepMesh_IncrementalMesh(solid.wrapped, 0.05, True, 0.2, True)
+                explorer = TopExp_Explorer(solid.wrapped, TopAbs_FACE)
+                while explorer.More():
+                    location = TopLoc_Location()
+                    poly = BRep_Tool.Triangulation_s(TopoDS.Face(explorer.Current()), location)
+                    np.array([poly.Node(i).Coord() for i in range(1, poly.NbNodes() + 1)])
+                    np.array([poly.Triangle(i).Get() for i in range(1, poly.NbTriangles() + 1)])
+                    explorer.Next()
+    times["meshing"] = time.perf_counter() - started
 
-
-def raw_coacd(meshes: list[object]) -> float:
-    """CoACD with fast settings on every tessellated solid of the first scene."""
-    import coacd
-
-    coacd.set_log_level("error")
+    model = mujoco.MjModel.from_xml_path(job["model"])
     started = time.perf_counter()
-    for mesh in meshes:
-        coacd.run_coacd(
-            coacd.Mesh(mesh.vertices, mesh.faces),  # type: ignore[attr-defined]
-            threshold=0.1,
-            preprocess_mode="off",
-            mcts_iterations=30,
-            mcts_nodes=8,
-            mcts_max_depth=2,
-            resolution=300,
-        )
-    return time.perf_counter() - started
+    for _ in range(job["simulations"]):
+        mujoco.mj_step(model, mujoco.MjData(model), nstep=job["steps"])
+    times["simulation"] = time.perf_counter() - started
 
-
-def raw_sim_and_render(model_path: Path, builds: int, steps: int) -> tuple[float, float]:
-    """Bare mj_step loops (as many runs as the check simulates) and 24 bare renders."""
-    model = mujoco.MjModel.from_xml_path(str(model_path))
     started = time.perf_counter()
-    for _ in range(builds):
-        data = mujoco.MjData(model)
-        mujoco.mj_step(model, data, nstep=steps)
-    sim = time.perf_counter() - started
+    _raw_renders(model, Path(job["renders"]), Image, np)
+    times["rendering"] = time.perf_counter() - started
+    return times
+
+
+def _raw_renders(model: Any, out: Path, image: Any, np: Any) -> None:
+    """The 24 views at the check's size, saved as PNG (camera placement from benchgen: pure arithmetic)."""
+    import mujoco
+
+    from benchgen.rendering import RenderSettings, box_corners, frame_camera, standard_views
+
     settings = RenderSettings()
     center = np.asarray(model.stat.center)
     corners = box_corners(center - model.stat.extent / 2, center + model.stat.extent / 2)
-    started = time.perf_counter()
     data = mujoco.MjData(model)
     mujoco.mj_forward(model, data)
+    out.mkdir(parents=True, exist_ok=True)
     with mujoco.Renderer(model, settings.height, settings.width) as renderer:
         for view in standard_views():
             renderer.update_scene(data, camera=frame_camera(view, center, corners, settings, 45.0))
-            renderer.render()
-    return sim, time.perf_counter() - started
+            image.fromarray(renderer.render()).save(out / f"{view.name}.png", optimize=False)
 
 
-def main(scripts: list[Path]) -> None:
-    options = CheckOptions(cache_dir=None)  # no cache: measure the real decomposition work
-    print(f"{'script':<18}{'stage':<15}{'benchgen s':>11}{'raw s':>9}{'ratio':>8}")
-    for script in scripts:
-        with tempfile.TemporaryDirectory() as out:
-            report = check_script(script, options, out_dir=Path(out))
-            stages = report.metrics.get("timings_s", {})
-            build_s, scenarios = raw_builds(script, options)
-            geometry_s, meshes = raw_geometry(scenarios)
-            coacd_s = raw_coacd(meshes)
-            sim_s, render_s = raw_sim_and_render(
-                Path(out) / "model.xml", len(options.requests()) - 1, options.physics.steps
-            )
-        raw = {
-            "sandbox": build_s,
-            "geometry": geometry_s,
-            "decomposition": coacd_s,
-            "simulation": sim_s,
-            "rendering": render_s,
+# --- measuring ---------------------------------------------------------------------------------
+
+
+def _load() -> str:
+    return " ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def _machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GB RAM, {platform.system()} {platform.release()}"
+
+
+def _requests(seeds: int = 8) -> list[tuple[int, float]]:
+    from benchgen.check import CheckOptions
+
+    return [(r.seed, r.scale) for r in CheckOptions(seeds=seeds).requests()]
+
+
+def one_shot_benchgen(script: Path, solution: Path | None, out: Path) -> dict[str, float]:
+    """``benchgen check`` as a fresh process; stage times plus start-up and total wall time."""
+    command = [sys.executable, "-m", "benchgen", "check", str(script), "--json", "--out", str(out)]
+    if solution is not None:
+        command += ["--solution", str(solution)]
+    with tempfile.TemporaryDirectory(prefix="bench-cache-") as cache:
+        env = {**os.environ, "BENCHGEN_CACHE_DIR": cache}
+        started = time.perf_counter()
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
+        wall = time.perf_counter() - started
+    report = json.loads(proc.stdout)
+    if not report["accepted"]:
+        raise SystemExit(f"{script.name} was rejected ({report['code']}): {report['message'][:300]}")
+    stages = dict(report["metrics"]["timings_s"])
+    stages["start-up"] = wall - sum(stages.values())
+    stages["total"] = wall
+    stages["simulations"] = len(report["metrics"]["per_build"])
+    return stages
+
+
+def one_shot_raw(script: Path, model: Path, simulations: int, work: Path) -> dict[str, float]:
+    """The floor in a fresh interpreter."""
+    job = {
+        "script": str(script),
+        "requests": _requests(),
+        "model": str(model),
+        "simulations": simulations,
+        "steps": 1000,
+        "renders": str(work / "raw-renders"),
+    }
+    job_file = work / "raw-job.json"
+    job_file.write_text(json.dumps(job))
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, __file__, "--raw", str(job_file)], capture_output=True, text=True, timeout=1800
+    )
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"the raw floor failed: {proc.stderr[-2000:]}")
+    times: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
+    times["imports"] = wall - sum(v for k, v in times.items() if k != "imports")
+    times["total"] = wall
+    return times
+
+
+ROWS = [
+    ("start-up / imports", "start-up", "imports"),
+    ("sandbox / builds", "sandbox", "builds"),
+    ("geometry / meshing", "geometry", "meshing"),
+    ("decomposition", "decomposition", None),
+    ("simulation", "simulation", "simulation"),
+    ("solution", "solution", None),
+    ("rendering", "rendering", "rendering"),
+    ("artifacts", "artifacts", None),
+    ("total", "total", "total"),
+]
+
+
+def _median(runs: list[dict[str, float]], key: str | None) -> float | None:
+    if key is None:
+        return None
+    values = [run[key] for run in runs if key in run]
+    return statistics.median(values) if values else None
+
+
+def print_table(title: str, ours: list[dict[str, float]], raw: list[dict[str, float]]) -> None:
+    print(f"\n{title} (medians of {len(ours)} runs)")
+    print(f"  {'stage (benchgen / floor)':<26}{'benchgen s':>11}{'floor s':>9}{'ratio':>8}")
+    for name, our_key, raw_key in ROWS:
+        mine, floor = _median(ours, our_key), _median(raw, raw_key)
+        if mine is None and floor is None:
+            continue
+        ratio = f"{mine / floor:8.2f}" if mine is not None and floor else f"{'':>8}"
+        mine_text = f"{mine:11.2f}" if mine is not None else f"{'-':>11}"
+        floor_text = f"{floor:9.2f}" if floor is not None else f"{'-':>9}"
+        print(f"  {name:<26}{mine_text}{floor_text}{ratio}")
+
+
+def warm_runs(
+    scripts: list[Path], solution: Path | None, work: Path
+) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    """Per-candidate cost in one long-lived process, benchgen and floor alternating; the first is a warm-up."""
+    from benchgen.check import CheckOptions, check_script
+
+    options = CheckOptions(cache_dir=work / "warm-cache")
+    ours: list[dict[str, float]] = []
+    floors: list[dict[str, float]] = []
+    for index, script in enumerate(scripts):
+        out = work / f"warm-{index}"
+        started = time.perf_counter()
+        report = check_script(script, options, out_dir=out, solution=solution)
+        wall = time.perf_counter() - started
+        if not report.accepted:
+            raise SystemExit(f"{script.name} was rejected ({report.code}): {report.message[:300]}")
+        stages = dict(report.metrics["timings_s"])
+        stages["start-up"] = wall - sum(stages.values())  # outside the stages: loader, report, cleanup
+        stages["total"] = wall
+        job = {
+            "script": str(script),
+            "requests": _requests(),
+            "model": str(out / "model.xml"),
+            "simulations": len(report.metrics["per_build"]),
+            "steps": 1000,
+            "renders": str(out / "raw-renders"),
         }
-        verdict = "accepted" if report.accepted else f"rejected ({report.code})"
-        print(f"{script.name:<18}{'verdict':<15}{verdict:>28}")
-        for stage, raw_s in raw.items():
-            ours = stages.get(stage, float("nan"))
+        started = time.perf_counter()
+        floor = raw_floor(job, time.perf_counter())
+        floor["total"] = time.perf_counter() - started
+        floor["imports"] = 0.0
+        if index > 0:
+            ours.append(stages)
+            floors.append(floor)
+        print(
+            f"  warm candidate {index}: benchgen {wall:.2f} s, floor {floor['total']:.2f} s, load {_load()}",
+            flush=True,
+        )
+    return ours, floors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("scripts", nargs="*", type=Path)
+    parser.add_argument("--rounds", type=int, default=3, help="one-shot repetitions (interleaved)")
+    parser.add_argument("--warm", type=int, default=4, help="warm candidates after the warm-up (0: skip)")
+    parser.add_argument("--solution", action="store_true", help="include the solvability gate")
+    parser.add_argument("--raw", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.raw is not None:
+        imports_before = time.perf_counter()
+        print(json.dumps(raw_floor(json.loads(args.raw.read_text()), imports_before)))
+        return
+
+    print(f"machine: {_machine()}; load average at start {_load()}")
+    with tempfile.TemporaryDirectory(prefix="bench-check-") as tmp:
+        work = Path(tmp)
+        solution = None
+        if args.solution:
+            solution = work / "solution.py"
+            solution.write_text(SOLUTION)
+        scripts = args.scripts
+        if not scripts:
+            scripts = []
+            for variant in range(args.warm + 2):
+                path = work / f"convex_{variant}.py"
+                path.write_text(CONVEX_SCENE.format(variant=variant))
+                scripts.append(path)
+        one_shot = scripts[0]
+        ours, raw = [], []
+        for round_ in range(args.rounds):
+            out = work / f"oneshot-{round_}"
+            ours.append(one_shot_benchgen(one_shot, solution, out))
+            raw.append(one_shot_raw(one_shot, out / "model.xml", int(ours[-1]["simulations"]), work))
             print(
-                f"{'':<18}{stage:<15}{ours:>11.2f}{raw_s:>9.2f}{ours / raw_s if raw_s else float('nan'):>8.2f}"
+                f"  round {round_}: benchgen {ours[-1]['total']:.2f} s, floor {raw[-1]['total']:.2f} s, "
+                f"load {_load()}",
+                flush=True,
             )
+        print_table(f"one-shot `benchgen check {one_shot.name}`", ours, raw)
+        if args.warm > 0:
+            candidates = (scripts[1:] if len(scripts) > 1 else scripts * 2)[: args.warm + 1]
+            warm_ours, warm_raw = warm_runs(candidates, solution, work)
+            print_table("warm: per candidate in a long-lived process", warm_ours, warm_raw)
+    print(f"load average at end {_load()}")
 
 
 if __name__ == "__main__":
-    paths = [Path(a) for a in sys.argv[1:]] or sorted(EXAMPLES.glob("*.py"))
-    main(paths)
+    main()

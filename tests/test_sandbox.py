@@ -575,3 +575,47 @@ def test_no_isolation_is_refused_without_the_opt_in(tmp_path: Path, monkeypatch:
     monkeypatch.setenv(UNSAFE_ENV, "1")
     assert unsafe_opt_in()
     require_isolation()  # the opt-in is honoured
+
+
+WARM_PROBE = """
+import random
+
+import build123d
+import numpy
+
+
+def build(seed, scale):
+    status = open("/proc/self/status").read()
+    print("caps", [line.split()[1] for line in status.splitlines() if line.startswith("CapEff")][0])
+    print("marked", hasattr(build123d, "benchgen_mark"))
+    build123d.benchgen_mark = True
+    print("files", sorted(os.listdir(".")), sorted(os.listdir("/tmp")))
+    open("left-behind.txt", "w").write("x")
+    print("draws", random.random(), numpy.random.random(), hash("benchgen"))
+    return scene(seed, scale)
+"""
+
+
+def test_warm_runs_start_from_a_clean_template(tmp_path: Path, report: dict[str, str | bool]) -> None:
+    """Runs forked from one template share nothing: no module state, no files, no random state, no capabilities."""
+    if not report["isolated"]:
+        pytest.skip("warm templates need bubblewrap and seccomp")
+    script = tmp_path / "probe.py"
+    script.write_text(PRELUDE + WARM_PROBE, encoding="utf-8")
+    request = [BuildRequest(seed=0, scale=1.0)]
+    runs = [
+        run_script(script, request, tmp_path / name, hash_seed=seed)
+        for name, seed in (("first", 0), ("second", 0), ("other_seed", 0x5EED))
+    ]
+    lines = []
+    for result in runs:
+        assert result.status == "ok", result.message + result.stderr_tail
+        assert result.warm
+        lines.append(dict(line.split(" ", 1) for line in result.stdout_tail.splitlines() if " " in line))
+    for seen in lines:
+        assert seen["caps"] == "0000000000000000"
+        assert seen["marked"] == "False"
+        assert "left-behind.txt" not in seen["files"] and seen["files"].endswith(" []")
+    first, second, other = (seen["draws"].split() for seen in lines)
+    assert first[0] != second[0] and first[1] != second[1]  # random and numpy reseeded per child
+    assert first[2] == second[2] != other[2]  # the hash seed is the template's

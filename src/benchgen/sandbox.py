@@ -27,7 +27,9 @@ Without bubblewrap and seccomp nothing untrusted runs unless the caller opts in 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import fcntl
 import functools
 import importlib.util
 import os
@@ -41,10 +43,11 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, Protocol
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -57,10 +60,14 @@ from benchgen.sandbox_runner import (
     SETUP_FAILURE_EXIT_CODE,
     VIEWS_DIR,
     VIOLATION_EXIT_CODE,
+    ZYGOTE_MAX_FDS,
+    ZYGOTE_MAX_MESSAGE,
     JobKind,
     RunnerEvent,
     RunnerJob,
+    SpawnRequest,
 )
+from benchgen.sandbox_runner import ZygoteEvent as RunnerZygoteEvent
 from benchgen.scene import MAX_SCENE_JSON_BYTES, SCENE_FILE, SceneRecord
 from benchgen.solution import DESIGN_FILE, MAX_DESIGN_JSON_BYTES, DesignRecord
 
@@ -166,6 +173,8 @@ class SandboxResult(BaseModel):
     isolation: str
     import_seconds: float
     wall_seconds: float
+    warm: bool = False
+    """The process was forked from a warm template (see :class:`SandboxPool`) rather than started cold."""
 
 
 class SandboxError(RuntimeError):
@@ -218,11 +227,19 @@ def _check_workdir(workdir: Path) -> None:
 
 
 def _bwrap_features() -> set[str]:
+    return set(_bwrap_features_of(shutil.which("bwrap")))
+
+
+@functools.lru_cache(maxsize=4)
+def _bwrap_features_of(bwrap: str | None) -> frozenset[str]:
+    """The optional flags this bubblewrap binary knows (asked once per binary and process)."""
+    if bwrap is None:
+        return frozenset()
     try:
-        help_text = subprocess.run(["bwrap", "--help"], capture_output=True, text=True, timeout=10).stdout
+        help_text = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
-        return set()
-    return {flag for flag in ("--disable-userns", "--size") if flag in help_text}
+        return frozenset()
+    return frozenset(flag for flag in ("--disable-userns", "--size") if flag in help_text)
 
 
 def _child_env(workdir: Path, hash_seed: int = 0) -> dict[str, str]:
@@ -268,13 +285,25 @@ def _python_command(workdir: Path, protocol_fd: int) -> list[str]:
 
 
 def _bwrap_command(
-    env: dict[str, str], command: list[str], features: set[str], disk_bytes: int, inputs: Iterable[Path]
+    env: dict[str, str],
+    command: list[str],
+    features: set[str],
+    disk_bytes: int,
+    inputs: Iterable[Path],
+    zygote: bool = False,
 ) -> list[str]:
-    """Bubblewrap around ``command``: nothing writable but a ``disk_bytes`` tmpfs at :data:`SANDBOX_DIR`."""
+    """Bubblewrap around ``command``: nothing writable but a ``disk_bytes`` tmpfs at :data:`SANDBOX_DIR`.
+
+    A ``zygote`` gets no workdir (each child mounts its own tmpfs there) and may create the
+    user namespaces its children need; the children's seccomp filter forbids any further
+    one. It does not die with the thread that started it (it is shared by every thread of
+    the process): it exits when the parent's end of its control socket closes.
+    """
     args = ["bwrap", "--unshare-all", "--unshare-user", "--uid", SANDBOX_ID, "--gid", SANDBOX_ID]
-    if "--disable-userns" in features:
+    if "--disable-userns" in features and not zygote:
         args.append("--disable-userns")
-    args += ["--cap-drop", "ALL", "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
+    args += ["--cap-drop", "ALL"] + ([] if zygote else ["--die-with-parent"])
+    args += ["--new-session", "--hostname", "sandbox", "--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
     # /dev is a tmpfs too: read-only, so its device nodes work but it holds no files. /tmp
@@ -292,13 +321,16 @@ def _bwrap_command(
         args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     for path in _python_paths():
         args += ["--ro-bind", str(path), str(path)]
-    if "--size" in features:
-        args += ["--size", str(disk_bytes)]
-    args += ["--tmpfs", SANDBOX_DIR]
+    if zygote:
+        args += ["--dir", SANDBOX_DIR]
+    else:
+        if "--size" in features:
+            args += ["--size", str(disk_bytes)]
+        args += ["--tmpfs", SANDBOX_DIR]
     for path in inputs:
         args += ["--ro-bind", str(path), f"{SANDBOX_DIR}/{path.name}"]
     # The root itself (a tmpfs bwrap made) becomes read-only.
-    args += ["--remount-ro", "/", "--chdir", SANDBOX_DIR]
+    args += ["--remount-ro", "/", "--chdir", "/" if zygote else SANDBOX_DIR]
     return [*args, "--", *command]
 
 
@@ -340,6 +372,21 @@ def _probe(mode: IsolationMode, features: set[str]) -> tuple[bool, str]:
     return False, detail or f"exit status {proc.returncode}"
 
 
+_USABLE_BWRAP: set[tuple[str, frozenset[str]]] = set()
+"""Bubblewrap binaries (and feature sets) a probe found working in this process."""
+
+
+def _probe_bwrap(features: set[str]) -> tuple[bool, str]:
+    """:func:`_probe` for bubblewrap, remembered once it worked: every run asks, and the answer does not change."""
+    key = (shutil.which("bwrap") or "", frozenset(features))
+    if key in _USABLE_BWRAP:
+        return True, "usable"
+    usable, detail = _probe("bwrap", features)
+    if usable:
+        _USABLE_BWRAP.add(key)
+    return usable, detail
+
+
 def unsafe_opt_in() -> bool:
     """Whether ``$BENCHGEN_UNSAFE_NO_ISOLATION`` allows running untrusted code without isolation."""
     return os.environ.get(UNSAFE_ENV, "").strip().lower() not in ("", "0", "false", "no")
@@ -359,7 +406,7 @@ def _plan(mode: IsolationMode | None, allow_unsafe: bool) -> _Plan:
     filter_ok, filter_detail = seccomp.availability()
     quota = "--size" in features
     if mode in (None, "bwrap"):
-        bwrap_ok, bwrap_detail = _probe("bwrap", features)
+        bwrap_ok, bwrap_detail = _probe_bwrap(features)
         if bwrap_ok and filter_ok:
             return _Plan("bwrap", True, quota)
         if not allow_unsafe:
@@ -567,6 +614,301 @@ def _collect_build(
     for name, data in files.items():
         with open(dest / name, "xb") as handle:
             handle.write(data)
+
+
+# --- warm runtimes (zygotes) -------------------------------------------------------------------
+
+WARM_ENV = "BENCHGEN_WARM_SANDBOX"
+"""Set to 0 to start a cold interpreter for every run instead of forking a warm template."""
+ZYGOTE_SEALS = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
+
+
+def warm_enabled() -> bool:
+    """Whether runs fork a warm template (``$BENCHGEN_WARM_SANDBOX``, default on)."""
+    return os.environ.get(WARM_ENV, "").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _zygote_rlimits() -> None:
+    """The template itself runs only trusted code; its children set their own limits."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT_BYTES, FILE_SIZE_LIMIT_BYTES))
+
+
+def _inputs_memfd(host: Path) -> tuple[int, list[tuple[str, int]]]:
+    """Every file under ``host`` back to back in a sealed memfd, with (relative path, size) in order."""
+    fd = os.memfd_create("benchgen-inputs", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    inputs: list[tuple[str, int]] = []
+    try:
+        for path in sorted(p for p in host.rglob("*") if p.is_file() and not p.is_symlink()):
+            data = path.read_bytes()
+            inputs.append((path.relative_to(host).as_posix(), len(data)))
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        os.lseek(fd, 0, os.SEEK_SET)
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, ZYGOTE_SEALS)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, inputs
+
+
+class _Zygote:
+    """A warm sandbox runtime: ``sandbox_runner --zygote`` under bubblewrap, forking one child per job.
+
+    Shared by every thread of the process; spawning is serialized, children run side by side.
+    A reader thread collects the zygote's events: spawn replies and child exits.
+    """
+
+    def __init__(self, hash_seed: int, features: set[str]) -> None:
+        self.hash_seed = hash_seed
+        self.control, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
+        env = _child_env(Path(SANDBOX_DIR), hash_seed)
+        python = [
+            *_python_command(Path(SANDBOX_DIR), child.fileno())[:7],
+            "--zygote",
+            str(child.fileno()),
+        ]
+        command = _bwrap_command(env, python, features, 0, [], zygote=True)
+        self._spawning = threading.Lock()
+        self._events = threading.Condition()
+        self._replies: list[tuple[RunnerZygoteEvent, list[int]]] = []
+        self._exits: dict[int, int] = {}
+        self.dead: str | None = None
+        try:
+            self.proc = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=self._stderr,
+                cwd="/",
+                env=env,
+                pass_fds=(child.fileno(),),
+                start_new_session=True,
+                preexec_fn=_zygote_rlimits,
+            )
+        except OSError as exc:
+            child.close()
+            self.close()
+            raise SandboxError(f"could not start the sandbox: {exc}") from exc
+        child.close()
+        try:
+            ready = self._await_ready()
+        except BaseException:
+            self.close()
+            raise
+        self.nested = bool(ready.nested)
+        threading.Thread(target=self._read_events, name="benchgen-zygote-events", daemon=True).start()
+
+    def _stderr_tail(self) -> str:
+        with contextlib.suppress(OSError):
+            self._stderr.seek(0)
+            return self._stderr.read()[-2000:].decode(errors="replace")
+        return ""
+
+    def _receive(self, timeout: float | None) -> tuple[RunnerZygoteEvent, list[int]] | None:
+        if timeout is not None and not select.select([self.control], [], [], max(timeout, 0.0))[0]:
+            return None
+        data, fds, _flags, _address = socket.recv_fds(self.control, ZYGOTE_MAX_MESSAGE, ZYGOTE_MAX_FDS)
+        for fd in fds:
+            os.set_inheritable(fd, False)
+        if not data:
+            _close_all(fds)
+            raise EOFError("the sandbox runtime closed its control socket")
+        try:
+            return RunnerZygoteEvent.model_validate_json(data), fds
+        except ValidationError:
+            _close_all(fds)
+            raise EOFError("the sandbox runtime answered garbage") from None
+
+    def _await_ready(self) -> RunnerZygoteEvent:
+        deadline = time.monotonic() + IMPORT_ALLOWANCE_S
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                got = self._receive(min(remaining, 0.25))
+            except EOFError:
+                got = None
+                self.proc.wait()
+            if got is not None and got[0].event == "ready":
+                _close_all(got[1])
+                return got[0]
+            if self.proc.poll() is not None:
+                break
+        why = "in time" if self.proc.poll() is None else f"(exit status {self.proc.returncode})"
+        raise SandboxError(f"the sandbox runtime did not start {why}: {self._stderr_tail()}")
+
+    def _read_events(self) -> None:
+        while True:
+            try:
+                got = self._receive(None)
+            except (EOFError, OSError) as exc:
+                with self._events:
+                    self.dead = str(exc) or "the sandbox runtime ended"
+                    self._events.notify_all()
+                return
+            assert got is not None
+            event, fds = got
+            with self._events:
+                if event.event == "exited" and event.pid is not None and event.returncode is not None:
+                    self._exits[event.pid] = event.returncode
+                else:
+                    self._replies.append((event, fds))
+                self._events.notify_all()
+
+    @property
+    def alive(self) -> bool:
+        return self.dead is None and self.proc.poll() is None
+
+    def spawn(self, request: SpawnRequest, fds: list[int]) -> _ZygoteChild:
+        """Ask for a child with ``fds`` (protocol, stdout, stderr, inputs memfd); raises SandboxError."""
+        with self._spawning:
+            try:
+                socket.send_fds(self.control, [request.model_dump_json().encode()], fds)
+            except OSError as exc:
+                raise SandboxError(f"the sandbox runtime is gone: {exc}") from None
+            deadline = time.monotonic() + 60.0
+            with self._events:
+                while not self._replies and self.dead is None and time.monotonic() < deadline:
+                    self._events.wait(0.5)
+                if not self._replies:
+                    raise SandboxError(f"the sandbox runtime did not answer: {self.dead or 'timeout'}")
+                event, got = self._replies.pop(0)
+        if event.event != "spawned" or event.pid is None or len(got) != 1:
+            _close_all(got)
+            raise SandboxError(f"the sandbox runtime refused a job: {event.message or event.event}")
+        return _ZygoteChild(self, event.pid, got[0])
+
+    def wait_exit(self, pid: int, timeout: float) -> int | None:
+        """The return code of child ``pid`` once the zygote reaped it; None if it did not in time."""
+        deadline = time.monotonic() + timeout
+        with self._events:
+            while pid not in self._exits and self.dead is None and (left := deadline - time.monotonic()) > 0:
+                self._events.wait(left)
+            return self._exits.pop(pid, None)
+
+    def close(self) -> None:
+        """Hang up: the zygote kills its children and exits; its sandbox goes with it."""
+        with contextlib.suppress(OSError):
+            self.control.close()
+        proc = getattr(self, "proc", None)
+        if proc is not None:
+            try:
+                proc.wait(timeout=EXIT_GRACE_S)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc.pid)
+                proc.wait()
+        self._stderr.close()
+
+
+class _ZygoteChild:
+    """One job's process, forked by a zygote; the parent holds its pidfd."""
+
+    def __init__(self, zygote: _Zygote, pid: int, pidfd: int) -> None:
+        self.zygote = zygote
+        self.pid = pid
+        self.pidfd = pidfd
+
+    def exited(self) -> bool:
+        return bool(select.select([self.pidfd], [], [], 0)[0])
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+
+    def wait(self) -> int:
+        """Its return code, once the zygote has reaped it; raises SandboxError if the zygote died first."""
+        try:
+            code = self.zygote.wait_exit(self.pid, 30.0)
+        finally:
+            os.close(self.pidfd)
+        if code is None:
+            raise SandboxError(f"the sandbox runtime lost a job: {self.zygote.dead or 'no exit status'}")
+        return code
+
+
+class _PopenProcess:
+    """A cold run's process (bubblewrap or the interpreter itself), in its own process group."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+
+    def exited(self) -> bool:
+        return _has_exited(self.proc.pid)
+
+    def kill(self) -> None:
+        # Also reaps anything the script left behind in the group (unshare/none modes).
+        _kill_group(self.proc.pid)
+
+    def wait(self) -> int:
+        return self.proc.wait()
+
+
+class SandboxPool:
+    """The warm runtimes of this process: one zygote per hash seed, started on first use, then reused.
+
+    Starting an interpreter that imports build123d costs seconds; forking a prepared one
+    costs milliseconds. Every run still gets a fresh process with its own namespaces,
+    tmpfs, limits and seccomp filter (see :mod:`benchgen.sandbox_runner`). A zygote that
+    dies is replaced on the next run. Closing the pool (at interpreter exit, or when the
+    process dies) ends every zygote and its children.
+    """
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self._lock = threading.Lock()
+        self._starting: dict[int, threading.Lock] = {}
+        self._zygotes: dict[int, _Zygote] = {}
+        self.cold_reason: str | None = None
+        """Why runs start cold here (the kernel would not give a child its own namespaces), if they do."""
+
+    def zygote(self, hash_seed: int, features: set[str]) -> _Zygote | None:
+        """The live zygote for ``hash_seed`` (started now if needed), or None when children cannot be isolated."""
+        with self._lock:
+            starting = self._starting.setdefault(hash_seed, threading.Lock())
+        with starting:
+            with self._lock:
+                current = self._zygotes.get(hash_seed)
+                if self.cold_reason is not None:
+                    return None
+            if current is not None and current.alive:
+                return current
+            if current is not None:
+                current.close()
+            zygote = _Zygote(hash_seed, features)
+            if not zygote.nested:
+                zygote.close()
+                with self._lock:
+                    self.cold_reason = "a zygote's child cannot have its own user and mount namespaces here"
+                return None
+            with self._lock:
+                self._zygotes[hash_seed] = zygote
+            return zygote
+
+    def close(self) -> None:
+        """End every zygote (idempotent)."""
+        with self._lock:
+            zygotes, self._zygotes = list(self._zygotes.values()), {}
+        for zygote in zygotes:
+            zygote.close()
+
+
+_pool: SandboxPool | None = None
+_pool_lock = threading.Lock()
+
+
+def default_pool() -> SandboxPool:
+    """This process's :class:`SandboxPool` (a forked process gets its own; the parent's zygotes stay the parent's).
+
+    Process-wide on purpose: the warm interpreters are a cache of processes, like a
+    connection pool, and the checks of one worker process share them.
+    """
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool.pid != os.getpid():
+            _pool = SandboxPool()
+            atexit.register(_pool.close)
+        return _pool
 
 
 class _Progress:
@@ -876,15 +1218,25 @@ class _Streams:
         return self.tails[fd].text()
 
 
-def _monitor(proc: subprocess.Popen[bytes], streams: _Streams, progress: _Progress) -> tuple[int, bool]:
-    """Follow the run until the process ends, killing its whole group at a deadline or violation."""
+class _Process(Protocol):
+    """The sandboxed process as :func:`_monitor` sees it, cold (a Popen) or forked by a zygote."""
+
+    def exited(self) -> bool: ...
+
+    def kill(self) -> None: ...
+
+    def wait(self) -> int: ...
+
+
+def _monitor(proc: _Process, streams: _Streams, progress: _Progress) -> tuple[int, bool]:
+    """Follow the run until the process ends, killing it (its whole group) at a deadline or violation."""
     reader = _ProtocolReader(progress)
     exited_at, timed_out = None, False
     while True:
         now = time.monotonic()
         if progress.must_stop:
             break
-        if exited_at is None and _has_exited(proc.pid):
+        if exited_at is None and proc.exited():
             exited_at = now
         if exited_at is not None and (not streams.protocol_open or now - exited_at > EXIT_GRACE_S):
             break
@@ -892,8 +1244,7 @@ def _monitor(proc: subprocess.Popen[bytes], streams: _Streams, progress: _Progre
             timed_out = True
             break
         streams.pump(min(progress.deadline() - now, 0.25), reader)
-    # Also reaps anything the script left behind in the group (unshare/none modes).
-    _kill_group(proc.pid)
+    proc.kill()
     returncode = proc.wait()
     # Wait briefly until no process holds the protocol socket or the output pipes.
     give_up = time.monotonic() + EXIT_GRACE_S
@@ -987,6 +1338,8 @@ def run_script(
     hash_seed: int = 0,
     kind: JobKind = "scenario",
     views: Path | None = None,
+    warm: bool | None = None,
+    pool: SandboxPool | None = None,
 ) -> SandboxResult:
     """Run ``build(seed, scale)`` of an untrusted script for every request in one sandboxed process.
 
@@ -1007,6 +1360,12 @@ def run_script(
     :func:`benchgen.evaluate.write_view`), and each build is ``design.json`` plus one BREP per
     design part (:class:`benchgen.solution.DesignRecord`). Same isolation, limits and clock.
 
+    With full isolation the process is forked from a warm template of ``pool`` (default:
+    :func:`default_pool`) that has build123d imported already, one template per
+    ``hash_seed``; ``warm=False`` (or ``$BENCHGEN_WARM_SANDBOX=0``) starts a cold
+    interpreter instead. Either way the run gets a fresh process with the same isolation,
+    limits and clock, and nothing of an earlier run.
+
     Raises :class:`SandboxError` when the sandbox itself cannot start, or would be weaker
     than allowed.
     """
@@ -1018,40 +1377,25 @@ def run_script(
     if (kind == "design") != (views is not None):
         raise ValueError("a design job needs views, and only a design job takes them")
     host = _prepare_workdir(script, requests, workdir, plan, kind, views)
+    started = time.monotonic()
+    warm = warm_enabled() if warm is None else warm
+    zygote = (
+        (pool or default_pool()).zygote(hash_seed, _bwrap_features()) if warm and _warmable(plan) else None
+    )
     parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     out_read, out_write = os.pipe()
     err_read, err_write = os.pipe()
     child_fds = [out_write, err_write]
-    started = time.monotonic()
-    progress = _Progress(requests, limits, started, workdir, plan, kind)
+    progress = _Progress(requests, limits, time.monotonic(), workdir, plan, kind)
     try:
-        if plan.mode == "bwrap":
-            inner = Path(SANDBOX_DIR)
-            python = _python_command(inner, child_sock.fileno())
-            inputs = [host / SCRIPT_FILE, host / JOB_FILE] + ([host / VIEWS_DIR] if views is not None else [])
-            command = _bwrap_command(
-                _child_env(inner, hash_seed), python, _bwrap_features(), limits.disk_mb << 20, inputs
+        if zygote is not None:
+            proc: _Process = _spawn_warm(
+                zygote, host, limits, len(requests), [child_sock.fileno(), *child_fds]
             )
         else:
-            inner = host
-            python = _python_command(inner, child_sock.fileno())
-            command = _unshare_command(python) if plan.mode == "unshare" else python
-        try:
-            proc = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=out_write,
-                stderr=err_write,
-                cwd=host,
-                env=_child_env(inner, hash_seed),
-                pass_fds=(child_sock.fileno(),),
-                start_new_session=True,
-                preexec_fn=functools.partial(
-                    _apply_rlimits, limits.memory_mb << 20, _cpu_backstop(limits, len(requests))
-                ),
+            proc = _spawn_cold(
+                plan, host, limits, requests, hash_seed, views is not None, child_sock, child_fds
             )
-        except OSError as exc:
-            raise SandboxError(f"could not start the sandbox: {exc}") from exc
         child_sock.close()
         _close_all(child_fds)
         streams = _Streams(parent_sock, out_read, err_read)
@@ -1074,4 +1418,70 @@ def run_script(
         isolation=describe_isolation(plan, limits),
         import_seconds=(progress.imported or time.monotonic()) - started,
         wall_seconds=time.monotonic() - started,
+        warm=zygote is not None,
     )
+
+
+def _warmable(plan: _Plan) -> bool:
+    """Only a fully isolated run forks a template: its children need bubblewrap's namespaces and seccomp."""
+    return plan.mode == "bwrap" and plan.seccomp
+
+
+def _spawn_warm(
+    zygote: _Zygote, host: Path, limits: SandboxLimits, requests: int, fds: list[int]
+) -> _Process:
+    """A fresh child of ``zygote`` for the job in ``host`` (its inputs travel in a sealed memfd)."""
+    memfd, inputs = _inputs_memfd(host)
+    try:
+        request = SpawnRequest(
+            memory_bytes=limits.memory_mb << 20,
+            cpu_seconds=_cpu_backstop(limits, requests),
+            disk_bytes=limits.disk_mb << 20,
+            tmp_bytes=TMP_BYTES,
+            file_size_bytes=FILE_SIZE_LIMIT_BYTES,
+            inputs=inputs,
+        )
+        return zygote.spawn(request, [*fds, memfd])
+    finally:
+        os.close(memfd)
+
+
+def _spawn_cold(
+    plan: _Plan,
+    host: Path,
+    limits: SandboxLimits,
+    requests: list[BuildRequest],
+    hash_seed: int,
+    views: bool,
+    child_sock: socket.socket,
+    child_fds: list[int],
+) -> _Process:
+    """A new interpreter for the job (under bubblewrap, ``unshare`` or nothing, as planned)."""
+    if plan.mode == "bwrap":
+        inner = Path(SANDBOX_DIR)
+        python = _python_command(inner, child_sock.fileno())
+        inputs = [host / SCRIPT_FILE, host / JOB_FILE] + ([host / VIEWS_DIR] if views else [])
+        command = _bwrap_command(
+            _child_env(inner, hash_seed), python, _bwrap_features(), limits.disk_mb << 20, inputs
+        )
+    else:
+        inner = host
+        python = _python_command(inner, child_sock.fileno())
+        command = _unshare_command(python) if plan.mode == "unshare" else python
+    try:
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=child_fds[0],
+            stderr=child_fds[1],
+            cwd=host,
+            env=_child_env(inner, hash_seed),
+            pass_fds=(child_sock.fileno(),),
+            start_new_session=True,
+            preexec_fn=functools.partial(
+                _apply_rlimits, limits.memory_mb << 20, _cpu_backstop(limits, len(requests))
+            ),
+        )
+    except OSError as exc:
+        raise SandboxError(f"could not start the sandbox: {exc}") from exc
+    return _PopenProcess(proc)

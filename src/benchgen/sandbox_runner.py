@@ -55,6 +55,9 @@ SETUP_FAILURE_EXIT_CODE = 4
 MAX_MESSAGE_CHARS = 4_000
 MAX_TRACEBACK_CHARS = 20_000
 
+SANDBOX_WORKDIR = "/sandbox"
+"""The working directory of a zygote's children (each mounts its own tmpfs there)."""
+
 VIEWS_DIR = "views"
 """In a design job: one directory per request holding the variant's ``view.json`` and part BREPs."""
 
@@ -737,9 +740,13 @@ def _install_seccomp() -> int:
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="benchgen.sandbox_runner")
-    parser.add_argument("--workdir", required=True, type=Path)
-    parser.add_argument("--protocol-fd", required=True, type=int)
-    return parser.parse_args(argv)
+    parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--protocol-fd", type=int)
+    parser.add_argument("--zygote", type=int, metavar="CONTROL_FD", help="serve as a warm template")
+    args = parser.parse_args(argv)
+    if args.zygote is None and (args.workdir is None or args.protocol_fd is None):
+        parser.error("--workdir and --protocol-fd are required")
+    return args
 
 
 def _finish(code: int) -> NoReturn:
@@ -751,11 +758,12 @@ def _finish(code: int) -> NoReturn:
     os._exit(code)
 
 
-def main(argv: list[str] | None = None) -> NoReturn:
-    """Entry point inside the sandbox."""
-    args = _parse_args(argv)
-    workdir = args.workdir.resolve()
-    channel = Channel(args.protocol_fd)
+def serve(workdir: Path, protocol_fd: int) -> NoReturn:
+    """Run the job in ``workdir/job.json`` in this process: the part shared by cold runs and zygote children.
+
+    Everything before ``ready`` is trusted set-up; the script runs after it.
+    """
+    channel = Channel(protocol_fd)
     job = RunnerJob.model_validate_json((workdir / JOB_FILE).read_text(encoding="utf-8"))
     for name in (BUILDS_DIR, ".tmp", ".cache"):
         (workdir / name).mkdir(exist_ok=True)
@@ -766,7 +774,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     # Nothing untrusted has run yet. From here on only the parent holds the filter's
     # listener: the script cannot answer its own forbidden calls.
     channel.hand_over(RunnerEvent(event="ready"), fds)
-    install_guard(workdir, args.protocol_fd)
+    install_guard(workdir, protocol_fd)
     try:
         run_requests(channel, workdir, job)
     except RunFailure as failure:
@@ -781,6 +789,328 @@ def main(argv: list[str] | None = None) -> NoReturn:
         _finish(FAILURE_EXIT_CODE)
     channel.emit(RunnerEvent(event="finished"))
     _finish(0)
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Entry point inside the sandbox: one cold run, or (``--zygote``) a warm template."""
+    args = _parse_args(argv)
+    if args.zygote is not None:
+        zygote_main(args.zygote)
+    serve(args.workdir.resolve(), args.protocol_fd)
+
+
+# --- the warm template (zygote) ----------------------------------------------------------------
+#
+# Importing build123d costs seconds; a zygote pays it once. It runs under bubblewrap like a
+# cold run, imports everything a script needs, and then only forks: one fresh child per
+# job. The zygote never runs untrusted code, so every child starts from the same clean
+# template, and nothing a child does reaches the zygote or a later child: before the
+# script is imported each child gets its own user, mount, IPC, network and UTS
+# namespaces, its own size-limited tmpfs as its working directory and /tmp (the inputs
+# bind-mounted read-only), no capabilities, its own rlimits (its CPU clock starts at
+# zero), reseeded random generators and its own seccomp filter whose listener goes to
+# the parent. The zygote is not dumpable, so a child cannot reach its memory through
+# /proc, and the seccomp filter forbids every other way (ptrace, signals, namespaces).
+# What a forked child cannot get is another hash seed or address layout: the caller
+# keeps one zygote per PYTHONHASHSEED (the determinism repeat runs in another one).
+
+ZYGOTE_MAX_MESSAGE = 1 << 16
+"""Largest control message (a spawn request or an event); the inputs travel in a memfd."""
+ZYGOTE_MAX_FDS = 8
+ZygoteEventKind = Literal["ready", "spawned", "exited", "refused"]
+
+_CLONE_NEWNS = 0x00020000
+_CLONE_NEWUTS = 0x04000000
+_CLONE_NEWIPC = 0x08000000
+_CLONE_NEWUSER = 0x10000000
+_CLONE_NEWNET = 0x40000000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND = 1, 2, 4, 32, 4096
+_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE = 1, 4
+_CAPABILITY_VERSION_3 = 0x20080522
+_ADDRESS_SPACE_HEADROOM = 64 << 20
+"""A child needs at least this much address space beyond the template's to run anything."""
+
+
+class SpawnRequest(BaseModel):
+    """The parent asks a zygote for a child: its limits and its input files.
+
+    Sent with four fds (SCM_RIGHTS): the protocol socket, the child's stdout and stderr,
+    and a memfd holding the input files back to back, ``inputs`` giving their relative
+    paths and sizes in order.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    memory_bytes: int
+    cpu_seconds: int
+    disk_bytes: int
+    tmp_bytes: int
+    file_size_bytes: int
+    inputs: list[tuple[str, int]]
+
+
+class ZygoteEvent(BaseModel):
+    """What a zygote tells the parent: ``ready`` (with ``nested``: children can be isolated),
+    ``spawned`` (a pidfd attached), ``exited`` (with the child's return code, negative for a
+    signal, as :mod:`subprocess` reports it) or ``refused`` (a malformed request)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: ZygoteEventKind
+    pid: int | None = None
+    returncode: int | None = None
+    nested: bool | None = None
+    message: str = ""
+
+
+def _libc() -> Any:
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        import ctypes
+
+        raise OSError(ctypes.get_errno(), f"{what}: {os.strerror(ctypes.get_errno())}")
+
+
+def _mount(
+    libc: Any, source: str | None, target: str, fstype: str | None, flags: int, data: str | None
+) -> None:
+    encode = lambda v: v.encode() if v is not None else None  # noqa: E731
+    _check(libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)), f"mount {target}")
+
+
+def _own_namespaces(libc: Any) -> None:
+    """New user, mount, IPC, network and UTS namespaces for this (single-threaded) process."""
+    uid, gid = os.getuid(), os.getgid()
+    _check(
+        libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNS | _CLONE_NEWIPC | _CLONE_NEWNET | _CLONE_NEWUTS), "unshare"
+    )
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+        with open(f"/proc/self/{name}", "w", encoding="ascii") as handle:
+            handle.write(text)
+
+
+def _fresh_disks(libc: Any, workdir: str, disk_bytes: int, tmp_bytes: int) -> None:
+    flags = _MS_NOSUID | _MS_NODEV
+    _mount(libc, "tmpfs", workdir, "tmpfs", flags, f"size={disk_bytes},mode=0755")
+    _mount(libc, "tmpfs", "/tmp", "tmpfs", flags, f"size={tmp_bytes},mode=0755")
+
+
+def _unpack_inputs(memfd: int, inputs: list[tuple[str, int]], workdir: str) -> list[str]:
+    """Write the input files into the workdir; returns their top-level names."""
+    tops: list[str] = []
+    with os.fdopen(memfd, "rb") as source:
+        for relative, size in inputs:
+            parts = relative.split("/")
+            if relative.startswith("/") or any(p in ("", ".", "..") for p in parts):
+                raise ValueError(f"bad input path {relative!r}")
+            target = Path(workdir, *parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            data = source.read(size)
+            if len(data) != size:
+                raise ValueError(f"input {relative!r} is truncated")
+            with open(target, "xb") as handle:
+                handle.write(data)
+            if parts[0] not in tops:
+                tops.append(parts[0])
+    return tops
+
+
+def _read_only(libc: Any, paths: list[str]) -> None:
+    """Bind each path onto itself read-only, as bubblewrap's --ro-bind does for a cold run."""
+    for path in paths:
+        _mount(libc, path, path, None, _MS_BIND, None)
+        _mount(libc, None, path, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV, None)
+
+
+def _drop_capabilities(libc: Any) -> None:
+    """No capabilities left, even in the new user namespace (nothing can give them back without exec)."""
+    import ctypes
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [
+            ("effective", ctypes.c_uint32),
+            ("permitted", ctypes.c_uint32),
+            ("inheritable", ctypes.c_uint32),
+        ]
+
+    data = (Data * 2)()
+    _check(libc.capset(ctypes.byref(Header(_CAPABILITY_VERSION_3, 0)), data), "capset")
+
+
+def _address_space_bytes() -> int:
+    with open("/proc/self/status", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _limit(request: SpawnRequest) -> None:
+    import resource
+
+    used = _address_space_bytes()
+    if used + _ADDRESS_SPACE_HEADROOM > request.memory_bytes:
+        raise MemoryError(
+            f"the sandbox runtime already uses {used >> 20} MB of address space; "
+            f"the {request.memory_bytes >> 20} MB memory limit leaves it no room"
+        )
+    memory, cpu = request.memory_bytes, request.cpu_seconds
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))  # SIGXCPU at the soft limit, SIGKILL at the hard
+    resource.setrlimit(resource.RLIMIT_FSIZE, (request.file_size_bytes, request.file_size_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _reseed() -> None:
+    """A fresh process's random state: ``random`` reseeds itself at fork, numpy's global generator does not."""
+    import numpy
+
+    numpy.random.seed()
+
+
+def _close_other_fds(keep: set[int]) -> None:
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd not in keep:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _child(request: SpawnRequest, fds: list[int], zygote: int) -> NoReturn:
+    """A forked child: make a fresh sandbox of this process, then run the job like a cold run."""
+    protocol, stdout, stderr, memfd = fds
+    os.dup2(stdout, 1)
+    os.dup2(stderr, 2)
+    # The zygote's control socket and its other children's pidfds must not reach the script.
+    _close_other_fds({0, 1, 2, protocol, memfd})
+    libc = _libc()
+    _check(libc.prctl(_PR_SET_PDEATHSIG, 9, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
+    if os.getppid() != zygote:
+        _finish(SETUP_FAILURE_EXIT_CODE)
+    workdir = SANDBOX_WORKDIR
+    _own_namespaces(libc)
+    _fresh_disks(libc, workdir, request.disk_bytes, request.tmp_bytes)
+    _read_only(libc, [str(Path(workdir, top)) for top in _unpack_inputs(memfd, request.inputs, workdir)])
+    os.chdir(workdir)
+    _drop_capabilities(libc)
+    _limit(request)
+    _reseed()
+    sys.argv = [sys.argv[0], "--workdir", workdir, "--protocol-fd", str(protocol)]
+    serve(Path(workdir), protocol)
+
+
+def _spawn(request: SpawnRequest, fds: list[int]) -> int:
+    """Fork a child for ``request``; returns its pid (the child never returns)."""
+    zygote = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _child(request, fds, zygote)
+        except BaseException:  # set-up failed: say why on the job's stderr, never run the script
+            with contextlib.suppress(BaseException):
+                sys.stderr.write(
+                    "benchgen sandbox: the child could not set itself up:\n" + traceback.format_exc()
+                )
+            _finish(SETUP_FAILURE_EXIT_CODE)
+    return pid
+
+
+def _nested_isolation_works() -> bool:
+    """Fork a probe child that sets up its namespaces and tmpfs; whether it managed."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            libc = _libc()
+            _own_namespaces(libc)
+            _fresh_disks(libc, SANDBOX_WORKDIR, 1 << 20, 1 << 20)
+            _drop_capabilities(libc)
+        except BaseException:
+            os._exit(1)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def _send(control: socket.socket, event: ZygoteEvent, fds: list[int] | None = None) -> None:
+    socket.send_fds(control, [event.model_dump_json(exclude_none=True).encode()], fds or [])
+
+
+def _returncode(status: int) -> int:
+    return os.waitstatus_to_exitcode(status)
+
+
+def zygote_main(control_fd: int) -> NoReturn:
+    """Serve spawn requests on ``control_fd`` (a SOCK_SEQPACKET socket) until the parent hangs up.
+
+    When the parent goes away (even by SIGKILL) the socket reports it, and the zygote
+    kills its children and exits, which ends the bubblewrap sandbox.
+    """
+    import select
+
+    _preload()
+    import gc
+
+    import numpy  # noqa: F401
+
+    from benchgen import seccomp
+
+    seccomp.preload()
+    # Done once here rather than in every child: walking every module in a child would
+    # copy its pages (copy-on-write) for nothing. The children's guard finds it done.
+    _disarm_fork_exec()
+    # Children must not copy the template's objects either: keep the collector off them.
+    gc.collect()
+    gc.freeze()
+    libc = _libc()
+    _check(libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(PR_SET_DUMPABLE)")
+    control = socket.socket(fileno=control_fd)
+    _send(control, ZygoteEvent(event="ready", nested=_nested_isolation_works()))
+    poller = select.poll()
+    poller.register(control, select.POLLIN)
+    children: dict[int, int] = {}  # pidfd -> pid
+    while True:
+        for fd, _flags in poller.poll():
+            if fd != control.fileno():
+                pid = children.pop(fd)
+                poller.unregister(fd)
+                os.close(fd)
+                _, status = os.waitpid(pid, 0)
+                _send(control, ZygoteEvent(event="exited", pid=pid, returncode=_returncode(status)))
+                continue
+            try:
+                data, fds, _flags, _address = socket.recv_fds(control, ZYGOTE_MAX_MESSAGE, ZYGOTE_MAX_FDS)
+            except OSError:
+                data, fds = b"", []
+            if not data:  # the parent is gone: so is everything it started
+                for pid in children.values():
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, 9)
+                os._exit(0)
+            try:
+                request = SpawnRequest.model_validate_json(data)
+                if len(fds) != 4:
+                    raise ValueError(f"a spawn request carries 4 fds, not {len(fds)}")
+            except (ValidationError, ValueError) as exc:
+                for extra in fds:
+                    os.close(extra)
+                _send(control, ZygoteEvent(event="refused", message=str(exc)[:1000]))
+                continue
+            pid = _spawn(request, fds)
+            for extra in fds:
+                os.close(extra)
+            pidfd = os.pidfd_open(pid)
+            children[pidfd] = pid
+            poller.register(pidfd, select.POLLIN)
+            _send(control, ZygoteEvent(event="spawned", pid=pid), [pidfd])
 
 
 if __name__ == "__main__":

@@ -168,6 +168,12 @@ def _pyseccomp() -> Any:
     return pyseccomp
 
 
+def preload() -> None:
+    """Load libseccomp now (a warm template does, so its children compile their filter in a millisecond)."""
+    with contextlib.suppress(SeccompUnavailable):
+        _pyseccomp()
+
+
 def availability() -> tuple[bool, str]:
     """Whether the filter can work here, and why not; asks libseccomp what the kernel supports."""
     try:
