@@ -201,7 +201,7 @@ def check_script(
                 metrics=run.metrics,
             )
         if out_dir is not None:
-            report.artifacts = _write_artifacts(out_dir, options, run)
+            report.artifacts = _write_artifacts(out_dir, options, run, loader)
             if run.solution_artifacts:
                 report.artifacts["solution"] = {
                     k: (f"solution/{v}" if isinstance(v, str) else [f"solution/{x}" for x in v])
@@ -522,7 +522,9 @@ def _check_randomization(scenes: list[LoadedScene], options: CheckOptions, run: 
         )
 
 
-def _write_artifacts(out_dir: Path, options: CheckOptions, run: _Run) -> dict[str, Any]:
+def _write_artifacts(
+    out_dir: Path, options: CheckOptions, run: _Run, loader: GeometryLoader | None = None
+) -> dict[str, Any]:
     """MJCF + meshes and the 24 renders for seed 0 at scale 1, whenever that scene loaded."""
     out_dir.mkdir(parents=True, exist_ok=True)
     if not run.scenes:
@@ -538,7 +540,7 @@ def _write_artifacts(out_dir: Path, options: CheckOptions, run: _Run) -> dict[st
     except CheckFailure:
         return {}
     xml_path = write_mjcf(spec, out_dir)
-    cad = export_step_files(scene, out_dir / "cad")
+    cad = export_step_files(scene, out_dir / "cad", loader)
     with run.stage("rendering"):
         renders = render_views(model, bounds_frame(scene.record), out_dir / "renders", options.render)
     return {

@@ -33,6 +33,7 @@ import os
 import re
 import select
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -637,23 +638,34 @@ def _check_body_count(record: SceneRecord, settings: GeometrySettings) -> None:
 
 
 # --- the loader process ------------------------------------------------------------------------
+#
+# The loader reads hostile BREPs with OCCT, so it is a separate process with a memory limit
+# and a per-body time limit, fresh for every GeometryLoader (one per check). Where the
+# sandbox runs warm, it is a child of the sandbox's template (see benchgen.sandbox_runner):
+# OCCT is already loaded, and it runs in its own namespaces under a seccomp filter that
+# kills it on any forbidden call. Otherwise it is a new interpreter. Either way only
+# bytes cross: a JSON header line, then ``size`` bytes (the BREP in, the meshes out).
 
 _READY = "ready"
 _WORKER_FLAG = "--geometry-loader"
 _STARTUP_ALLOWANCE_S = 120.0
 _MAX_REPLY_BYTES = 1 << 20
+_MAX_PAYLOAD_BYTES = 1 << 30
 
 
 class _LoaderJob(BaseModel):
-    """One body for the loader: the BREP path, its label, where to put the meshes and the caps left."""
+    """One body for the loader: ``load`` (validate, measure, mesh) or ``step`` (export it as STEP).
+
+    ``size`` bytes of BREP follow the line.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    path: str
+    kind: Literal["load", "step"] = "load"
     label: str
-    out: str
-    max_faces: int
-    max_triangles: int
+    size: int = Field(ge=0)
+    max_faces: int = 0
+    max_triangles: int = 0
 
 
 class _SolidMeta(BaseModel):
@@ -668,44 +680,45 @@ class _SolidMeta(BaseModel):
 
 
 class _LoaderReply(BaseModel):
-    """The loader's answer for one body: its solids (meshes in ``out``) or a failure."""
+    """The loader's answer for one body: its solids (meshes in the ``size`` bytes that follow, an npz) or a failure."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     status: Literal["ok", "fail"]
     code: RejectCode | None = None
     message: str = ""
-    sha256: str = ""
     solids: list[_SolidMeta] = Field(default_factory=list)
+    faces: int = 0
+    """Exact faces over the body's solids (what the scene's face cap counts)."""
+    triangles: int = 0
+    """Triangles over the body's meshes (what the scene's triangle cap counts)."""
+    size: int = Field(default=0, ge=0)
 
 
-def _loader_answer(job: _LoaderJob, settings: GeometrySettings) -> _LoaderReply:
+def _fail(code: RejectCode, message: str) -> _LoaderReply:
+    return _LoaderReply(status="fail", code=code, message=message[:2000])
+
+
+def _loader_answer(job: _LoaderJob, data: bytes, settings: GeometrySettings) -> tuple[_LoaderReply, bytes]:
+    """The reply to one job and its payload (meshes as an npz, or STEP text)."""
     try:
-        data = _read_plain_file(Path(job.path), settings.max_brep_bytes)
-    except FileNotFoundError:
-        return _LoaderReply(
-            status="fail", code=RejectCode.CONTRACT_ERROR, message=f"{job.label!r}: shape file missing"
-        )
-    except (OSError, ValueError) as exc:
-        return _LoaderReply(
-            status="fail",
-            code=RejectCode.CONTRACT_ERROR,
-            message=f"{job.label!r}: shape file refused ({exc})",
-        )
-    try:
+        if job.kind == "step":
+            payload = _step_bytes(data)
+            return _LoaderReply(status="ok", size=len(payload)), payload
         solids = load_brep_bytes(data, job.label, settings, job.max_faces, job.max_triangles)
     except CheckFailure as failure:
-        return _LoaderReply(status="fail", code=failure.code, message=failure.message)
+        return _fail(failure.code, failure.message), b""
     except MemoryError:
         message = f"{job.label!r}: loading the shape ran out of memory ({settings.loader_memory_mb} MB)"
-        return _LoaderReply(status="fail", code=RejectCode.RESOURCE_LIMIT, message=message)
+        return _fail(RejectCode.RESOURCE_LIMIT, message), b""
     except Exception as exc:  # OCCT raises its own exception types on bad geometry
         message = f"{job.label!r}: the shape could not be processed ({type(exc).__name__}: {exc})"
-        return _LoaderReply(status="fail", code=RejectCode.INVALID_GEOMETRY, message=message[:2000])
+        return _fail(RejectCode.INVALID_GEOMETRY, message), b""
     arrays: dict[str, np.ndarray] = {}
     for index, solid in enumerate(solids):
         arrays[f"v{index}"], arrays[f"f{index}"] = solid.mesh.vertices, solid.mesh.faces
-    np.savez(job.out, **arrays)  # type: ignore[arg-type]
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]
     metas = [
         _SolidMeta(
             volume=s.volume_mm3,
@@ -717,7 +730,53 @@ def _loader_answer(job: _LoaderJob, settings: GeometrySettings) -> _LoaderReply:
         )
         for s in solids
     ]
-    return _LoaderReply(status="ok", sha256=hashlib.sha256(data).hexdigest(), solids=metas)
+    payload = buffer.getvalue()
+    reply = _LoaderReply(
+        status="ok",
+        solids=metas,
+        faces=sum(len(s.faces) for s in solids),
+        triangles=sum(len(s.mesh.faces) for s in solids),
+        size=len(payload),
+    )
+    return reply, payload
+
+
+def _step_bytes(data: bytes) -> bytes:
+    """A validated BREP as STEP text (build123d's exporter), with the export time pinned."""
+    from build123d import export_step, import_brep
+
+    with tempfile.TemporaryDirectory(prefix="benchgen-step-") as tmp:
+        brep, step = Path(tmp, "body.brep"), Path(tmp, "body.step")
+        brep.write_bytes(data)
+        export_step(import_brep(str(brep)), str(step))
+        text = step.read_text()
+    # STEP headers carry the export time; pin it so identical scenes give identical files.
+    return STEP_TIMESTAMP.sub(r"\g<1>'1970-01-01T00:00:00'", text).encode()
+
+
+def _read_exact(stream: Any, size: int) -> bytes:
+    chunks, left = [], size
+    while left > 0:
+        chunk = stream.read(min(left, 1 << 20))
+        if not chunk:
+            raise EOFError("the checker hung up")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def serve_loader(reader: Any, writer: Any, settings_json: str) -> None:
+    """The loader's loop: one job (header line + BREP bytes) in, one reply (line + payload) out, until EOF."""
+    settings = GeometrySettings.model_validate_json(settings_json)
+    import OCP.BRepMesh  # noqa: F401  (load OCCT before saying ready)
+
+    writer.write(_READY.encode() + b"\n")
+    writer.flush()
+    while line := reader.readline():
+        job = _LoaderJob.model_validate_json(line)
+        reply, payload = _loader_answer(job, _read_exact(reader, job.size), settings)
+        writer.write(reply.model_dump_json().encode() + b"\n" + payload)
+        writer.flush()
 
 
 def _die_with(parent: int) -> None:
@@ -731,39 +790,173 @@ def _die_with(parent: int) -> None:
 
 
 def _loader_main(settings_json: str, parent: int) -> None:
-    """The loader process: answer one JSON job per stdin line with one JSON line on the protocol stream."""
+    """A cold loader process: jobs on stdin, replies on a private copy of stdout."""
     _die_with(parent)
     # OCCT prints to stdout; keep the protocol on a private copy of it and send the rest to stderr.
-    protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    protocol = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
-    settings = GeometrySettings.model_validate_json(settings_json)
-    import OCP.BRepMesh  # noqa: F401  (load OCCT before saying ready)
+    serve_loader(sys.stdin.buffer, protocol, settings_json)
 
-    protocol.write(_READY + "\n")
-    protocol.flush()
-    for line in sys.stdin:
-        reply = _loader_answer(_LoaderJob.model_validate_json(line), settings)
-        protocol.write(reply.model_dump_json() + "\n")
-        protocol.flush()
+
+class _Channel:
+    """The checker's end of a loader: bytes out, lines and payloads in, on its own clock."""
+
+    def __init__(self, read_fd: int, write: Any, process: Any, owned: socket.socket | None = None) -> None:
+        self.read_fd = read_fd
+        self.write = write
+        self.process = process
+        """``exited()``, ``kill()``, ``wait() -> int`` (a cold Popen wrapper or a zygote child)."""
+        self.owned = owned
+        """The socket to close with the channel (warm loaders)."""
+        self.buffer = b""
+
+    def send(self, data: bytes) -> None:
+        self.write(data)
+
+    def _fill(self, until: float) -> bool:
+        remaining = until - time.monotonic()
+        if remaining <= 0 or not select.select([self.read_fd], [], [], remaining)[0]:
+            return False
+        chunk = os.read(self.read_fd, 1 << 20)
+        if not chunk:
+            return False
+        self.buffer += chunk
+        return True
+
+    def line(self, until: float) -> bytes | None:
+        """One line before ``until`` (monotonic); None on timeout, end of stream or an overlong line."""
+        while b"\n" not in self.buffer:
+            if len(self.buffer) > _MAX_REPLY_BYTES or not self._fill(until):
+                return None
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line
+
+    def exactly(self, size: int, until: float) -> bytes | None:
+        while len(self.buffer) < size:
+            if not self._fill(until):
+                return None
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return data
+
+    def close(self) -> int | None:
+        """Kill the loader; its return code (None when it cannot be known)."""
+        self.process.kill()
+        try:
+            return int(self.process.wait())
+        except Exception:  # the zygote that ran it is gone too
+            return None
+        finally:
+            if self.owned is not None:
+                self.owned.close()
+
+
+class _PopenLoader:
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+
+    def exited(self) -> bool:
+        return self.proc.poll() is not None
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def wait(self) -> int:
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        return self.proc.wait()
+
+
+def _cold_loader(settings: GeometrySettings) -> _Channel:
+    """A new interpreter as the loader (no warm sandbox here); memory-limited, dies with the checker."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+    for key in ("PYTHONPATH", "HOME", "OMP_NUM_THREADS"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-s",
+            "-m",
+            "benchgen.geometry",
+            _WORKER_FLAG,
+            settings.model_dump_json(),
+            str(os.getpid()),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
+    memory = settings.loader_memory_mb << 20
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # prlimit is Linux-only
+        import resource
+
+        resource.prlimit(proc.pid, resource.RLIMIT_AS, (memory, memory))
+        resource.prlimit(proc.pid, resource.RLIMIT_CORE, (0, 0))
+    assert proc.stdin is not None and proc.stdout is not None
+    stdin = proc.stdin
+
+    def write(data: bytes) -> None:
+        stdin.write(data)
+        stdin.flush()
+
+    return _Channel(proc.stdout.fileno(), write, _PopenLoader(proc))
+
+
+def _warm_loader(settings: GeometrySettings) -> _Channel | None:
+    """A child of the warm sandbox template as the loader, or None where runs are not warm."""
+    from benchgen.sandbox import spawn_loader
+
+    spawned = spawn_loader(settings.model_dump_json(), settings.loader_memory_mb)
+    if spawned is None:
+        return None
+    sock, child = spawned
+
+    def write(data: bytes) -> None:
+        sock.sendall(data)
+
+    return _Channel(sock.fileno(), write, child, owned=sock)
+
+
+@dataclass
+class _Loaded:
+    """A body the loader already loaded, by BREP content, and the caps it was loaded within.
+
+    The same bytes within caps at least as large give the same answer, so it is reused.
+    """
+
+    max_faces: int
+    max_triangles: int
+    solids: list[SolidGeometry]
 
 
 class GeometryLoader:
     """A separate process that reads, validates and meshes untrusted BREPs, one body at a time.
 
-    Started early (it imports OCCT while the sandbox runs) and reused for every build of a
-    check. A body that crashes it, or takes longer than ``body_timeout_s``, gets a verdict;
-    the process is then restarted for the next body. Use as a context manager.
+    Used for every build of a check. Where the sandbox runs warm the process is forked,
+    when first needed, from the sandbox's template (OCCT already loaded, isolated like a
+    sandboxed run); otherwise it is started at once, so it imports OCCT while the sandbox
+    runs. A body that crashes it, or takes longer than ``body_timeout_s``, gets a verdict;
+    the process is then replaced for the next body. Bodies whose BREP bytes were already
+    loaded (the same part at several seeds, the determinism repeat) are not loaded again.
+    Use as a context manager.
     """
 
-    def __init__(self, settings: GeometrySettings) -> None:
+    def __init__(self, settings: GeometrySettings, *, warm: bool | None = None) -> None:
+        from benchgen.sandbox import warm_enabled
+
         self.settings = settings
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._warm = warm_enabled() if warm is None else warm
+        self._channel: _Channel | None = None
         self._started = 0.0
         self._ready = False
-        self._buffer = b""
-        self._scratch = Path(tempfile.mkdtemp(prefix="benchgen-geometry-"))
-        self._count = 0
-        self._start()
+        self._loaded: dict[str, _Loaded] = {}
+        if not self._warm:
+            self._start()
 
     def __enter__(self) -> GeometryLoader:
         return self
@@ -772,89 +965,85 @@ class GeometryLoader:
         self.close()
 
     def close(self) -> None:
-        """Stop the process and remove its scratch files."""
+        """Stop the process."""
         self._stop()
-        import shutil
-
-        shutil.rmtree(self._scratch, ignore_errors=True)
+        self._loaded.clear()
 
     def _start(self) -> None:
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
-        for key in ("PYTHONPATH", "HOME", "OMP_NUM_THREADS"):
-            if key in os.environ:
-                env[key] = os.environ[key]
-        self._proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-s",
-                "-m",
-                "benchgen.geometry",
-                _WORKER_FLAG,
-                self.settings.model_dump_json(),
-                str(os.getpid()),
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,
-        )
-        memory = self.settings.loader_memory_mb << 20
-        with contextlib.suppress(AttributeError, OSError, ValueError):  # prlimit is Linux-only
-            import resource
-
-            resource.prlimit(self._proc.pid, resource.RLIMIT_AS, (memory, memory))
-            resource.prlimit(self._proc.pid, resource.RLIMIT_CORE, (0, 0))
+        channel = _warm_loader(self.settings) if self._warm else None
+        if channel is None:
+            self._warm = False
+            channel = _cold_loader(self.settings)
+        self._channel = channel
         self._started = time.monotonic()
         self._ready = False
-        self._buffer = b""
 
-    def _stop(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
-        proc.wait()
-
-    def _read_line(self, until: float) -> bytes | None:
-        """One line from the process before ``until`` (monotonic); None on timeout or end of stream."""
-        assert self._proc is not None and self._proc.stdout is not None
-        fd = self._proc.stdout.fileno()
-        while b"\n" not in self._buffer:
-            remaining = until - time.monotonic()
-            if remaining <= 0 or len(self._buffer) > _MAX_REPLY_BYTES:
-                return None
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                return None
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return None
-            self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line
+    def _stop(self) -> int | None:
+        channel, self._channel = self._channel, None
+        if channel is None:
+            return None
+        return channel.close()
 
     def _failure(self, label: str, timed_out: bool, limit: float) -> CheckFailure:
-        proc = self._proc
-        self._stop()
+        code = self._stop()
         if timed_out:
             return CheckFailure(
                 RejectCode.RESOURCE_LIMIT,
                 f"{label!r}: reading and meshing its shape took more than {limit:g} s "
                 "(the BREP is malformed or too complex)",
             )
-        code = proc.returncode if proc is not None else None
         how = (
             f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit status {code}"
         )
         return CheckFailure(
             RejectCode.INVALID_GEOMETRY, f"{label!r}: the BREP reader crashed on its shape file ({how})"
         )
+
+    def _channel_ready(self) -> _Channel:
+        if self._channel is None:
+            self._start()
+        assert self._channel is not None
+        if not self._ready:
+            line = self._channel.line(self._started + _STARTUP_ALLOWANCE_S)
+            if line is None or line.strip() != _READY.encode():
+                self._stop()
+                raise RuntimeError("the geometry loader process did not start")
+            self._ready = True
+        return self._channel
+
+    def _ask(self, job: _LoaderJob, data: bytes, deadline: Deadline | None) -> tuple[_LoaderReply, bytes]:
+        """Send one job; its reply and payload, or a verdict when the loader crashes or takes too long."""
+        channel = self._channel_ready()
+        limit = self.settings.body_timeout_s
+        if deadline is not None and deadline.seconds is not None:
+            limit = max(0.1, min(limit, deadline.started + deadline.seconds - time.monotonic()))
+        try:
+            channel.send(job.model_dump_json().encode() + b"\n" + data)
+        except OSError:
+            raise self._failure(job.label, False, limit) from None
+        started = time.monotonic()
+        line = channel.line(started + limit)
+        reply: _LoaderReply | None = None
+        if line is not None:
+            try:
+                reply = _LoaderReply.model_validate_json(line)
+            except ValidationError:
+                self._stop()
+                raise CheckFailure(
+                    RejectCode.INVALID_GEOMETRY, f"{job.label!r}: the BREP reader answered garbage"
+                ) from None
+        payload = (
+            b""
+            if reply is None or reply.size > _MAX_PAYLOAD_BYTES
+            else channel.exactly(reply.size, started + limit)
+        )
+        if reply is None or payload is None:
+            timed_out = time.monotonic() - started >= limit
+            failure = self._failure(job.label, timed_out, limit)  # stops the process
+            if timed_out and deadline is not None:
+                deadline.check(f"loading {job.label!r}")
+            raise failure
+        return reply, payload
 
     def load_body(
         self,
@@ -866,53 +1055,28 @@ class GeometryLoader:
     ) -> BodyGeometry:
         """Load one body in the loader process; raises :class:`CheckFailure` on any problem."""
         settings = self.settings
-        if self._proc is None:
-            self._start()
-        assert self._proc is not None and self._proc.stdin is not None
-        if not self._ready:
-            line = self._read_line(self._started + _STARTUP_ALLOWANCE_S)
-            if line is None or line.strip() != _READY.encode():
-                self._stop()
-                raise RuntimeError("the geometry loader process did not start")
-            self._ready = True
-        self._count += 1
-        out = self._scratch / f"{self._count}.npz"
-        job = _LoaderJob(
-            path=str(directory / body.brep),
-            label=body.label,
-            out=str(out),
-            max_faces=max_faces if max_faces is not None else settings.max_faces,
-            max_triangles=max_triangles if max_triangles is not None else settings.max_triangles,
-        )
-        limit = settings.body_timeout_s
-        if deadline is not None and deadline.seconds is not None:
-            limit = max(0.1, min(limit, deadline.started + deadline.seconds - time.monotonic()))
-        try:
-            self._proc.stdin.write(job.model_dump_json().encode() + b"\n")
-            self._proc.stdin.flush()
-        except OSError:
-            raise self._failure(body.label, False, limit) from None
-        started = time.monotonic()
-        line = self._read_line(started + limit)
-        if line is None:
-            timed_out = time.monotonic() - started >= limit
-            failure = self._failure(body.label, timed_out, limit)  # stops the process
-            if timed_out and deadline is not None:
-                deadline.check(f"loading {body.label!r}")
-            raise failure
-        try:
-            reply = _LoaderReply.model_validate_json(line)
-        except ValidationError:
-            self._stop()
-            raise CheckFailure(
-                RejectCode.INVALID_GEOMETRY, f"{body.label!r}: the BREP reader answered garbage"
-            ) from None
+        faces_left = max_faces if max_faces is not None else settings.max_faces
+        triangles_left = max_triangles if max_triangles is not None else settings.max_triangles
+        data = _read_brep_file(directory, body, settings)
+        sha256 = hashlib.sha256(data).hexdigest()
+        known = self._loaded.get(sha256)
+        if known is not None and faces_left >= known.max_faces and triangles_left >= known.max_triangles:
+            return body_geometry(body.label, known.solids, sha256)
+        job = _LoaderJob(label=body.label, size=len(data), max_faces=faces_left, max_triangles=triangles_left)
+        reply, payload = self._ask(job, data, deadline)
         if reply.status == "fail":
             raise CheckFailure(reply.code or RejectCode.INVALID_GEOMETRY, reply.message)
-        try:
-            return _body_from_reply(body.label, reply, out)
-        finally:
-            out.unlink(missing_ok=True)
+        solids = _solids_from_reply(body.label, reply, payload)
+        self._loaded[sha256] = _Loaded(faces_left, triangles_left, solids)
+        return body_geometry(body.label, solids, sha256)
+
+    def step_file(self, directory: Path, body: BodyRecord) -> bytes:
+        """The body's BREP as STEP text, written by the loader (the checker never loads OCCT itself)."""
+        data = _read_brep_file(directory, body, self.settings)
+        reply, payload = self._ask(_LoaderJob(kind="step", label=body.label, size=len(data)), data, None)
+        if reply.status == "fail":
+            raise CheckFailure(reply.code or RejectCode.INVALID_GEOMETRY, reply.message)
+        return payload
 
     def load_scene(self, directory: Path, deadline: Deadline | None = None) -> LoadedScene:
         """Parse ``scene.json`` and load every body, within the scene's caps."""
@@ -931,37 +1095,42 @@ class GeometryLoader:
         return LoadedScene(record=record, directory=directory, bodies=bodies)
 
 
-def _body_from_reply(label: str, reply: _LoaderReply, out: Path) -> BodyGeometry:
+def _solids_from_reply(label: str, reply: _LoaderReply, payload: bytes) -> list[SolidGeometry]:
     solids = []
-    with np.load(out, allow_pickle=False) as arrays:
-        for index, meta in enumerate(reply.solids):
-            vertices = np.asarray(arrays[f"v{index}"], dtype=np.float64)
-            faces = np.asarray(arrays[f"f{index}"], dtype=np.int64)
-            if (
-                vertices.ndim != 2
-                or vertices.shape[1] != 3
-                or faces.ndim != 2
-                or faces.shape[1] != 3
-                or not np.all(np.isfinite(vertices))
-                or (faces.size and (faces.min() < 0 or faces.max() >= len(vertices)))
-            ):
-                raise CheckFailure(
-                    RejectCode.INVALID_GEOMETRY, f"{label!r}: the loader returned a broken mesh"
-                )
-            solids.append(
-                SolidGeometry(
-                    mesh=TriMesh(vertices, faces),
-                    volume_mm3=meta.volume,
-                    bbox_min=np.array(meta.bbox_min),
-                    bbox_max=np.array(meta.bbox_max),
-                    faces=tuple(FaceSummary(k, o, a, r) for k, o, a, r in meta.faces),
-                    area_mm2=meta.area,
-                    centroid=np.array(meta.centroid),
-                )
+    try:
+        arrays = np.load(io.BytesIO(payload), allow_pickle=False)
+        meshes = [
+            (np.asarray(arrays[f"v{i}"], dtype=np.float64), np.asarray(arrays[f"f{i}"], dtype=np.int64))
+            for i in range(len(reply.solids))
+        ]
+    except (OSError, ValueError, KeyError, EOFError):
+        raise CheckFailure(
+            RejectCode.INVALID_GEOMETRY, f"{label!r}: the loader returned a broken mesh"
+        ) from None
+    for (vertices, faces), meta in zip(meshes, reply.solids, strict=True):
+        if (
+            vertices.ndim != 2
+            or vertices.shape[1] != 3
+            or faces.ndim != 2
+            or faces.shape[1] != 3
+            or not np.all(np.isfinite(vertices))
+            or (faces.size and (faces.min() < 0 or faces.max() >= len(vertices)))
+        ):
+            raise CheckFailure(RejectCode.INVALID_GEOMETRY, f"{label!r}: the loader returned a broken mesh")
+        solids.append(
+            SolidGeometry(
+                mesh=TriMesh(vertices, faces),
+                volume_mm3=meta.volume,
+                bbox_min=np.array(meta.bbox_min),
+                bbox_max=np.array(meta.bbox_max),
+                faces=tuple(FaceSummary(k, o, a, r) for k, o, a, r in meta.faces),
+                area_mm2=meta.area,
+                centroid=np.array(meta.centroid),
             )
+        )
     if not solids:
         raise CheckFailure(RejectCode.INVALID_GEOMETRY, f"{label!r}: the loader returned no solid")
-    return body_geometry(label, solids, reply.sha256)
+    return solids
 
 
 def load_scene(
@@ -1233,21 +1402,20 @@ def scene_extent(scene: LoadedScene) -> tuple[np.ndarray, np.ndarray]:
 STEP_TIMESTAMP = re.compile(r"(FILE_NAME\('[^']*',)'[^']*'")
 
 
-def export_step_files(scene: LoadedScene, out_dir: Path) -> list[Path]:
+def export_step_files(scene: LoadedScene, out_dir: Path, loader: GeometryLoader | None = None) -> list[Path]:
     """Write ``<label>.step`` for every body (payload at its own origin) from the validated BREPs.
 
-    Only called for scenes the loader process read successfully, so these bytes parse.
+    Only called for scenes the loader process read successfully, so these bytes parse. With
+    ``loader`` the loader writes them (the calling process never imports build123d).
     """
-    from build123d import export_step, import_brep
-
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for body in scene.record.bodies:
         path = out_dir / label_file_name(body.label, ".step")
-        export_step(import_brep(str(scene.directory / body.brep)), str(path))
-        # STEP headers carry the export time; pin it so identical scenes give identical files.
-        text = STEP_TIMESTAMP.sub(r"\g<1>'1970-01-01T00:00:00'", path.read_text())
-        path.write_text(text)
+        if loader is not None:
+            path.write_bytes(loader.step_file(scene.directory, body))
+        else:
+            path.write_bytes(_step_bytes(_read_brep_file(scene.directory, body, GeometrySettings())))
         paths.append(path)
     return paths
 

@@ -1422,6 +1422,48 @@ def run_script(
     )
 
 
+def spawn_loader(settings_json: str, memory_mb: int) -> tuple[socket.socket, _Process] | None:
+    """A geometry loader forked from the warm template (hash seed 0), or None where runs are not warm.
+
+    The loader is trusted code reading hostile BREPs: it gets a child's isolation (its own
+    namespaces and tmpfs, no capabilities, ``memory_mb`` of address space) and a seccomp
+    filter that kills it on any forbidden call. Returns the parent's end of its socket and
+    the process.
+    """
+    if not warm_enabled():
+        return None
+    try:
+        plan = _plan(None, False)
+    except SandboxError:
+        return None
+    zygote = default_pool().zygote(0, _bwrap_features()) if _warmable(plan) else None
+    if zygote is None:
+        return None
+    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    devnull = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
+    memfd = os.memfd_create("benchgen-inputs", os.MFD_CLOEXEC)
+    request = SpawnRequest(
+        role="loader",
+        loader_settings=settings_json,
+        memory_bytes=memory_mb << 20,
+        cpu_seconds=None,
+        disk_bytes=SandboxLimits().disk_mb << 20,
+        tmp_bytes=TMP_BYTES,
+        file_size_bytes=FILE_SIZE_LIMIT_BYTES,
+        inputs=[],
+    )
+    try:
+        process = zygote.spawn(request, [child.fileno(), devnull, devnull, memfd])
+    except BaseException:
+        parent.close()
+        raise
+    finally:
+        child.close()
+        os.close(devnull)
+        os.close(memfd)
+    return parent, process
+
+
 def _warmable(plan: _Plan) -> bool:
     """Only a fully isolated run forks a template: its children need bubblewrap's namespaces and seccomp."""
     return plan.mode == "bwrap" and plan.seccomp

@@ -841,8 +841,15 @@ class SpawnRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    role: Literal["job", "loader"] = "job"
+    """``job``: run the job in the inputs' ``job.json``; ``loader``: serve the trusted geometry
+    loader (:func:`benchgen.geometry.serve_loader`) on the protocol socket, under a seccomp
+    filter that kills it on any forbidden call."""
+    loader_settings: str = ""
+    """The loader's :class:`benchgen.geometry.GeometrySettings` as JSON."""
     memory_bytes: int
-    cpu_seconds: int
+    cpu_seconds: int | None
+    """None: no CPU limit (the loader; the parent's per-body clock bounds it)."""
     disk_bytes: int
     tmp_bytes: int
     file_size_bytes: int
@@ -965,7 +972,10 @@ def _limit(request: SpawnRequest) -> None:
     memory, cpu = request.memory_bytes, request.cpu_seconds
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))  # SIGXCPU at the soft limit, SIGKILL at the hard
+    if cpu is not None:
+        resource.setrlimit(
+            resource.RLIMIT_CPU, (cpu, cpu + 5)
+        )  # SIGXCPU at the soft limit, SIGKILL at the hard
     resource.setrlimit(resource.RLIMIT_FSIZE, (request.file_size_bytes, request.file_size_bytes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
@@ -1004,8 +1014,23 @@ def _child(request: SpawnRequest, fds: list[int], zygote: int) -> NoReturn:
     _drop_capabilities(libc)
     _limit(request)
     _reseed()
+    if request.role == "loader":
+        _serve_loader(protocol, request.loader_settings)
     sys.argv = [sys.argv[0], "--workdir", workdir, "--protocol-fd", str(protocol)]
     serve(Path(workdir), protocol)
+
+
+def _serve_loader(protocol: int, settings: str) -> NoReturn:
+    """Be the checker's geometry loader: trusted code reading hostile BREPs, contained by a killing filter."""
+    from benchgen import seccomp
+    from benchgen.geometry import serve_loader
+
+    Path(SANDBOX_WORKDIR, ".tmp").mkdir()
+    seccomp.install(seccomp.compile_filter(os.getpid(), supervised=False), listen=False)
+    sock = socket.socket(fileno=protocol)
+    with contextlib.suppress(EOFError, OSError):
+        serve_loader(sock.makefile("rb"), sock.makefile("wb"), settings)
+    _finish(0)
 
 
 def _spawn(request: SpawnRequest, fds: list[int]) -> int:
@@ -1064,6 +1089,8 @@ def zygote_main(control_fd: int) -> NoReturn:
     from benchgen import seccomp
 
     seccomp.preload()
+    import benchgen.geometry  # noqa: F401  (the loader's children need it; OCCT is loaded already)
+
     # Done once here rather than in every child: walking every module in a child would
     # copy its pages (copy-on-write) for nothing. The children's guard finds it done.
     _disarm_fork_exec()

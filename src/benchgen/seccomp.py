@@ -185,16 +185,27 @@ def availability() -> tuple[bool, str]:
     return True, f"usable (libseccomp API level {api})"
 
 
-def compile_filter(own_pid: int) -> bytes:
-    """The BPF program of the policy for the process ``own_pid`` (its pid as it sees itself)."""
+def compile_filter(own_pid: int, supervised: bool = True) -> bytes:
+    """The BPF program of the policy for the process ``own_pid`` (its pid as it sees itself).
+
+    ``supervised``: forbidden calls and every ``clone`` wait for the parent (user
+    notification). Otherwise, for trusted code that only needs containing (the geometry
+    loader reading hostile BREPs), a forbidden call kills the process and threads need no
+    approval.
+    """
     lib = _pyseccomp()
-    notify = lib.NOTIFY
+    notify = lib.NOTIFY if supervised else lib.KILL_PROCESS
     rules = lib.SyscallFilter(lib.ALLOW)
     rules.set_attr(lib.Attr.ACT_BADARCH, lib.KILL_PROCESS)
     for name in FORBIDDEN:
         if lib.resolve_syscall(lib.Arch.NATIVE, name) >= 0:  # skip calls this architecture lacks
             rules.add_rule(notify, name)
-    rules.add_rule(notify, "clone")
+    if supervised:
+        rules.add_rule(notify, "clone")
+    else:
+        rules.add_rule(notify, "clone", lib.Arg(0, lib.MASKED_EQ, CLONE_THREAD, 0))
+        for bit in (1 << b for b in range(32) if CLONE_NAMESPACES & (1 << b)):
+            rules.add_rule(notify, "clone", lib.Arg(0, lib.MASKED_EQ, bit, bit))
     rules.add_rule(lib.ERRNO(errno.ENOSYS), "clone3")
     for name in SIGNAL_CALLS:
         rules.add_rule(notify, name, lib.Arg(0, lib.NE, own_pid))
@@ -211,8 +222,8 @@ def compile_filter(own_pid: int) -> bytes:
         return handle.read()
 
 
-def install(program: bytes) -> int:
-    """Load ``program`` on every thread of this process; returns the notification listener fd.
+def install(program: bytes, listen: bool = True) -> int:
+    """Load ``program`` on every thread of this process; returns the notification listener fd (-1 without ``listen``).
 
     Sets ``no_new_privs`` first (the kernel requires it without CAP_SYS_ADMIN). Raises
     :class:`SeccompUnavailable` when the kernel refuses.
@@ -229,7 +240,7 @@ def install(program: bytes) -> int:
     code = ctypes.create_string_buffer(program, len(program))
     fprog = SockFprog(len(program) // 8, ctypes.addressof(code))
     number = int(_pyseccomp().resolve_syscall(0, "seccomp"))
-    flags = FILTER_FLAG_NEW_LISTENER | FILTER_FLAG_TSYNC | FILTER_FLAG_TSYNC_ESRCH
+    flags = FILTER_FLAG_TSYNC | FILTER_FLAG_TSYNC_ESRCH | (FILTER_FLAG_NEW_LISTENER if listen else 0)
     libc.syscall.restype = ctypes.c_long
     listener = int(
         libc.syscall(
@@ -241,7 +252,7 @@ def install(program: bytes) -> int:
     )
     if listener < 0:
         raise SeccompUnavailable(f"seccomp(SET_MODE_FILTER) failed: {os.strerror(ctypes.get_errno())}")
-    return listener
+    return listener if listen else -1
 
 
 # --- the parent's side --------------------------------------------------------------------------
