@@ -3,14 +3,17 @@
 No LLM is reachable here: every model call goes over real HTTP to the stub, which plays
 a scripted sequence of assistant turns (tool calls in OpenAI's wire format, with usage
 counts) and records each request. The trusted check is real (sandbox, build123d,
-MuJoCo); a session-wide memo shares its verdicts between tests so that each distinct
-script version is checked once.
+MuJoCo), and so is the evaluation of the coder's reference solution (benchgen.solving:
+sandboxed variants and design(view), trusted judging, rollouts); session-wide memos share
+their verdicts between tests so that each distinct script version (and script/solution
+pair) runs once.
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import io
 import json
 import os
 import re
@@ -43,6 +46,9 @@ from benchgen.agents.graph import SESSIONS_DIR
 from benchgen.agents.tools import CheckTools
 from benchgen.agents.workspace import Workspace, path_problem, sha256_text
 from benchgen.check import CheckOptions, check_script
+from benchgen.evaluate import EvaluateCode, EvaluationReport, SeedOutcome, summarize
+from benchgen.review import contact_sheet
+from benchgen.solving import EvaluateOptions, evaluate_solution
 from benchgen.verdict import CheckReport, RejectCode
 from stub_llm import PROFILES, Reply, ServerProfile, StubLLM, call, message_text, say
 
@@ -54,6 +60,9 @@ BAD = GOOD.replace(BIN_LINE, BIN_LINE + BLOCK_LINE)  # a block buried in the lau
 RAISES = "from build123d import Box\n\n\ndef build(seed, scale=1.0):\n    return Box(-1, 2, 3)\n"
 V1_MARK = "# v1: first submission\n"
 V1 = V1_MARK + GOOD
+SOLUTION = (EXAMPLES / "concave_bin_solution.py").read_text()
+BIN_LOOKUP = 'view.part("bin")'
+BROKEN_SOLUTION = SOLUTION.replace(BIN_LOOKUP, 'view.part("basket")')  # a KeyError inside design()
 
 PLAN = """# Concave bin
 
@@ -111,6 +120,36 @@ def checker(tmp_path_factory: pytest.TempPathFactory) -> MemoChecker:
     return MemoChecker(tmp_path_factory.mktemp("check-memo"))
 
 
+class MemoEvaluator:
+    """The real evaluate_solution, memoized by (script, solution, options) for the whole test session."""
+
+    def __init__(self, store: Path) -> None:
+        self.store = store
+        self.memo: dict[tuple[str, str, str], EvaluationReport] = {}
+        self.real_runs: list[tuple[str, str]] = []
+
+    def stored(self, script: str, solution: str) -> Path:
+        return self.store / f"{sha256_text(script)[:12]}-{sha256_text(solution)[:12]}"
+
+    def __call__(
+        self, script: Path, solution: Path, options: EvaluateOptions, out_dir: Path | None
+    ) -> EvaluationReport:
+        texts = (script.read_text(), solution.read_text())
+        key = (sha256_text(texts[0]), sha256_text(texts[1]), options.model_dump_json())
+        stored = self.stored(*texts)
+        if key not in self.memo:
+            self.memo[key] = evaluate_solution(script, solution, options, stored)
+            self.real_runs.append(key[:2])
+        if out_dir is not None:
+            shutil.copytree(stored, out_dir, dirs_exist_ok=True)
+        return self.memo[key].model_copy(deep=True)
+
+
+@pytest.fixture(scope="session")
+def evaluator(tmp_path_factory: pytest.TempPathFactory) -> MemoEvaluator:
+    return MemoEvaluator(tmp_path_factory.mktemp("evaluate-memo"))
+
+
 @pytest.fixture
 def no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY"):
@@ -132,6 +171,8 @@ def stub() -> Iterator[Callable[..., StubLLM]]:
 
 
 def settings_for(server: StubLLM, **overrides: Any) -> AgentSettings:
+    # Two seeds at scale 1 keep each real evaluation of a reference solution cheap.
+    overrides = {"solution_seeds": 2, "solution_scales": False, **overrides}
     return AgentSettings(model="openai:stub-model", base_url=server.base_url, max_retries=0, **overrides)
 
 
@@ -169,8 +210,12 @@ def assert_usage_matches(outcome_usage: dict[str, dict[str, Any]], server: StubL
 
 @pytest.mark.slow
 @pytest.mark.e2e
-def test_end_to_end_plan_fix_simulate_review_approve(
-    stub: Callable[..., StubLLM], checker: MemoChecker, tmp_path: Path, no_keys: None
+def test_end_to_end_plan_fix_simulate_solve_review_approve(
+    stub: Callable[..., StubLLM],
+    checker: MemoChecker,
+    evaluator: MemoEvaluator,
+    tmp_path: Path,
+    no_keys: None,
 ) -> None:
     replies = [
         *planner_replies(),
@@ -183,24 +228,36 @@ def test_end_to_end_plan_fix_simulate_review_approve(
         call("coder", "edit_file", file_path="/script.py", old_string=BLOCK_LINE, new_string=""),
         call("coder", "append_journal", entry="validate: 'block' overlapped the pedestal; removed it."),
         call("coder", "simulate"),
+        call("coder", "submit_for_review"),  # refused: no reference solution yet
+        call("coder", "get_docs_for", name="SceneView"),
+        call("coder", "write_file", file_path="/solution.py", content=BROKEN_SOLUTION),
+        call("coder", "evaluate_solution"),
+        call("coder", "submit_for_review"),  # refused: the solution failed
+        call("coder", "edit_file", file_path="/solution.py", old_string="basket", new_string="bin"),
+        call("coder", "evaluate_solution"),
         call("coder", "submit_for_review"),
         call(
             "reviewer",
             "submit_review",
             decision="approve",
-            summary="Deck, trench and bin read clearly.",
+            summary="Deck, trench and bin read clearly; the chute carries the ball into the bin.",
             _prompt_tokens=2500,
         ),
     ]
     server = stub(replies)
     settings = settings_for(server, prices={"openai:stub-model": (3.0, 15.0)})
     outcome = run_agent_session(
-        "a ball rolls off a deck into a bin", "spatial", settings, tmp_path, checker=checker
+        "a ball rolls off a deck into a bin",
+        "spatial",
+        settings,
+        tmp_path,
+        checker=checker,
+        evaluator=evaluator,
     )
 
     assert server.errors == [] and server.remaining == 0
     assert outcome.status == "approved", outcome.reason
-    assert outcome.script == GOOD and outcome.plan == PLAN
+    assert outcome.script == GOOD and outcome.plan == PLAN and outcome.solution == SOLUTION
     assert outcome.review is not None and outcome.review["decision"] == "approve"
 
     # The coder saw the validate failures as readable feedback, then fixed the script. The traceback
@@ -213,60 +270,121 @@ def test_end_to_end_plan_fix_simulate_review_approve(
     assert "FAILED [intersection]" in after_validate and "'block'" in after_validate
     after_simulate = tool_messages(coder_bodies[9])[-1]
     assert "PASSED" in after_simulate and "/renders/" in after_simulate
+    assert "evaluate_solution()" in after_simulate  # the next step is named
+    no_solution = tool_messages(coder_bodies[10])[-1]
+    assert no_solution.startswith("Refused") and "/solution.py" in no_solution
+    assert (
+        "SceneView(" in tool_messages(coder_bodies[11])[-1]
+        and "goal_zone" in tool_messages(coder_bodies[11])[-1]
+    )
+
+    # The failing solution's verdict reached the coder: code, every variant, the traceback in
+    # /solution.py and library names (no host path), a hint; submitting it was refused.
+    failed = tool_messages(coder_bodies[13])[-1]
+    assert "FAILED [script_error]: 0/2 variants solved" in failed
+    assert "- seed 0, scale 1: FAILED [script_error]" in failed and "- seed 1, scale 1: FAILED" in failed
+    assert 'File "/solution.py", line' in failed and "in design" in failed
+    assert "no part 'basket' (parts: launch_deck, bin)" in failed and 'File "benchgen/solution.py"' in failed
+    assert "Hint: design(view) raised" in failed and "Fix /solution.py" in failed
+    refused = tool_messages(coder_bodies[14])[-1]
+    assert refused.startswith("Refused: evaluate_solution() failed") and "[script_error]" in refused
+    passed = tool_messages(coder_bodies[16])[-1]
+    assert "PASSED: all 2 variants solved." in passed and "- seed 1, scale 1: solved" in passed
+    assert re.search(r"Cost: \$\d+\.\d\d a unit .*budget \$15\.00 .*limit 1200 g", passed), passed
+    assert (
+        "/evaluations/" in passed
+        and "rollout_poster.png" in passed
+        and "Next: submit_for_review()." in passed
+    )
+
     sent = json.dumps(server.bodies())
     for host in (
         str(tmp_path),
         sys.prefix,
         sysconfig.get_path("purelib"),
         f"{tempfile.gettempdir()}/benchgen",
+        str(Path(__file__).resolve().parents[1]),  # the checkout (benchgen's own source files)
+        "/sandbox/",
     ):
         assert host not in sent, host
     assert all(isinstance(c, str) for c in system_contents(server))  # plain system prompts
 
-    # The reviewer got the renders as images: a contact sheet plus four key views, PNG data URLs.
-    urls = image_parts(server.bodies("reviewer")[0])
+    # The reviewer got five PNGs: the unsolved contact sheet, the solved one (the same views
+    # with the reference design), the rollout's last frame, and two unsolved key views.
+    first_review = server.bodies("reviewer")[0]
+    urls = image_parts(first_review)
     assert len(urls) == 5
+    images = []
     for url in urls:
         assert url.startswith("data:image/png;base64,")
-        assert base64.b64decode(url.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+        images.append(base64.b64decode(url.split(",", 1)[1]))
+        assert images[-1][:8] == b"\x89PNG\r\n\x1a\n"
+    artifacts = evaluator.stored(GOOD, SOLUTION)
+    assert images[2] == (artifacts / "rollout_poster.png").read_bytes()
+    views = sorted((artifacts / "renders").glob("*.png"), key=lambda p: (int(p.stem[1:3]), p.stem))
+    solved_sheet = contact_sheet(views, tmp_path / "solved_sheet.png", columns=8)
+    assert _pixels(images[1]) == _pixels(solved_sheet.read_bytes())
+    assert _pixels(images[0]) != _pixels(images[1])  # the design is visible in the solved views
+    review_text = message_text(first_review["messages"][-1])
+    assert "Image 1: UNSOLVED" in review_text and "Image 2: SOLVED" in review_text
+    assert "Image 3: SOLVED: the last frame of the rollout" in review_text
+    assert "Reference solution (/solution.py)" in review_text and '"passed": true' in review_text
+
     coder_tools = {t["function"]["name"] for t in coder_bodies[0]["tools"]}
     assert {
         "validate",
         "simulate",
+        "evaluate_solution",
         "submit_for_review",
         "get_docs_for",
         "write_file",
         "edit_file",
     } <= coder_tools
     assert not coder_tools & {"task", "execute"}  # no subagents, no shell: scripts run only in the sandbox
-    reviewer_tools = {t["function"]["name"] for t in server.bodies("reviewer")[0]["tools"]}
+    reviewer_tools = {t["function"]["name"] for t in first_review["tools"]}
     assert "submit_review" in reviewer_tools and "write_file" not in reviewer_tools
 
     # Usage per role is exactly what the server reported; cost follows the configured prices.
     assert_usage_matches(outcome.usage, server)
     coder_usage = outcome.usage["coder"]
-    assert coder_usage["calls"] == 10
+    assert coder_usage["calls"] == 17
     assert coder_usage["est_cost_usd"] == pytest.approx(
         (coder_usage["input_tokens"] * 3 + coder_usage["output_tokens"] * 15) / 1e6
     )
 
+    assert outcome.evaluation is not None and outcome.evaluation["passed"]
+    assert outcome.evaluation["max_unit_cost"] == 15.0 and 0 < outcome.evaluation["cost_usd"] < 15.0
     assert "submitted script" in outcome.journal and "session ended: approved" in outcome.journal
+    assert "evaluate_solution of solution" in outcome.journal and "FAILED [script_error]" in outcome.journal
     assert outcome.report is not None and outcome.report["accepted"]
     assert (tmp_path / "checkpoints.sqlite").is_file()
     assert not (tmp_path / SESSIONS_DIR / outcome.session_id).exists()  # the workspace is ephemeral
 
 
+def _pixels(png: bytes) -> bytes:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        return image.convert("RGB").tobytes()
+
+
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_reviewer_requests_changes_then_approves(
-    stub: Callable[..., StubLLM], checker: MemoChecker, tmp_path: Path, no_keys: None
+    stub: Callable[..., StubLLM],
+    checker: MemoChecker,
+    evaluator: MemoEvaluator,
+    tmp_path: Path,
+    no_keys: None,
 ) -> None:
     fix = "Remove the 'v1' header comment."
     replies = [
         *planner_replies(),
         call("coder", "write_file", file_path="/script.py", content=V1),
+        call("coder", "write_file", file_path="/solution.py", content=SOLUTION),
         call("coder", "submit_for_review"),  # refused: never simulated
         call("coder", "simulate"),
+        call("coder", "evaluate_solution"),
         call("coder", "submit_for_review"),
         call("reviewer", "read_file", file_path="/script.py"),
         call(
@@ -279,21 +397,28 @@ def test_reviewer_requests_changes_then_approves(
         call("coder", "read_file", file_path="/journal.md"),
         call("coder", "edit_file", file_path="/script.py", old_string=V1_MARK, new_string=""),
         call("coder", "simulate"),
+        call("coder", "submit_for_review"),  # refused: the solution was evaluated on the old script
+        call("coder", "evaluate_solution"),
         call("coder", "submit_for_review"),
         call("reviewer", "submit_review", decision="approve", summary="Clean."),
     ]
     server = stub(replies)
-    outcome = run_agent_session("deck and bin", "spatial", settings_for(server), tmp_path, checker=checker)
+    outcome = run_agent_session(
+        "deck and bin", "spatial", settings_for(server), tmp_path, checker=checker, evaluator=evaluator
+    )
 
     assert server.errors == [] and server.remaining == 0
     assert outcome.status == "approved", outcome.reason
-    assert outcome.script == GOOD
+    assert outcome.script == GOOD and outcome.solution == SOLUTION  # the solution carried over to round 2
     assert outcome.counters["review_rounds"] == 2 and outcome.counters["coder_rounds"] == 2
     coder_bodies = server.bodies("coder")
-    assert "Refused" in tool_messages(coder_bodies[2])[-1]
-    round_two = message_text([m for m in coder_bodies[4]["messages"] if m["role"] == "user"][0])
+    assert "Refused" in tool_messages(coder_bodies[3])[-1]
+    round_two = message_text([m for m in coder_bodies[6]["messages"] if m["role"] == "user"][0])
     assert "Round 2" in round_two and fix in round_two
-    assert "request_changes" in tool_messages(coder_bodies[5])[-1]  # the journal carries the review
+    assert "request_changes" in tool_messages(coder_bodies[7])[-1]  # the journal carries the review
+    stale = tool_messages(coder_bodies[10])[-1]
+    assert stale.startswith("Refused: evaluate_solution() has not run on the current /script.py")
+    assert "PASSED" in tool_messages(coder_bodies[11])[-1]
     assert_usage_matches(outcome.usage, server)
 
 
@@ -373,7 +498,11 @@ def _checkpointed_nodes(db: Path, session_id: str) -> int:
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_killed_session_resumes_from_checkpoint(
-    stub: Callable[..., StubLLM], checker: MemoChecker, tmp_path: Path, no_keys: None
+    stub: Callable[..., StubLLM],
+    checker: MemoChecker,
+    evaluator: MemoEvaluator,
+    tmp_path: Path,
+    no_keys: None,
 ) -> None:
     hang = Reply(role="coder", content="never delivered", delay_s=300)
     answered = [
@@ -403,12 +532,21 @@ def test_killed_session_resumes_from_checkpoint(
 
     server.add(
         call("coder", "write_file", file_path="/script.py", content=GOOD),
+        call("coder", "write_file", file_path="/solution.py", content=SOLUTION),
         call("coder", "simulate"),
+        call("coder", "evaluate_solution"),
         call("coder", "submit_for_review"),
         call("reviewer", "submit_review", decision="approve", summary="Good."),
     )
     outcome = run_agent_session(
-        None, None, settings, tmp_path, session_id=session_id, resume=True, checker=checker
+        None,
+        None,
+        settings,
+        tmp_path,
+        session_id=session_id,
+        resume=True,
+        checker=checker,
+        evaluator=evaluator,
     )
 
     assert outcome.status == "approved", outcome.reason
@@ -418,14 +556,16 @@ def test_killed_session_resumes_from_checkpoint(
     assert "Round 1" in message_text([m for m in resumed["messages"] if m["role"] == "user"][0])
     assert outcome.usage["planner"]["calls"] == planner_calls  # usage survived in the checkpoint
     # ... and so did the tokens of the coder calls answered before the kill (logged per call).
-    assert outcome.usage["coder"]["calls"] == len(answered) + 3
+    assert outcome.usage["coder"]["calls"] == len(answered) + 5
+    assert outcome.solution == SOLUTION
     assert_usage_matches(outcome.usage, server)
 
     # Finished sessions resume to their outcome without work; unknown ones fail before work.
     again = run_agent_session(
         None, None, settings, tmp_path, session_id=session_id, resume=True, checker=checker
     )
-    assert again.status == "approved" and len(server.requests) == len(server.bodies())
+    assert again.status == "approved" and again.solution == SOLUTION
+    assert len(server.requests) == len(server.bodies())
     with pytest.raises(AgentConfigError, match="no checkpoint"):
         run_agent_session(None, None, settings, tmp_path, session_id="nope", resume=True)
     with pytest.raises(AgentConfigError, match="already exists"):
@@ -523,6 +663,62 @@ def test_repeated_identical_failure_stops_the_session(tmp_path: Path) -> None:
     assert ledger.stop is not None and ledger.stop.status == "failed"
     assert "3 consecutive script versions" in ledger.stop.reason
     assert "Refused" in tools.submit_for_review()
+
+
+def test_evaluate_solution_refuses_caches_and_stops_on_repeated_failures(tmp_path: Path) -> None:
+    """The tool's bookkeeping (the verdicts themselves are the real evaluator's, tested end to end)."""
+    workspace = Workspace.create(tmp_path / "ws")
+    ledger = Ledger(AgentSettings(model="openai:x"))
+    runs: list[tuple[str, str]] = []
+    budget = {"target_quantity": 100, "max_unit_cost": 2.0, "max_weight_g": 500.0}
+
+    def valid(script: Path, options: CheckOptions, out_dir: Path | None) -> CheckReport:
+        return CheckReport(
+            accepted=True, code=None, message="accepted", metrics={"scene": {"constraints": budget}}
+        )
+
+    def misses(
+        script: Path, solution: Path, options: EvaluateOptions, out_dir: Path | None
+    ) -> EvaluationReport:
+        runs.append((script.read_text(), solution.read_text()))
+        message = "after 10 s the payload is at (1, 2, 3) mm, not resting inside goal zone 'bin'"
+        return summarize(
+            [
+                SeedOutcome(
+                    seed=seed,
+                    scale=1.0,
+                    success=False,
+                    code=EvaluateCode.MISSED_GOAL,
+                    message=message,
+                    cost_usd=1.5,
+                    weight_g=300.0,
+                )
+                for seed in range(2)
+            ]
+        )
+
+    tools = CheckTools(
+        workspace, tmp_path / "checks", ledger, CheckOptions(), valid, max_identical=3, evaluator=misses
+    )
+    assert "no /script.py" in tools.evaluate_solution()
+    workspace.write("script.py", "v1")
+    assert "no /solution.py" in tools.evaluate_solution()
+    workspace.write("solution.py", "s1")
+    assert tools.evaluate_solution().startswith("Refused: run validate()") and runs == []
+    tools.validate()
+    text = tools.evaluate_solution()
+    assert (
+        "FAILED [missed_goal]: 0/2 variants solved" in text
+        and "- seed 1, scale 1: FAILED [missed_goal]" in text
+    )
+    assert "budget $2.00 (75% of it)" in text and "weight 300 g, limit 500 g" in text
+    assert "cached" in tools.evaluate_solution() and len(runs) == 1  # unchanged pair: no new run
+    workspace.write("solution.py", "s2")
+    tools.evaluate_solution()
+    assert ledger.stop is None and len(runs) == 2
+    workspace.write("solution.py", "s3")
+    assert "SESSION STOPPED" in tools.evaluate_solution()
+    assert ledger.stop is not None and "3 consecutive solution versions" in ledger.stop.reason
 
 
 def _never_check(script: Path, options: CheckOptions, out_dir: Path | None) -> CheckReport:
@@ -623,12 +819,19 @@ def test_model_error_fails_the_session_but_keeps_it_resumable(
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_agent_author_lands_a_benchmark_in_the_dataset(
-    stub: Callable[..., StubLLM], checker: MemoChecker, tmp_path: Path, no_keys: None
+    stub: Callable[..., StubLLM],
+    checker: MemoChecker,
+    evaluator: MemoEvaluator,
+    tmp_path: Path,
+    no_keys: None,
 ) -> None:
     """`generate --author agent`: an approved session goes through the same trusted check, review
-    and packaging as offline candidates; the manifest names the models and the token counts the
-    server reported."""
+    and packaging as offline candidates, with the coder's reference solution on the candidate; the
+    manifest names the models and the token counts the server reported."""
+    import numpy as np
+
     from benchgen.authors.agent import AgentAuthor
+    from benchgen.authors.offline import Candidate
     from benchgen.dataset import open as open_dataset
     from benchgen.generate import GenerateOptions, Generator
 
@@ -636,6 +839,8 @@ def test_agent_author_lands_a_benchmark_in_the_dataset(
         *planner_replies(),
         call("coder", "write_file", file_path="/script.py", content=GOOD),
         call("coder", "validate"),
+        call("coder", "write_file", file_path="/solution.py", content=SOLUTION),
+        call("coder", "evaluate_solution"),
         call("coder", "simulate"),
         call("coder", "submit_for_review"),
         call("reviewer", "submit_review", decision="approve", summary="Clear scene."),
@@ -645,15 +850,24 @@ def test_agent_author_lands_a_benchmark_in_the_dataset(
     options = GenerateOptions(
         out=out, count=1, seed=0, author="agent", theme="ball into a bin", tier="spatial"
     )
-    author = AgentAuthor(settings_for(server), out, checker=checker)
-    summary = Generator(options, author=author).run()
+    author = AgentAuthor(settings_for(server), out, checker=checker, evaluator=evaluator)
+    candidates: list[Candidate] = []
+
+    def recording(rng: np.random.Generator, theme: str | None, tier: str | None) -> Candidate:
+        candidates.append(author(rng, theme, tier))
+        return candidates[-1]
+
+    summary = Generator(options, author=recording).run()
 
     assert summary.accepted == 1, summary
+    (candidate,) = candidates
+    assert candidate.script == GOOD and candidate.solution == SOLUTION
     (bench,) = list(open_dataset(out))
     assert bench.script_path.read_text() == GOOD
     recorded = bench.manifest.author
     assert recorded["kind"] == "agent" and recorded["family"] == "agent"
     assert set(recorded["models"].values()) == {"openai:stub-model"}
+    assert recorded["solution_evaluation"]["passed"] and recorded["solution_evaluation"]["cost_usd"] > 0
     assert_usage_matches(recorded["usage"], server)
 
 
@@ -667,31 +881,44 @@ REVIEW_SESSION = "review"
 
 
 def seed_review(dataset: Path, settings: AgentSettings, session_id: str = REVIEW_SESSION) -> None:
-    """Checkpoint a session right after the coder's submission of GOOD, with 24 views in its workspace."""
+    """Checkpoint a session right after the coder's submission of GOOD with SOLUTION: 24 views of the
+    scene and 24 of the solved scene plus a rollout poster in its workspace."""
     from PIL import Image
 
     from benchgen.agents.graph import CHECKPOINT_FILE, SessionRunner, open_checkpointer
 
-    sha = sha256_text(GOOD)
+    sha, solution_sha = sha256_text(GOOD), sha256_text(SOLUTION)
     runner = SessionRunner(settings, dataset.resolve(), session_id, _never_check)
-    renders = runner.workspace.render_dir(sha) / "renders"
-    renders.mkdir(parents=True, exist_ok=True)
-    for elevation in (15, 35, 60):
-        for azimuth in range(0, 360, 45):
-            color = (elevation * 4, azimuth // 2, 120)
-            Image.new("RGB", (96, 72), color).save(renders / f"e{elevation:02d}_a{azimuth:03d}.png")
+    solved = runner.workspace.evaluation_dir(sha, solution_sha)
+    for directory, blue in ((runner.workspace.render_dir(sha), 120), (solved, 240)):
+        renders = directory / "renders"
+        renders.mkdir(parents=True, exist_ok=True)
+        for elevation in (15, 35, 60):
+            for azimuth in range(0, 360, 45):
+                color = (elevation * 4, azimuth // 2, blue)
+                Image.new("RGB", (96, 72), color).save(renders / f"e{elevation:02d}_a{azimuth:03d}.png")
+    Image.new("RGB", (96, 72), (0, 200, 0)).save(solved / "rollout_poster.png")
+    evaluation = {"passed": True, "code": None, "success_rate": 1.0, "cost_usd": 0.4, "max_unit_cost": 15.0}
     with open_checkpointer(dataset.resolve() / CHECKPOINT_FILE) as saver:
         graph = runner.build_graph(saver)
         values = {
             "session_id": session_id,
             "theme": "deck and bin",
             "tier": "spatial",
-            "files": {"plan.md": PLAN, "todo.md": TODO, "script.py": GOOD, "journal.md": ""},
+            "files": {
+                "plan.md": PLAN,
+                "todo.md": TODO,
+                "script.py": GOOD,
+                "solution.py": SOLUTION,
+                "journal.md": "",
+            },
             "plan_attempts": 1,
             "plan_ok": True,
             "coder_rounds": 1,
             "submitted_sha": sha,
+            "submitted_solution_sha": solution_sha,
             "report": {"accepted": True, "code": None, "message": ""},
+            "evaluation": evaluation,
         }
         graph.update_state({"configurable": {"thread_id": session_id}}, values, as_node="coder")
 
@@ -723,8 +950,16 @@ def test_reviewer_on_a_vllm_like_server_without_tool_choice_and_one_image(
     assert len(server.refusals) == 1 and "tool_choice" in server.refusals[0]
     first, second = server.bodies("reviewer")
     assert "tool_choice" not in first and "tool_choice" not in second
-    # One image (the contact sheet), in the first request of the review only.
+    # One image, in the first request of the review only: the unsolved and the solved contact
+    # sheets stacked (8 × 3 thumbnails each, under a labelled band), so both scenes are seen.
     assert len(image_parts(first)) == 1 and image_parts(second) == []
+    from PIL import Image
+
+    with Image.open(io.BytesIO(base64.b64decode(image_parts(first)[0].split(",", 1)[1]))) as stacked:
+        assert stacked.size == (8 * 200, 2 * (3 * 150 + 40))
+        assert stacked.getpixel((100, 40 + 75))[2] == 120 and stacked.getpixel((100, 490 + 40 + 75))[2] == 240
+    review_text = message_text(next(m for m in first["messages"] if m["role"] == "user"))
+    assert "Image 1: top half UNSOLVED" in review_text and "bottom half SOLVED" in review_text
     assert "sent only once" in json.dumps(second["messages"])
     assert all(isinstance(c, str) for c in system_contents(server))
 

@@ -103,6 +103,8 @@ class Ledger:
         self._started = time.monotonic()
         self.stop: StopSignal | None = None
         self.submitted_sha: str | None = None
+        self.submitted_solution_sha: str | None = None
+        """The solution submitted with ``submitted_sha`` (evaluate_solution() passed on the pair)."""
 
     def _sync_log(self, log: UsageLog) -> None:
         """Take usage from the log (it has every answered call); seed it from the checkpoint if empty."""

@@ -8,7 +8,9 @@
 
 Each role is a ``create_deep_agent`` agent on a filesystem backend rooted at the
 session workspace; each graph node runs one agent invocation (the coder's may be nudged
-to continue). Its innermost middleware, :class:`~benchgen.agents.adapter.ServerAdapter`,
+to continue). The coder writes the scenario (``/script.py``) and a reference solution
+(``/solution.py``) and submits the pair once simulate() passed on the script and
+evaluate_solution() on both; the reviewer sees the scene unsolved and solved. Its innermost middleware, :class:`~benchgen.agents.adapter.ServerAdapter`,
 fits every request to what the model's server accepts (plain system prompt, images once,
 ``tool_choice`` only where supported) and keeps host paths out of tool results. The outer graph's state (:class:`SessionState`) holds a snapshot of the
 workspace's text files, counters and usage, and a SQLite checkpointer
@@ -44,6 +46,7 @@ from benchgen.agents import prompts
 from benchgen.agents.accounting import BudgetMiddleware, Ledger, UsageCallback, UsageLog
 from benchgen.agents.adapter import ServerAdapter
 from benchgen.agents.capabilities import Capabilities, probe_capabilities
+from benchgen.agents.evaluating import Evaluator, default_evaluator
 from benchgen.agents.hostpaths import HostPaths
 from benchgen.agents.models import make_chat_model, preflight
 from benchgen.agents.plan import plan_problems
@@ -65,6 +68,7 @@ from benchgen.agents.workspace import (
     remove_tree,
     sha256_text,
 )
+from benchgen.solving import BenchmarkError, EvaluateOptions
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +89,7 @@ class SessionState(TypedDict, total=False):
     theme: str | None
     tier: str | None
     files: dict[str, str]
-    """Snapshot of plan.md, todo.md, journal.md and script.py."""
+    """Snapshot of plan.md, todo.md, journal.md, script.py and solution.py."""
     plan_attempts: int
     plan_ok: bool
     plan_feedback: str | None
@@ -94,7 +98,10 @@ class SessionState(TypedDict, total=False):
     review_rounds: int
     review_fixes: list[str]
     submitted_sha: str | None
+    submitted_solution_sha: str | None
     report: dict[str, Any] | None
+    evaluation: dict[str, Any] | None
+    """The submitted solution's evaluation (see :func:`benchgen.agents.evaluating.evaluation_summary`)."""
     review: dict[str, Any] | None
     usage: dict[str, dict[str, Any]]
     elapsed_s: float
@@ -138,12 +145,14 @@ class SessionRunner:
         session_id: str,
         checker: Checker,
         capabilities: Capabilities | None = None,
+        evaluator: Evaluator = default_evaluator,
     ) -> None:
         self.settings = settings
         self.session_id = session_id
         self.session_dir = dataset_dir / SESSIONS_DIR / session_id
         self.workspace = Workspace.create(self.session_dir / "workspace")
         self.checker = checker
+        self.evaluator = evaluator
         self.capabilities = capabilities or Capabilities(settings)
         self.host_paths = HostPaths(self.workspace.root, [self.session_dir / "checks"])
         self.usage_log = UsageLog(self.session_dir / USAGE_LOG)
@@ -173,6 +182,14 @@ class SessionRunner:
             self.settings.check,
             self.checker,
             self.settings.max_identical_failures,
+            evaluator=self.evaluator,
+            evaluate_options=EvaluateOptions(
+                seeds=self.settings.solution_seeds,
+                scales=self.settings.solution_scales,
+                check=self.settings.check,
+                timeout_s=self.settings.check.timeout_s,
+                memory_mb=self.settings.check.memory_mb,
+            ),
         )
         models = {
             spec: make_chat_model(spec, self.settings)
@@ -327,7 +344,7 @@ class SessionRunner:
         self._begin(state)
         assert self.tools is not None
         round_ = state.get("coder_rounds", 0) + 1
-        self.ledger.submitted_sha = None
+        self.ledger.submitted_sha = self.ledger.submitted_solution_sha = None
         self._journal(f"coder round {round_}" + (" (after review)" if state.get("review_fixes") else ""))
         task = prompts.coder_task(
             state.get("theme"), state.get("tier"), round_, state.get("review_fixes"), self.settings.check
@@ -346,10 +363,17 @@ class SessionRunner:
                 break
             nudges += 1
             messages = [*result["messages"], HumanMessage(prompts.CODER_NUDGE)]
-        update: dict[str, Any] = {"coder_rounds": round_, "submitted_sha": self.ledger.submitted_sha}
-        if self.ledger.submitted_sha is not None:
-            report = self.tools.cached(self.ledger.submitted_sha, "simulate")
+        sha, solution_sha = self.ledger.submitted_sha, self.ledger.submitted_solution_sha
+        update: dict[str, Any] = {
+            "coder_rounds": round_,
+            "submitted_sha": sha,
+            "submitted_solution_sha": solution_sha,
+        }
+        if sha is not None:
+            report = self.tools.cached(sha, "simulate")
             update["report"] = report_summary(report) if report is not None else None
+            if solution_sha is not None:
+                update["evaluation"] = self.tools.evaluation_state(sha, solution_sha)
         return self._end(update)
 
     def reviewer(self, state: SessionState) -> dict[str, Any]:
@@ -359,9 +383,13 @@ class SessionRunner:
         sha = state.get("submitted_sha")
         update: dict[str, Any] = {"review_rounds": round_}
         render_dir = self._ensure_renders(sha, state) if sha else None
-        if render_dir is None:
+        solution_sha = state.get("submitted_solution_sha")
+        solved_dir = (
+            self._ensure_evaluation(sha, solution_sha, state) if sha and render_dir and solution_sha else None
+        )
+        if render_dir is None or self.ledger.stop is not None:
             return self._end(update)
-        images = review_images(render_dir, self.settings.max_images)
+        images = review_images(render_dir, self.settings.max_images, solved_dir)
         message = review_message(
             state.get("theme"),
             state.get("tier"),
@@ -370,6 +398,7 @@ class SessionRunner:
             images,
             round_,
             scrub=self.host_paths.scrub,
+            evaluation=state.get("evaluation"),
         )
         self.decision.clear()
         result = self._invoke("reviewer", [message])
@@ -403,7 +432,11 @@ class SessionRunner:
                 + "; ".join(decision.required_fixes),
             }
         else:
-            update |= {"review_fixes": decision.required_fixes, "submitted_sha": None}
+            update |= {
+                "review_fixes": decision.required_fixes,
+                "submitted_sha": None,
+                "submitted_solution_sha": None,
+            }
         return self._end(update)
 
     def _decision(self, result: dict[str, Any]) -> AgentReview | None:
@@ -445,6 +478,30 @@ class SessionRunner:
             return None
         return render_dir
 
+    def _ensure_evaluation(self, sha: str, solution_sha: str, state: SessionState) -> Path | None:
+        """The submitted solution's evaluation artifacts; re-evaluated if the workspace lost them (resume)."""
+        assert self.tools is not None
+        solved_dir = self.workspace.evaluation_dir(sha, solution_sha)
+        if any((solved_dir / "renders").glob("*.png")):
+            return solved_dir
+        files = state.get("files", {})
+        script, solution = files.get("script.py"), files.get("solution.py")
+        if script is None or solution is None or sha256_text(solution) != solution_sha:
+            self.ledger.halt("failed", "the submitted solution is missing from the checkpoint")
+            return None
+        try:
+            report = self.tools.run_evaluation(script, sha, solution, solution_sha)
+        except BenchmarkError as exc:
+            self.ledger.halt("failed", f"re-evaluating the submitted solution failed: {str(exc)[:300]}")
+            return None
+        if not report.passed:
+            self.ledger.halt(
+                "failed",
+                f"re-evaluating the submitted solution failed: [{report.code}] {report.message[:300]}",
+            )
+            return None
+        return solved_dir
+
     # -- routing --------------------------------------------------------------
 
     def _after_planner(self, state: SessionState) -> str:
@@ -473,6 +530,7 @@ class SessionRunner:
             status=state.get("status") or "failed",
             reason=state.get("reason") or "the session ended without a decision",
             script=files.get("script.py"),
+            solution=files.get("solution.py"),
             plan=files.get("plan.md"),
             review=state.get("review"),
             usage=state.get("usage") or self.ledger.usage_dict(),
@@ -480,6 +538,7 @@ class SessionRunner:
             theme=state.get("theme"),
             tier=state.get("tier") or scene_tier,
             report=report,
+            evaluation=state.get("evaluation"),
             counters={
                 "plan_attempts": state.get("plan_attempts", 0),
                 "coder_rounds": state.get("coder_rounds", 0),
@@ -522,6 +581,7 @@ def run_agent_session(
     checker: Checker | None = None,
     checkpointer: BaseCheckpointSaver[Any] | None = None,
     capabilities: Capabilities | None = None,
+    evaluator: Evaluator | None = None,
 ) -> AgentOutcome:
     """Run (or resume) one Planner → Coder → Reviewer session and return how it ended.
 
@@ -531,6 +591,7 @@ def run_agent_session(
     and tier then come from the checkpoint). A model or transport error ends the call
     with status ``failed`` and leaves the checkpoint, so the session can be resumed.
     ``checker`` replaces the trusted check (tests memoize it); default: ``check_script``.
+    ``evaluator`` likewise replaces the solution's evaluation; default: ``benchgen.solving.evaluate_solution``.
     ``checkpointer`` replaces the SQLite file (e.g. a shared PostgreSQL saver); the caller owns it.
     ``capabilities`` are the run's (from :func:`~benchgen.agents.capabilities.probe_capabilities`);
     when None, the models are probed before any work (one short call each).
@@ -552,7 +613,14 @@ def run_agent_session(
         else open_checkpointer(dataset_dir / CHECKPOINT_FILE)
     )
     with opened as saver:
-        runner = SessionRunner(settings, dataset_dir, session_id, checker or default_checker, capabilities)
+        runner = SessionRunner(
+            settings,
+            dataset_dir,
+            session_id,
+            checker or default_checker,
+            capabilities,
+            evaluator or default_evaluator,
+        )
         graph = runner.build_graph(saver)
         config: RunnableConfig = {"configurable": {"thread_id": session_id}, "recursion_limit": 200}
         snapshot = graph.get_state(config)

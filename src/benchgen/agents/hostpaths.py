@@ -7,6 +7,7 @@ reveal nothing about the machine::
 
     /data/ds/.agent-sessions/ID/workspace/plan.md         → /plan.md   (workspace path)
     /tmp/benchgen-check-x1y2/script.py, /sandbox/script.py → /script.py (the checked copy)
+    .../checks/solution-0123456789ab.py                    → /solution.py (the evaluated copy)
     /srv/app/.venv/lib/python3.11/site-packages/build123d/topology.py → build123d/topology.py
     /usr/lib/python3.11/json/decoder.py                    → python/json/decoder.py
     any other absolute path under a host root (/home, /tmp, ...) → <host>/<file name>
@@ -35,6 +36,7 @@ HOST_ROOTS: tuple[str, ...] = (
 _PATH_CHARS = r"[^\s'\"()<>\[\]{},;:`]"
 _LEFTOVER = re.compile(rf"(?<![\w/.~-])/(?:{'|'.join(HOST_ROOTS)})(?:/{_PATH_CHARS}+)+")
 _CHECKED_COPY = re.compile(r"/script-[0-9a-f]{12}\.py\b")
+_EVALUATED_COPY = re.compile(r"/solution-[0-9a-f]{12}\.py\b")
 _SANDBOX_DIR = re.compile(rf"(?<![\w.-]){re.escape(SANDBOX_DIR)}/")
 """The script's working directory inside the sandbox, where the checked copy is script.py."""
 _END = r"(?![\w.-])"
@@ -84,4 +86,5 @@ class HostPaths:
         text = re.sub(r"\0check:[^/\s'\"]*", "", text).replace("\0check:", "")
         text = _SANDBOX_DIR.sub("/", text)
         text = _CHECKED_COPY.sub("/script.py", text)
+        text = _EVALUATED_COPY.sub("/solution.py", text)
         return _LEFTOVER.sub(lambda m: "<host>/" + m.group(0).rstrip("/").rsplit("/", 1)[-1], text)

@@ -1,10 +1,18 @@
 """The reviewer's structured decision, the tool it is given with, and the multimodal message it judges.
 
-Images sent (documented choice): a contact sheet of all 24 renders (3 elevations × 8
-azimuths, one image, so the model sees every view at a fraction of the tokens) plus up to
-four full-size key views: low front (e15_a000), low side (e15_a090), three-quarter
-(e35_a045) and steep top (e60_a000); ``max_images`` caps the count (1 = the contact sheet
-only, for servers that take one image per request). They travel once per review, in the
+Images sent (documented choice), seed 0 at scale 1, in this order and cut at ``max_images``:
+
+1. UNSOLVED: a contact sheet of the scene's 24 renders as a solver receives it
+   (3 elevations × 8 azimuths in one image: every view at a fraction of the tokens);
+2. SOLVED: the same views with the coder's reference design in place (``evaluate_solution()``'s
+   renders, before the rollout);
+3. SOLVED: the rollout's last frame (the payload should rest in the goal);
+4. and 5. full-size UNSOLVED key views: low front (e15_a000) and low side (e15_a090).
+
+With ``max_images`` 1 (servers that take one image per request) the two contact sheets
+are stacked into one labelled image, so the reviewer still sees both scenes. A session
+without an evaluated solution (checkpointed before solutions existed) gets the unsolved
+contact sheet and four key views. The images travel once per review, in the
 first request; later turns of the same review carry a caption in their place (see
 :mod:`benchgen.agents.adapter`). The format is LangChain's provider-neutral image block
 (``{"type": "image", "base64": ..., "mime_type": "image/png"}``), which each integration
@@ -26,12 +34,16 @@ from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage
 from langchain_core.tools import BaseTool, StructuredTool
+from PIL import Image, ImageDraw, ImageFont
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from benchgen.review import contact_sheet
 
 KEY_VIEWS: tuple[str, ...] = ("e15_a000", "e15_a090", "e35_a045", "e60_a000")
 CONTACT_SHEET = "contact_sheet.png"
+POSTER = "rollout_poster.png"
+BOTH_SHEETS = "unsolved_and_solved.png"
+SHEET_CAPTION = "rows look down 15°, 35°, 60°; columns azimuth 0°, 45° ... 315°"
 DECISION_TOOL = "submit_review"
 
 
@@ -65,20 +77,87 @@ class AgentReview(ReviewFields):
         return self
 
 
-def review_images(render_dir: Path, max_images: int = 1 + len(KEY_VIEWS)) -> list[tuple[str, Path]]:
-    """(caption, path) of the images sent: the contact sheet first, then the key views that exist."""
-    views = sorted((render_dir / "renders").glob("*.png"))
+def _views(render_dir: Path) -> list[Path]:
+    """The renders of a directory, ordered like a contact sheet: by elevation, then azimuth."""
+    views = (render_dir / "renders").glob("*.png")
+    return sorted(views, key=lambda p: (abs(int(p.stem[1:3])), int(p.stem.split("_a")[1])))
+
+
+def _sheet(render_dir: Path, views: list[Path]) -> Path:
+    sheet = render_dir / CONTACT_SHEET
+    if not sheet.is_file():
+        contact_sheet(views, sheet, columns=min(8, len(views)))
+    return sheet
+
+
+def _stacked(top: Path, bottom: Path, out: Path, labels: tuple[str, str]) -> Path:
+    """Two sheets one above the other, each under a labelled band (for one-image servers)."""
+    if out.is_file():
+        return out
+    images = [Image.open(top).convert("RGB"), Image.open(bottom).convert("RGB")]
+    width = max(i.width for i in images)
+    band = 40
+    canvas = Image.new("RGB", (width, sum(i.height + band for i in images)), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default(size=26)
+    y = 0
+    for image, label in zip(images, labels, strict=True):
+        draw.text((10, y + 6), label, fill=(0, 0, 0), font=font)
+        canvas.paste(image, (0, y + band))
+        y += image.height + band
+    canvas.save(out)
+    return out
+
+
+def review_images(
+    render_dir: Path, max_images: int = 1 + len(KEY_VIEWS), solved_dir: Path | None = None
+) -> list[tuple[str, Path]]:
+    """(caption, path) of the images sent, best first (see the module docstring).
+
+    ``render_dir`` holds simulate()'s renders of the scene; ``solved_dir`` the evaluation
+    artifacts of the reference solution (renders with the design in place, rollout poster).
+    """
+    views = _views(render_dir)
     if not views:
         return []
     by_name = {p.stem: p for p in views}
-    ordered = sorted(views, key=lambda p: (abs(int(p.stem[1:3])), int(p.stem.split("_a")[1])))
-    sheet = render_dir / CONTACT_SHEET
-    if not sheet.is_file():
-        contact_sheet(ordered, sheet, columns=8)
+    sheet = _sheet(render_dir, views)
+    solved_views = _views(solved_dir) if solved_dir is not None else []
+    if solved_dir is None or not solved_views:
+        images = [(f"contact sheet of all views: {SHEET_CAPTION}", sheet)]
+        images += [(f"view {name}", by_name[name]) for name in KEY_VIEWS if name in by_name]
+        return images[:max_images]
+    solved_sheet = _sheet(solved_dir, solved_views)
+    if max_images == 1:
+        both = _stacked(
+            sheet,
+            solved_sheet,
+            solved_dir / BOTH_SHEETS,
+            ("UNSOLVED: the benchmark as shipped", "SOLVED: with the reference design in place"),
+        )
+        return [
+            (
+                "top half UNSOLVED (the benchmark as a solver receives it), bottom half SOLVED (the same "
+                f"views with the coder's reference design in place); each a contact sheet: {SHEET_CAPTION}",
+                both,
+            )
+        ]
     images = [
-        ("contact sheet of all views: rows look down 15°, 35°, 60°; columns azimuth 0°, 45° ... 315°", sheet)
+        (f"UNSOLVED: the benchmark as a solver receives it, contact sheet: {SHEET_CAPTION}", sheet),
+        (
+            "SOLVED: the same views with the coder's reference design (/solution.py) in place, "
+            "before the rollout",
+            solved_sheet,
+        ),
     ]
-    images += [(f"view {name}", by_name[name]) for name in KEY_VIEWS if name in by_name]
+    if (solved_dir / POSTER).is_file():
+        images.append(
+            (
+                "SOLVED: the last frame of the rollout with the design (the payload should rest in the goal)",
+                solved_dir / POSTER,
+            )
+        )
+    images += [(f"UNSOLVED: view {name}", by_name[name]) for name in KEY_VIEWS[:2] if name in by_name]
     return images[:max_images]
 
 
@@ -174,19 +253,34 @@ def review_message(
     images: list[tuple[str, Path]],
     round_: int,
     scrub: Callable[[str], str] = str,
+    evaluation: dict[str, Any] | None = None,
 ) -> HumanMessage:
-    """The reviewer's input: the brief, the plan, the check report and the renders.
+    """The reviewer's input: the brief, the plan, the check report, the solution's evaluation and the renders.
 
     ``scrub`` maps host paths out of the text (see :class:`benchgen.agents.hostpaths.HostPaths`).
     """
     captions = "\n".join(f"Image {i + 1}: {caption}" for i, (caption, _) in enumerate(images))
     report = json.dumps(report_summary, default=str)[:4000]
+    solution = (
+        "\n\n## Reference solution (/solution.py), scored by the trusted evaluator (passed)\n"
+        + json.dumps(evaluation, default=str)[:3000]
+        if evaluation
+        else ""
+    )
+    compare = (
+        " UNSOLVED images show the benchmark as a solver receives it; SOLVED images show it with the "
+        "coder's reference design in place. Judge the puzzle on the UNSOLVED ones, and on the SOLVED "
+        "ones whether the design is a plausible answer (not a degenerate block)."
+        if evaluation and any("SOLVED" in caption.replace("UNSOLVED", "") for caption, _ in images)
+        else ""
+    )
     text = (
         f"Review round {round_}.\nTheme: {theme or '(free choice)'}\nTier: {tier or '(planner chose)'}\n\n"
-        f"## plan.md\n{plan}\n\n## Trusted check report (seed 0..7, accepted)\n{report}\n\n"
+        f"## plan.md\n{plan}\n\n## Trusted check report (seed 0..7, accepted)\n{report}{solution}\n\n"
         f"## Renders of seed 0 at scale 1\n{captions}\n\n"
-        "The images are attached to this message only. The script is /script.py. If you read files "
-        f"before deciding, first write down what the images show. Decide by calling {DECISION_TOOL} once."
+        f"The images are attached to this message only.{compare} The script is /script.py, the solution "
+        "/solution.py. If you read files before deciding, first write down what the images show. "
+        f"Decide by calling {DECISION_TOOL} once."
     )
     content: list[str | dict[str, Any]] = [{"type": "text", "text": scrub(text)}]
     content += [image_block(path) for _, path in images]

@@ -59,7 +59,13 @@ class AgentSettings(BaseModel):
     """USD per million (input, output) tokens, keyed by ``provider:model`` or the bare model name."""
 
     check: CheckOptions = Field(default_factory=CheckOptions)
-    """Options of the trusted check behind ``validate()`` and ``simulate()``."""
+    """Options of the trusted check behind ``validate()`` and ``simulate()`` (and of the
+    evaluation behind ``evaluate_solution()``: geometry, physics, sandbox limits)."""
+    solution_seeds: int = Field(default=4, ge=1)
+    """Seeds ``evaluate_solution()`` scores the reference solution on, at scale 1 (an
+    interactive loop: the dataset's solvability gate later runs every checked seed)."""
+    solution_scales: bool = True
+    """``evaluate_solution()`` also scores seeds 0 and 1 at scales 0.5 and 2, as the check builds them."""
     request_timeout_s: float = Field(default=600.0, gt=0)
     max_retries: int = Field(default=2, ge=0)
     """Retries of a failed model request (rate limits, connection errors)."""
@@ -102,14 +108,16 @@ class RoleUsage(BaseModel):
 class AgentOutcome(BaseModel):
     """How an agent authoring session ended, with everything it produced.
 
-    Only ``approved`` outcomes are benchmark candidates; ``script`` and ``plan`` are the
-    last versions in every case (useful for debugging a failed session).
+    Only ``approved`` outcomes are benchmark candidates; ``script``, ``solution`` and
+    ``plan`` are the last versions in every case (useful for debugging a failed session).
     """
 
     session_id: str
     status: Status
     reason: str
     script: str | None = None
+    solution: str | None = None
+    """The reference ``solution.py`` (for ``approved``: the one evaluate_solution() passed on with the script)."""
     plan: str | None = None
     review: dict[str, Any] | None = None
     """The last reviewer decision (``AgentReview`` as a dict), if any."""
@@ -120,6 +128,8 @@ class AgentOutcome(BaseModel):
     tier: str | None = None
     report: dict[str, Any] | None = None
     """The trusted check report of the last simulated script, if any."""
+    evaluation: dict[str, Any] | None = None
+    """The evaluation of the submitted solution (verdict, variants, cost against budget), if any."""
     counters: dict[str, int] = Field(default_factory=dict)
     """plan_attempts, coder_turns, review_rounds."""
     elapsed_s: float = 0.0

@@ -5,15 +5,16 @@ Layout (agents see it through virtual paths rooted at ``/``)::
     /skills/<name>/SKILL.md   read-only guides (copied from benchgen/skills)
     /utils/                   read-only reference: accepted example scripts
     /renders/<sha12>/         simulate() output for one script version (tool-written)
+    /evaluations/<sha12>-<sha12>/  evaluate_solution() output for one (script, solution) pair
     /plan.md /todo.md         the planner's (the coder may tick todo.md)
-    /script.py                the coder's
+    /script.py /solution.py   the coder's: the scenario and its reference solution
     /journal.md               episodic memory, append-only through append_journal()
 
 Three layers keep the file tools confined: deepagents' ``FilesystemBackend`` in virtual
 mode (no ``..``, no escaping the root, no symlink tricks), deepagents' permission rules
 (writes denied except the role's files), and :class:`WorkspaceGuard`, which refuses a
-bad path before any tool runs and says why. Scripts never run from here: ``validate()``
-and ``simulate()`` hand a copy to the trusted checker's sandbox.
+bad path before any tool runs and says why. Scripts never run from here: ``validate()``,
+``simulate()`` and ``evaluate_solution()`` hand copies to the trusted side's sandbox.
 """
 
 from __future__ import annotations
@@ -40,12 +41,12 @@ from langgraph.types import Command
 
 from benchgen.agents.settings import Role
 
-TEXT_FILES: tuple[str, ...] = ("plan.md", "todo.md", "journal.md", "script.py")
+TEXT_FILES: tuple[str, ...] = ("plan.md", "todo.md", "journal.md", "script.py", "solution.py")
 """The files whose content is the session's state (snapshotted into every checkpoint)."""
 READ_ONLY_DIRS: tuple[str, ...] = ("skills", "utils")
 
 WRITABLE: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {"planner": ("/plan.md", "/todo.md"), "coder": ("/script.py", "/todo.md"), "reviewer": ()}
+    {"planner": ("/plan.md", "/todo.md"), "coder": ("/script.py", "/solution.py", "/todo.md"), "reviewer": ()}
 )
 """Virtual paths each role's file tools may write; everything else is refused."""
 
@@ -56,7 +57,9 @@ UTILS_README = """# utils (read-only)
 
 examples/ holds complete scenario scripts that the trusted checker accepts. Read them
 for structure (a Frame helper that applies scale and mirroring once, clearance
-constants, params), not to copy the puzzle.
+constants, params), not to copy the puzzle. `<name>_solution.py` files are reference
+solutions (design(view) -> Design) for the scenario `<name>.py`: they read every
+position off the view, so they solve every seed and scale.
 """
 
 
@@ -143,6 +146,7 @@ class Workspace:
         workspace = cls(root)
         workspace.root.mkdir(parents=True, exist_ok=True)
         (workspace.root / "renders").mkdir(exist_ok=True)
+        (workspace.root / "evaluations").mkdir(exist_ok=True)
         workspace._install_read_only()
         return workspace
 
@@ -196,6 +200,10 @@ class Workspace:
     def render_dir(self, sha: str) -> Path:
         """Where simulate() of the script version ``sha`` writes its artifacts."""
         return self.root / "renders" / sha[:12]
+
+    def evaluation_dir(self, script_sha: str, solution_sha: str) -> Path:
+        """Where evaluate_solution() of this (script, solution) pair writes its artifacts."""
+        return self.root / "evaluations" / f"{script_sha[:12]}-{solution_sha[:12]}"
 
     def virtual(self, path: Path) -> str:
         """The agent-visible path of a host path inside the workspace."""

@@ -3,8 +3,9 @@
 Each call runs one Planner → Coder → Reviewer session (see :mod:`benchgen.agents`). The
 session id derives from the run's RNG stream for that candidate, so re-running the same
 command resumes an interrupted session from its checkpoint instead of starting over. An
-approved session yields a :class:`Candidate` that then goes through the same trusted
-check, render review, dedup and packaging as an offline one; any other ending raises
+approved session yields a :class:`Candidate` (its script and the reference solution the
+coder got to pass) that then goes through the same trusted check, solvability gate,
+render review, dedup and packaging as an offline one; any other ending raises
 :class:`AuthorFailure`, which the pipeline archives as a rejection.
 """
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from benchgen.agents import AgentOutcome, AgentSettings, run_agent_session, session_exists
 from benchgen.agents.capabilities import Capabilities, probe_capabilities
+from benchgen.agents.evaluating import Evaluator
 from benchgen.agents.tools import Checker
 from benchgen.authors import AuthorFailure
 from benchgen.authors.offline import Candidate
@@ -31,12 +33,15 @@ class AgentAuthor:
         resume_session: str | None = None,
         checker: Checker | None = None,
         capabilities: Capabilities | None = None,
+        evaluator: Evaluator | None = None,
     ) -> None:
         self.settings = settings
         self.dataset_dir = dataset_dir
         self.resume_session = resume_session
         self.checker = checker
         """The agents' validate/simulate check; None is the real ``check_script`` (tests may memoize it)."""
+        self.evaluator = evaluator
+        """The agents' evaluate_solution(); None is the real ``evaluate_solution`` (tests may memoize it)."""
         self.capabilities = capabilities
         """What the model servers accept, shared by every session of the run (probed on first use if None)."""
 
@@ -59,6 +64,7 @@ class AgentAuthor:
             resume=resume,
             checker=self.checker,
             capabilities=self.capabilities,
+            evaluator=self.evaluator,
         )
         if outcome.status != "approved" or not outcome.script:
             raise AuthorFailure(f"agent_{outcome.status}", outcome.reason, outcome.script)
@@ -66,6 +72,7 @@ class AgentAuthor:
             family="agent",
             tier=outcome.tier or tier or "spatial",
             script=outcome.script,
+            solution=outcome.solution,
             choices={"session_id": outcome.session_id},
             provenance=provenance(outcome, self.capabilities),
         )
@@ -79,6 +86,7 @@ def provenance(outcome: AgentOutcome, capabilities: Capabilities | None = None) 
         "models": {role: usage.get("model") for role, usage in outcome.usage.items()},
         "usage": outcome.usage,
         "review": outcome.review,
+        "solution_evaluation": outcome.evaluation,
         "counters": outcome.counters,
     }
     if capabilities is not None:
