@@ -9,8 +9,11 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
+from typing import Literal
 
-from build123d import Box, Compound, Face, Location, Plane, Shape, Solid, Vector, Wire
+from build123d import Axis, Box, Compound, Face, Keep, Location, Plane, Shape, Solid, Vector, Wire
+
+from benchgen.scenario import Zone
 
 Point = Sequence[float]
 
@@ -73,6 +76,60 @@ def slope_deg(start: Point, end: Point) -> float:
     """The angle of ``start`` → ``end`` below the horizontal, in degrees (positive = downhill)."""
     dx, dy, dz = (end[i] - start[i] for i in range(3))
     return math.degrees(math.atan2(-dz, math.hypot(dx, dy)))
+
+
+def ray_hits(shape: Shape, origin: Point, direction: Point) -> list[float]:
+    """Distances along the ray ``origin + t·direction`` (t ≥ 0) at which it crosses ``shape``'s surface.
+
+    Sorted nearest first; ``direction`` need not be unit length (distances are in mm along
+    it normalised). Handy for measuring a scene part exactly: the underside of a plank
+    above a point, the top of a lip, the inner face of a wall.
+    """
+    norm = math.sqrt(sum(c * c for c in direction))
+    if norm < 1e-9:
+        raise ValueError("direction must not be zero")
+    unit = Vector(direction[0] / norm, direction[1] / norm, direction[2] / norm)
+    start = Vector(origin[0], origin[1], origin[2])
+    hits = [(point - start).dot(unit) for point, _ in shape.find_intersection_points(Axis(start, unit))]
+    return sorted(t for t in hits if t >= -1e-9)
+
+
+def chute_legs(
+    points: Sequence[Point], width: float, wall_height: float, thickness: float = 3.0
+) -> list[Solid]:
+    """U-channel legs (see :func:`chute`) whose floors' top surface follows the polyline ``points``.
+
+    One solid per leg, each cut on the plane that bisects the bend to its neighbour, so
+    neighbouring legs meet face to face (no overlap, no gap) and floor and walls close up
+    at every bend, in plan or in slope. Make each leg its own part: a single channel
+    collides exactly, where the union of several may not decompose cleanly.
+    """
+    if len(points) < 2:
+        raise ValueError("a chute needs at least two points")
+    corners = [Vector(p[0], p[1], p[2]) for p in points]
+    dirs = [(b - a).normalized() for a, b in zip(corners, corners[1:], strict=False)]
+    # How far a leg must overrun a bend before it is cut, so that its corner is filled.
+    reach = width + 2 * wall_height + 4 * thickness
+    legs: list[Solid] = []
+    for i, u in enumerate(dirs):
+        a, b = corners[i], corners[i + 1]
+        first = a - u * reach if i > 0 else a
+        last = b + u * reach if i < len(dirs) - 1 else b
+        leg = chute(tuple(first), tuple(last), width, wall_height, thickness)
+        if i > 0:
+            leg = _cut(leg, Plane(origin=a, z_dir=(dirs[i - 1] + u).normalized()), Keep.TOP)
+        if i < len(dirs) - 1:
+            leg = _cut(leg, Plane(origin=b, z_dir=(u + dirs[i + 1]).normalized()), Keep.BOTTOM)
+        legs.append(leg)
+    return legs
+
+
+def _cut(solid: Solid, plane: Plane, keep: Literal[Keep.TOP, Keep.BOTTOM]) -> Solid:
+    """The part of ``solid`` on one side of ``plane`` (one solid, or a ``ValueError``)."""
+    part = solid.split(plane, keep=keep)
+    if not isinstance(part, Solid):
+        raise ValueError(f"cutting the leg left {part!r}, not one solid")
+    return part
 
 
 # --- channels along routed paths -----------------------------------------------------------------
@@ -485,3 +542,173 @@ def route(
             if path is not None:
                 return path
     return None
+
+
+# --- ball chutes over obstacles --------------------------------------------------------------
+#
+# For a rolling ball a chute should stay high only while something stands under it, then
+# come down along rounded bends so the ball keeps its speed: :func:`chute_route` gives the
+# floor points (for :func:`chute_legs`), from keep-out boxes met by the chute's corridor
+# (:func:`corridor_obstacles`) and a profile rounded by :func:`fillet_profile`.
+
+
+def corridor_obstacles(
+    start: Point, end: Point, half_width: float, boxes: Sequence[tuple[Point, Point]]
+) -> list[tuple[float, float, float]]:
+    """The boxes whose plan rectangle meets the straight corridor ``start`` → ``end``.
+
+    The corridor is the plan rectangle ``half_width`` either side of the segment (x, y of
+    ``start`` and ``end``); ``boxes`` are axis-aligned ``(lower corner, upper corner)``.
+    Returns ``(s0, s1, top)`` per box met: its extent along the corridor as distances from
+    ``start`` (clipped to the corridor) and its top z.
+    """
+    length = math.hypot(end[0] - start[0], end[1] - start[1])
+    if length < 1e-9:
+        raise ValueError("start and end must differ in plan")
+    d = ((end[0] - start[0]) / length, (end[1] - start[1]) / length)
+    n = (-d[1], d[0])
+    corridor = [
+        (start[0] + s * d[0] + u * n[0], start[1] + s * d[1] + u * n[1])
+        for s in (0.0, length)
+        for u in (-half_width, half_width)
+    ]
+    met = []
+    for lo, hi in boxes:
+        # Separating axes: the box's x and y, then the corridor's own directions.
+        if max(x for x, _ in corridor) <= lo[0] or min(x for x, _ in corridor) >= hi[0]:
+            continue
+        if max(y for _, y in corridor) <= lo[1] or min(y for _, y in corridor) >= hi[1]:
+            continue
+        box = [(x - start[0], y - start[1]) for x in (lo[0], hi[0]) for y in (lo[1], hi[1])]
+        along = [x * d[0] + y * d[1] for x, y in box]
+        across = [x * n[0] + y * n[1] for x, y in box]
+        if max(along) <= 0 or min(along) >= length or max(across) <= -half_width or min(across) >= half_width:
+            continue
+        met.append((max(min(along), 0.0), min(max(along), length), float(hi[2])))
+    return met
+
+
+def fillet_profile(
+    points: Sequence[tuple[float, float]], radius: float, max_step_deg: float = 15.0
+) -> list[tuple[float, float]]:
+    """Round each bend of a profile polyline ``(s, z)`` with a circular arc of ``radius``, as chords.
+
+    The arc is tangent to both legs and split into chords turning at most ``max_step_deg``
+    each; where a leg is too short for the full radius (an arc may use at most half of
+    each leg) the arc shrinks to fit. The end points stay put.
+    """
+    out = [points[0]]
+    for i in range(1, len(points) - 1):
+        (s0, z0), (s1, z1), (s2, z2) = points[i - 1], points[i], points[i + 1]
+        a, b = math.atan2(z1 - z0, s1 - s0), math.atan2(z2 - z1, s2 - s1)
+        turn = b - a
+        if abs(turn) < 1e-6:
+            out.append(points[i])
+            continue
+        half_turn = abs(math.tan(turn / 2))
+        tangent = min(radius * half_turn, math.hypot(s1 - s0, z1 - z0) / 2, math.hypot(s2 - s1, z2 - z1) / 2)
+        r = tangent / half_turn
+        side = 1.0 if turn > 0 else -1.0
+        first = (s1 - tangent * math.cos(a), z1 - tangent * math.sin(a))
+        centre = (first[0] - side * r * math.sin(a), first[1] + side * r * math.cos(a))
+        steps = max(1, math.ceil(abs(math.degrees(turn)) / max_step_deg))
+        out.append(first)
+        for j in range(1, steps):
+            ang = a + turn * j / steps
+            out.append((centre[0] + side * r * math.sin(ang), centre[1] - side * r * math.cos(ang)))
+        out.append((s1 + tangent * math.cos(b), z1 + tangent * math.sin(b)))
+    out.append(points[-1])
+    return out
+
+
+def chute_route(
+    plan: Sequence[tuple[float, float]],
+    z_start: float,
+    z_end: float,
+    boxes: Sequence[tuple[Point, Point]],
+    half_width: float,
+    clearance: float,
+    first_grade_deg: float = 3.0,
+    run_in: float = 0.0,
+    run_in_grade_deg: float = 3.0,
+    radius: float = 0.0,
+    min_brow: float = 0.0,
+    min_leg: float = 0.0,
+    step: float = 2.0,
+) -> list[tuple[float, float, float]]:
+    """Floor-top points of a ball chute along the plan polyline ``plan``, over ``boxes``.
+
+    The floor starts at ``z_start`` over ``plan[0]`` and ends at ``z_end`` over
+    ``plan[-1]``. Its profile falls at ``first_grade_deg`` to a *brow*, drops straight to
+    the foot of a final ``run_in`` (falling at ``run_in_grade_deg``) and runs out to the
+    end; the brow comes as early as it can (but not before ``min_brow``), so the chute is
+    high only while something is under it. Wherever a box meets the corridor
+    ``half_width`` either side of the plan line (see :func:`corridor_obstacles`), the
+    floor's top stays ``clearance`` (floor thickness plus a gap, measured square to the
+    floor) above the box's top, over the box's extent widened by ``clearance``. Bends of
+    the profile are rounded with ``radius`` (:func:`fillet_profile`) and kept at least
+    ``min_leg`` away from the corners of the plan, so no leg between them is too short to
+    build. The points include every plan corner and profile bend, ready for
+    :func:`chute_legs`. Raises ``ValueError`` when no such route exists.
+    """
+    offsets = [0.0]
+    for a, b in zip(plan, plan[1:], strict=False):
+        offsets.append(offsets[-1] + math.hypot(b[0] - a[0], b[1] - a[1]))
+    length = offsets[-1]
+    obstacles = [
+        (s0 + off, s1 + off, top)
+        for a, b, off in zip(plan, plan[1:], offsets, strict=False)
+        for s0, s1, top in corridor_obstacles(a, b, half_width, boxes)
+    ]
+    first = math.tan(math.radians(first_grade_deg))
+    foot = (length - run_in, z_end + math.tan(math.radians(run_in_grade_deg)) * run_in)
+
+    def floor_at(profile: Sequence[tuple[float, float]], s: float) -> tuple[float, float]:
+        """Height and slope of the profile at ``s``."""
+        for (sa, za), (sb, zb) in zip(profile, profile[1:], strict=False):
+            if sa <= s <= sb and sb > sa:
+                slope = (zb - za) / (sb - sa)
+                return za + slope * (s - sa), slope
+        return profile[-1][1], 0.0
+
+    def clears(profile: Sequence[tuple[float, float]]) -> bool:
+        for s0, s1, top in obstacles:
+            lo, hi = max(s0 - clearance, 0.0), min(s1 + clearance, length)
+            for s in [lo, hi, *(p for p, _ in profile if lo <= p <= hi)]:
+                z, slope = floor_at(profile, s)
+                if z - clearance * math.sqrt(1 + slope * slope) < top:
+                    return False
+        return True
+
+    brow = min_brow
+    while True:
+        if z_start - first * brow <= foot[1] or brow >= foot[0]:
+            raise ValueError("no chute route from this start clears what is under it")
+        bends = [(0.0, z_start), *([(brow, z_start - first * brow)] if brow > 0 else [])]
+        bends += [*([foot] if run_in > 0 else []), (length, z_end)]
+        profile = fillet_profile(bends, radius) if radius > 0 else bends
+        near_corner = any(abs(p - o) < min_leg for p, _ in profile for o in offsets[1:-1])
+        if not near_corner and clears(profile):
+            break
+        brow += step
+    points = []
+    for s in sorted({*offsets, *(p for p, _ in profile)}):
+        i = next(j for j in range(len(plan) - 1) if s <= offsets[j + 1] + 1e-9)
+        a, b = plan[i], plan[i + 1]
+        t = (s - offsets[i]) / (offsets[i + 1] - offsets[i])
+        points.append((a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]), floor_at(profile, s)[0]))
+    return points
+
+
+def clip_to_zone(solid: Solid, zone: Zone, margin: float = 0.5) -> Solid:
+    """The part of ``solid`` inside ``zone`` shrunk by ``margin`` on every side (e.g. the build zone).
+
+    Raises ``ValueError`` unless exactly one solid is left.
+    """
+    lo = [zone.min[i] + margin for i in range(3)]
+    hi = [zone.max[i] - margin for i in range(3)]
+    part = solid & box_between(lo, hi)
+    solids = part.solids() if part is not None else []
+    if len(solids) != 1:
+        raise ValueError(f"clipping to zone {zone.name!r} left {len(solids)} solids")
+    return solids[0]

@@ -333,7 +333,7 @@ def _lever_seesaw(rng: Rng) -> list[Const]:
     return [
         *_common(rng, "lever_seesaw", 300.0),
         *_ball(rng, (12.0, 20.0), ("steel", "abs", "rubber")),
-        Const("POST_HEIGHT", _span(rng, 130.0, 170.0, 10.0), "mm"),
+        Const("POST_HEIGHT", _span(rng, 110.0, 150.0, 10.0), "mm"),
         Const("POST_MATERIAL", _pick(rng, ("steel", "wood", "aluminum_6061"))),
         Const("PLANK_LENGTH", _span(rng, 200.0, 240.0, 10.0)),
         Const("PLANK_TILT", _span(rng, 8.0, 14.0, 2.0), "degrees, resting on the stop, goal end down"),
@@ -359,7 +359,8 @@ def _drawer_slide(rng: Rng) -> list[Const]:
 def _flap_gate(rng: Rng) -> list[Const]:
     return [
         *_common(rng, "flap_gate", 300.0),
-        *_ball(rng, (12.0, 18.0), ("steel", "rubber")),
+        # Only a steel ball carries the momentum to swing a flap open; a rubber one stalls under it.
+        *_ball(rng, (12.0, 18.0), ("steel",)),
         Const("DOOR_WIDTH", _span(rng, 85.0, 125.0, 10.0), "mm"),
         Const("DOOR_HEIGHT", _span(rng, 70.0, 100.0, 8.0)),
         Const("FLAP_LEAN", _u(rng, 8.0, 15.0), "degrees past vertical, onto the stop"),

@@ -31,12 +31,20 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
     px0, px1 = wx1 + CLEARANCE, wx1 + CLEARANCE + pocket_len
     py0, py1 = door_y - door_w / 2 - 14.0, door_y + door_w / 2 + 14.0
     kerb = f.box(px0, px1, py0, py1, 0, 30) - f.box(px0 - 1, px1 - 8, py0 + 8, py1 - 8, -1, 31)
+    # Inside it the floor rises 3 degrees away from the door: a ball that bounces off the back
+    # always rolls back to rest against the closed flap instead of rolling to and fro.
+    rise = (px1 - 8 - px0) * math.tan(math.radians(3.0))
+    middle = ((px0 + px1 - 8) / 2, door_y, rise / 2 - 10.0 / math.cos(math.radians(3.0)))
+    ramp = f.slab(middle, px1 - 8 - px0, py1 - py0 - 16, 20.0, -3.0)
+    kerb = kerb + (ramp & f.box(px0, px1 - 8, py0 + 8, py1 - 8, 0, rise + 1))
 
     radius = params["ball_radius"] = rng.uniform(*BALL_RADIUS)
     start = (rng.uniform(-290.0, -230.0), rng.uniform(-80.0, 80.0), rng.uniform(180.0, 240.0))
     params.update(start_x=start[0], start_y=start[1], start_z=start[2])
 
-    extra_parts, forbid = fill_lane(f, rng, -200.0, wx0 - 20.0, params)
+    # The lane stops well short of the wall: the ball needs room to come down to the floor
+    # and run in square to the door.
+    extra_parts, forbid = fill_lane(f, rng, -200.0, wx0 - 170.0, params)
     return Scenario(
         name="flap_gate",
         description=(
@@ -66,4 +74,82 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
         forbid_zones=forbid,
         params=params,
     )
+'''
+
+SOLUTION = '''"""Reference solution for flap_gate: roll the ball down to the floor, square to the door, fast enough to swing the flap.
+
+The flap only opens away from the solver and falls shut behind the ball, so all the
+design has to do is deliver the ball to the doorway rolling along the floor with some
+speed. A chute catches the falling ball, turns in plan to line up with the middle of
+the doorway, stays high only while something (an obstacle, a forbidden pit) is under
+it, then curves down to run out on the floor just in front of the wall. The ball rolls
+through the door, swings the flap up, and the flap drops shut behind it in the pocket.
+"""
+
+from __future__ import annotations
+
+import math
+
+from benchgen.scenario import Part
+from benchgen.solution import Design, SceneView
+from benchgen.toolkit import chute_legs, chute_route, clip_to_zone, ray_hits
+
+
+def design(view: SceneView) -> Design:
+    wall = view.part("wall")
+    ball = view.payload
+    k = view.scale
+    radius = max(ball.size) / 2
+    hinge = view.part("flap").joint.anchor
+    assert hinge is not None
+    toward = 1.0 if view.goal_zone.center[0] > hinge[0] else -1.0
+
+    # The doorway, measured on the wall itself: its jambs, just above the floor.
+    middle_x = (wall.bbox_min[0] + wall.bbox_max[0]) / 2
+    low = 2.0 * k
+    to_left = ray_hits(wall.shape, (middle_x, hinge[1], low), (0.0, -1.0, 0.0))[0]
+    to_right = ray_hits(wall.shape, (middle_x, hinge[1], low), (0.0, 1.0, 0.0))[0]
+    door_y = hinge[1] + (to_right - to_left) / 2
+    near_face = wall.bbox_min[0] if toward > 0 else wall.bbox_max[0]
+
+    # Plan: first across (in y) from under the ball to the door's centre line, while the ball
+    # is still slow, so turning costs it little speed; then straight at the door.
+    wall_t = 3.0  # mm at every scale: the weight limit does not grow with the scene
+    gap = 2.0 * k
+    width = 2 * radius + 2 * ball.jitter[1] + 8.0 * k
+    grade = 3.0  # degrees the chute falls until it must come down
+    x0, y0 = ball.start[0], ball.start[1]
+    end = (near_face - toward * (1.0 + gap), door_y)
+    across = door_y - y0
+    catch = radius + ball.jitter[0] + wall_t + 4.0 * k  # how far the chute reaches behind the ball
+    if abs(across) > width / 2:
+        side = 1.0 if across > 0 else -1.0
+        plan = [(x0, y0 - side * catch), (x0, door_y), end]
+    else:  # nearly in line already: one straight run, widened to take the ball wherever it falls
+        plan = [(x0 - toward * catch, door_y), end]
+        width += 2 * abs(across)
+    fall = math.tan(math.radians(grade))
+    under_ball = ball.start[2] - ball.jitter[2] - radius - gap - fall * ball.jitter[0]
+
+    # Everything in the way except the wall, its flap and the pocket: obstacles and forbidden zones.
+    boxes = [(p.bbox_min, p.bbox_max) for p in view.parts if p.label not in ("wall", "flap", "pocket_kerb")]
+    boxes += [(z.min, z.max) for z in view.forbid_zones]
+    route = chute_route(
+        plan,
+        z_start=under_ball + fall * catch,
+        z_end=wall_t + 1.0,
+        boxes=boxes,
+        half_width=width / 2 + wall_t + gap,
+        clearance=wall_t + gap,
+        first_grade_deg=grade,
+        run_in=40.0 * k,
+        run_in_grade_deg=2.0,
+        radius=50.0 * k,
+        min_leg=width + 2 * wall_t,
+        min_brow=catch + ball.jitter[1] + radius,
+    )
+    legs = chute_legs(route, width, wall_height=1.4 * radius, thickness=wall_t)
+    # The ball may start right at the edge of the build zone: trim what reaches past it.
+    legs = [clip_to_zone(leg, view.build_zone) for leg in legs]
+    return Design(parts=[Part(f"chute_{i}", leg, material="wood") for i, leg in enumerate(legs)])
 '''
