@@ -715,7 +715,7 @@ class Dataset:
         self._fs, self._path = storage.filesystem(root)
         self._manifests: list[Manifest] | None = None
         if not storage.probe(root):
-            raise storage.StoreNotFound(f"{root}: not found (nothing at this location)")
+            raise storage.StoreNotFound(f"{root}: nothing at this location")
         self.index = benchmark_index(self._fs, self._path)
         try:
             exists = self.index.exists()
