@@ -470,7 +470,7 @@ class _Surface:
             radial = point - np.asarray(hint.origin) - ((point - np.asarray(hint.origin)) @ axis) * axis
             # Concave (a bore) when the outward normal points back at the axis.
             sign = -1.0 if float(normal @ radial) > 0 else 1.0
-            around = np.cross(axis, normal)
+            around = _cross(axis, normal)
             return _Local(
                 point, normal, planar=False, curvatures=(sign / hint.radius, 0.0), directions=(around, axis)
             )
@@ -486,7 +486,7 @@ class _Surface:
             return _Local(point, normal, planar=True)
         # Tangent frame, and the shape operator S fitted by dn = S dp (least squares).
         e1 = _perpendicular(normal)
-        e2 = np.cross(normal, e1)
+        e2 = _cross(normal, e1)
         basis = np.stack([e1, e2])
         dp = (self.centroids[near] - point) @ basis.T
         dn = (self.normals[near] - normal) @ basis.T
@@ -540,6 +540,12 @@ _SAMPLES = 160
 # A candidate cut that leaves at most this share of a piece's integrated gap is taken
 # without trying the others.
 _GOOD_ENOUGH = 0.5
+# Curved walls without an exact axis whose cuts are offered per piece (nearest first).
+_CURVED_PROBES = 4
+# Unions measured while merging, per piece.
+_MERGES_PER_PIECE = 3
+# Pieces the split cannot improve are kept if within this many tolerances.
+_STUCK_SLACK = 1.5
 # Exact flat faces inside a piece offered as cuts (nearest the worst point first).
 _FLAT_FACES = 4
 # Gap, in noise floors, below which a piece counts as exact.
@@ -645,7 +651,7 @@ def _angles_about(
 ) -> FloatArray:
     """Angles of points (any shape (..., 3)) about an axis, from ``reference``."""
     relative = points - origin
-    second = np.cross(axis, reference)
+    second = _cross(axis, reference)
     return np.asarray(np.arctan2(relative @ second, relative @ reference))
 
 
@@ -674,7 +680,7 @@ def _sector_planes(
     ``extent`` (angles of the wall's triangles about the axis) limits the planes to
     where the wall is.
     """
-    second = np.cross(axis, reference)
+    second = _cross(axis, reference)
     # The wall's angular extent: the span of each of its triangles (the short way round).
     bins = np.zeros(720, dtype=bool)
     starts, spans = _spans(extent)
@@ -720,11 +726,12 @@ def _snap_axis(
     centre of circumferential curvature lies on it; the tangent there need not be
     parallel to the axis (a cone), so only the point is compared.
     """
-    for a_point, a_dir in context.axes:
+    for exact in context.axes:
+        a_point, a_dir = exact
         offset = point - a_point
         distance = float(np.linalg.norm(offset - (offset @ a_dir) * a_dir))
         if distance <= max(0.05 * radius, context.tolerance):
-            return a_point, a_dir
+            return exact
     return None
 
 
@@ -764,6 +771,8 @@ class _Family:
     def same_as(self, other: _Family, eps: float) -> bool:
         if len(self.planes) != len(other.planes):
             return False
+        if abs(abs(self.planes[0][1]) - abs(other.planes[0][1])) > eps:
+            return False  # cheap first test: the offsets differ
         return all(
             abs(a[0] @ b[0]) > 1 - 1e-9 and abs(a[1] - (a[0] @ b[0]) * b[1]) <= eps
             for a, b in zip(self.planes, other.planes, strict=True)
@@ -811,6 +820,8 @@ def _families(piece: _Piece, context: _SplitContext) -> list[_Family]:
         if not any(family.same_as(f, context.eps) for f in families):
             families.append(family)
 
+    curved = 0  # curved walls worked out without an exact axis
+    axes_done: list[int] = []  # exact axes already offered
     for k in np.argsort(np.abs(distance), kind="stable").tolist():
         local = context.surface.local(closest[k], int(tri[k]))
         if local.planar:
@@ -825,7 +836,15 @@ def _families(piece: _Piece, context: _SplitContext) -> list[_Family]:
             radius = 1.0 / curvature
             origin, axis, reference = local.point + local.normal * radius, other, -local.normal
             snapped = _snap_axis(origin, radius, context)
-            if snapped is not None:
+            if snapped is None:
+                if curved >= _CURVED_PROBES:
+                    continue
+                curved += 1
+            else:
+                which = next(i for i, a in enumerate(context.axes) if a is snapped)
+                if which in axes_done:
+                    continue  # its sectors are offered already
+                axes_done.append(which)
                 origin, axis = snapped
                 radial = local.point - origin - ((local.point - origin) @ axis) * axis
                 radius = float(np.linalg.norm(radial))
@@ -911,8 +930,12 @@ def _choose_cut(piece: _Piece, context: _SplitContext) -> _Choice | None:
 def _exact_cut(piece: _Piece, context: _SplitContext) -> list[_Piece] | None:
     """A cut along one flat wall that leaves every side exact, if there is one.
 
-    A plane-faced part should come out exact even where its error is within tolerance.
+    A plane-faced part should come out exact even where its error is within tolerance;
+    a piece whose worst point faces a curved wall is left as it is (its chords are the point).
     """
+    _, tri, closest = context.oracle.query(piece.worst[None])
+    if not context.surface.local(closest[0], int(tri[0])).planar:
+        return None
     for family in _families(piece, context):
         if not family.structural or len(family.planes) != 1:
             continue
@@ -981,37 +1004,41 @@ def _mergeable(a: _Piece, b: _Piece, context: _SplitContext) -> _Piece | None:
     extra = volume - float(a.solid.volume()) - float(b.solid.volume())
     if extra > context.tolerance * float(union_hull.surface_area()) / 2:
         return None
-    merged = _evaluate(a.solid + b.solid, context)
-    if (
-        merged is None
-        or not _accepts(merged, context)
-        or merged.gap > max(a.gap, b.gap) + context.tolerance / 2
-    ):
+    # Measured more densely than a cut's pieces: a merge must not hide a gap.
+    merged = _evaluate(a.solid + b.solid, context, _VERIFY_SAMPLES)
+    if merged is None or not _accepts(merged, context) or merged.gap > 1.1 * max(a.gap, b.gap) + context.eps:
         return None
     return merged
 
 
 def _merge(pieces: list[_Piece], context: _SplitContext, budget: int) -> list[_Piece]:
-    """Merge touching pieces whose union's hull stays within tolerance (greedy, bounded)."""
-    pieces = list(pieces)
+    """Merge touching pieces whose union's hull stays within tolerance (greedy passes, bounded).
+
+    ``budget`` bounds the unions measured; pairs whose boxes do not touch cost nothing.
+    """
+    alive = list(pieces)
     merged = True
-    while merged and budget > 0 and len(pieces) > 1:
+    while merged and budget > 0:
         merged = False
-        order = sorted(range(len(pieces)), key=lambda i: pieces[i].hull_volume)
-        for i in order:
-            for j in order:
-                if j <= i or budget <= 0:
-                    continue
-                budget -= 1
-                union = _mergeable(pieces[i], pieces[j], context)
-                if union is not None:
-                    pieces[i] = union
-                    del pieces[j]
-                    merged = True
-                    break
-            if merged:
-                break
-    return pieces
+        alive.sort(key=lambda p: p.hull_volume)
+        i = 0
+        while i < len(alive) and budget > 0:
+            j = i + 1
+            while j < len(alive) and budget > 0:
+                a, b = alive[i], alive[j]
+                lo = np.maximum(a.points.min(axis=0), b.points.min(axis=0))
+                hi = np.minimum(a.points.max(axis=0), b.points.max(axis=0))
+                if np.all(lo <= hi + context.eps):
+                    budget -= 1
+                    union = _mergeable(a, b, context)
+                    if union is not None:
+                        alive[i] = union
+                        del alive[j]
+                        merged = True
+                        continue
+                j += 1
+            i += 1
+    return alive
 
 
 def _context(
@@ -1045,7 +1072,15 @@ def _compute(
     if not stuck and len(done) == 1:
         hull = _as_piece(done[0].points)
         return _Outcome([hull] if hull is not None else [], "convex")
-    pieces = _merge(done, context, settings.max_evaluations)
+    # A piece no cut improves but within twice the tolerance stays as it is (the gap
+    # is reported); only worse ones are worth CoACD's time.
+    kept = done + [p for p in stuck if p.gap <= _STUCK_SLACK * context.tolerance]
+    pieces = _merge(
+        kept,
+        context,
+        _MERGES_PER_PIECE * len(kept),
+    )
+    stuck = [p for p in stuck if p.gap > _STUCK_SLACK * context.tolerance]
     hulls = [_as_piece(p.points) for p in pieces]
     method: Method = "feature_split"
     if stuck and settings.allow_coacd:
