@@ -59,10 +59,19 @@ from benchgen.physics import (
     compile_spec,
     judge,
     simulate,
+    stability_model,
     write_mjcf,
 )
 from benchgen.rendering import RenderSettings, View, render_views
-from benchgen.sandbox import BuildOutcome, BuildRequest, SandboxLimits, SandboxResult, run_script
+from benchgen.sandbox import (
+    REPEAT_HASH_SEED,
+    BuildOutcome,
+    BuildRequest,
+    SandboxLimits,
+    SandboxResult,
+    prestart,
+    run_script,
+)
 from benchgen.verdict import CheckFailure, CheckReport, Deadline, RejectCode
 
 Progress = Callable[[str], None]
@@ -72,8 +81,6 @@ SOLUTION_VIEWS = [View(elevation=-35.0, azimuth=a) for a in (0.0, 90.0, 180.0, 2
 """The solved scene is rendered from these four views (the 24 passive ones are in ``renders/``)."""
 SCALE_SEEDS: tuple[int, int] = (0, 1)
 """Scale must be honoured at every one of these seeds, not just at one."""
-REPEAT_HASH_SEED = 0x5EED
-"""``PYTHONHASHSEED`` of the second sandbox process (the first uses 0)."""
 
 
 def default_cache_dir() -> Path:
@@ -170,6 +177,7 @@ def check_script(
     renders and rollout animation for seed 0 go to ``out_dir/solution/``.
     """
     options = options or CheckOptions()
+    prestart()
     run = _Run(progress)
     seeds = list(range(options.seeds))
     scales = [1.0, *REFERENCE_SCALES]
@@ -395,7 +403,7 @@ def _simulate(
     options: CheckOptions,
     deadline: Deadline | None,
 ) -> SimulationMetrics:
-    model = compile_spec(build_spec(scene, pieces, options.physics, _render_size(options)))
+    model = stability_model(scene, pieces, options.physics, _render_size(options))
     return simulate(model, scene.record, options.physics, deadline=deadline)
 
 
@@ -539,8 +547,9 @@ def _write_artifacts(
         model = compile_spec(spec)
     except CheckFailure:
         return {}
-    xml_path = write_mjcf(spec, out_dir)
-    cad = export_step_files(scene, out_dir / "cad", loader)
+    with run.stage("artifacts"):
+        xml_path = write_mjcf(spec, out_dir)
+        cad = export_step_files(scene, out_dir / "cad", loader)
     with run.stage("rendering"):
         renders = render_views(model, bounds_frame(scene.record), out_dir / "renders", options.render)
     return {

@@ -111,8 +111,7 @@ def check(
     unsafe_no_isolation: Annotated[bool, typer.Option("--unsafe-no-isolation", help=UNSAFE_HELP)] = False,
 ) -> None:
     """Check a scenario script: sandboxed builds, geometry, physics and renders. Exit 0 = accepted, 1 = rejected."""
-    from benchgen.check import CheckOptions, check_script
-    from benchgen.sandbox import SandboxError
+    from benchgen.sandbox import SandboxError, prestart
 
     for path, what in ((script, "script"), (solution, "solution")):
         if path is not None and not path.is_file():
@@ -121,6 +120,9 @@ def check(
     require_output_dir(out)
     console = _stderr()
     require_isolation(unsafe_no_isolation, console)
+    prestart()  # the sandbox imports build123d while this process imports the checker
+    from benchgen.check import CheckOptions, check_script
+
     options = CheckOptions(seeds=seeds, timeout_s=timeout, memory_mb=memory)
     try:
         with console.status("checking…") as status:

@@ -1160,14 +1160,36 @@ def payload_envelope(scene: LoadedScene) -> TriMesh:
     """Every place the payload can occupy at spawn: its convex hull swept over start ± jitter.
 
     The hull of a translated convex set over a box's corners is exactly its Minkowski sum
-    with the box, so this is a tight, conservative envelope for convex payloads.
+    with the box, so this is a tight, conservative envelope for convex payloads. The
+    swept hull is made about the payload's origin and then moved to ``start``, so the
+    same payload and jitter at several seeds share one hull (:func:`_swept_hull`).
     """
     payload = scene.record.payload
-    points = scene.payload.mesh.vertices
-    offsets = jitter_corners(payload.jitter) + np.asarray(payload.start, dtype=float)
-    swept = (points[None, :, :] + offsets[:, None, :]).reshape(-1, 3)
+    vertices = scene.payload.mesh.vertices
+    key = hashlib.sha256(np.ascontiguousarray(vertices, dtype=np.float64).tobytes()).hexdigest()
+    hull_vertices, hull_faces = _swept_hull(key, tuple(float(v) for v in payload.jitter), vertices)
+    return TriMesh(hull_vertices + np.asarray(payload.start, dtype=float), hull_faces)
+
+
+_SWEPT_HULLS: dict[tuple[str, tuple[float, ...]], tuple[np.ndarray, np.ndarray]] = {}
+"""Swept hulls by (payload mesh content hash, jitter); bounded by :data:`_MAX_SWEPT_HULLS`."""
+_MAX_SWEPT_HULLS = 64
+
+
+def _swept_hull(key: str, jitter: tuple[float, ...], vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    cached = _SWEPT_HULLS.get((key, jitter))
+    if cached is not None:
+        return cached
+    offsets = jitter_corners(jitter)  # type: ignore[arg-type]
+    swept = (vertices[None, :, :] + offsets[:, None, :]).reshape(-1, 3)
     hull = trimesh.Trimesh(swept).convex_hull
-    return TriMesh(np.asarray(hull.vertices), np.asarray(hull.faces, dtype=np.int64))
+    result = (np.asarray(hull.vertices, dtype=np.float64), np.asarray(hull.faces, dtype=np.int64))
+    for array in result:
+        array.flags.writeable = False  # shared between scenes
+    if len(_SWEPT_HULLS) >= _MAX_SWEPT_HULLS:
+        _SWEPT_HULLS.pop(next(iter(_SWEPT_HULLS)))
+    _SWEPT_HULLS[(key, jitter)] = result
+    return result
 
 
 def zone_manifold(zone: Zone) -> manifold3d.Manifold:

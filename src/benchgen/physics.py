@@ -417,11 +417,6 @@ def _tracked_bodies(model: mujoco.MjModel, record: SceneRecord) -> list[_Tracked
     return tracked
 
 
-def _point_speed(model: mujoco.MjModel, data: mujoco.MjData, body: _Tracked, buffer: np.ndarray) -> float:
-    mujoco.mj_objectVelocity(model, data, mujoco.mjtObj.mjOBJ_BODY, body.body_id, buffer, 0)
-    return float(np.linalg.norm(buffer[3:]) + np.linalg.norm(buffer[:3]) * body.radius)
-
-
 def _inside(point_m: np.ndarray, zone: Zone, tol_mm: float = 0.0) -> bool:
     point = point_m / MM
     return all(zone.min[i] - tol_mm <= point[i] <= zone.max[i] + tol_mm for i in range(3))
@@ -457,6 +452,101 @@ def _check_initial_contacts(model: mujoco.MjModel, data: mujoco.MjData, where: s
     return deepest
 
 
+SENSOR_PREFIX = "benchgen_stability"
+"""Names of the sensors :func:`add_stability_sensors` adds (never part of an exported model)."""
+CHUNK_STEPS = 100
+"""Steps per native rollout call; the deadline is checked between chunks."""
+
+
+def _movable_geoms(spec: mujoco.MjSpec, label: str) -> list[str]:
+    return [geom.name for geom in spec.body(label).geoms]
+
+
+def add_stability_sensors(spec: mujoco.MjSpec, record: SceneRecord) -> None:
+    """Sensors for what :func:`simulate` watches at every step, so MuJoCo records it natively.
+
+    For the payload and every movable part: the linear velocity at its centre of mass and
+    its angular velocity (as ``mj_objectVelocity`` gives them); for every geom of a movable
+    part, its world position. Sensors do not change the dynamics.
+    """
+    tracked = [p.label for p in record.parts if p.joint.movable] + [record.payload.label]
+    for label in tracked:
+        for kind, sensor in (
+            ("v", mujoco.mjtSensor.mjSENS_FRAMELINVEL),
+            ("w", mujoco.mjtSensor.mjSENS_FRAMEANGVEL),
+        ):
+            spec.add_sensor(
+                name=f"{SENSOR_PREFIX}_{kind}_{label}",
+                type=sensor,
+                objtype=mujoco.mjtObj.mjOBJ_BODY,
+                objname=label,
+            )
+    for part in record.parts:
+        if part.joint.movable:
+            for geom in _movable_geoms(spec, part.label):
+                spec.add_sensor(
+                    name=f"{SENSOR_PREFIX}_p_{geom}",
+                    type=mujoco.mjtSensor.mjSENS_FRAMEPOS,
+                    objtype=mujoco.mjtObj.mjOBJ_GEOM,
+                    objname=geom,
+                )
+
+
+def stability_model(
+    scene: LoadedScene,
+    pieces: dict[str, list[CollisionPiece]],
+    settings: PhysicsSettings,
+    render_size: tuple[int, int] = (640, 480),
+) -> mujoco.MjModel:
+    """The scene's model with the stability sensors, compiled: what :func:`simulate` runs."""
+    spec = build_spec(scene, pieces, settings, render_size)
+    add_stability_sensors(spec, scene.record)
+    return compile_spec(spec)
+
+
+def _sensor_columns(model: mujoco.MjModel, name: str) -> slice:
+    sensor = model.sensor(name)
+    start = int(sensor.adr[0])
+    return slice(start, start + int(sensor.dim[0]))
+
+
+@dataclass(frozen=True)
+class _Watch:
+    """Where each watched quantity sits in a recorded rollout."""
+
+    speeds: list[tuple[_Tracked, slice, slice]]
+    """Tracked body, its linear and angular velocity columns in the sensor data."""
+    geoms: list[tuple[str, slice]]
+    """Movable part label and one of its geoms' position columns."""
+    physics: slice
+    """qpos and qvel in the state vector."""
+
+
+def _watch(model: mujoco.MjModel, record: SceneRecord) -> _Watch:
+    tracked = _tracked_bodies(model, record)
+    speeds = [
+        (
+            body,
+            _sensor_columns(model, f"{SENSOR_PREFIX}_v_{body.label}"),
+            _sensor_columns(model, f"{SENSOR_PREFIX}_w_{body.label}"),
+        )
+        for body in tracked
+    ]
+    geoms = []
+    for body in tracked:
+        if body.is_payload:
+            continue
+        for g in np.flatnonzero(model.geom_bodyid == body.body_id).tolist():
+            geoms.append((body.label, _sensor_columns(model, f"{SENSOR_PREFIX}_p_{model.geom(g).name}")))
+    # The full physics state starts with the time, then qpos and qvel.
+    return _Watch(speeds, geoms, slice(1, 1 + model.nq + model.nv))
+
+
+def _first(rows: np.ndarray) -> int | None:
+    hits = np.flatnonzero(rows)
+    return int(hits[0]) if hits.size else None
+
+
 def simulate(
     model: mujoco.MjModel,
     record: SceneRecord,
@@ -466,53 +556,54 @@ def simulate(
 ) -> SimulationMetrics:
     """Run the stability check and return its metrics, or raise ``unstable``/``out_of_bounds``.
 
-    Contacts before the first step must be shallower than ``max_initial_penetration_mm``
-    (``intersection``, or ``out_of_bounds`` with the ground). Each step is checked for
-    NaN/Inf and explosive speeds; every movable non-payload body's geoms must stay inside
-    ``bounds``. Settling and triviality are judged by the caller from the returned metrics
-    (:func:`judge`). ``deadline`` is checked every 100 steps.
+    ``model`` comes from :func:`stability_model`. Contacts before the first step must be
+    shallower than ``max_initial_penetration_mm`` (``intersection``, or ``out_of_bounds``
+    with the ground). Every step is checked for NaN/Inf and explosive speeds; every
+    movable non-payload body's geoms must stay inside ``bounds`` (every 10th step).
+    MuJoCo integrates in native chunks (:data:`CHUNK_STEPS`, bit-identical to stepping one
+    by one) and records the state and the sensors of :func:`add_stability_sensors`; the
+    rules are evaluated on those records, in the order a step-by-step loop would meet
+    them. Settling and triviality are judged by the caller from the returned metrics
+    (:func:`judge`). ``deadline`` is checked between chunks.
     """
+    from mujoco import rollout
+
     data = mujoco.MjData(model)
     model.opt.enableflags |= mujoco.mjtEnableBit.mjENBL_ENERGY
     mujoco.mj_forward(model, data)
     where = f"seed={record.seed}, scale={record.scale:g}"
     penetration = _check_initial_contacts(model, data, where, settings.max_initial_penetration_mm) * MM
-    tracked = _tracked_bodies(model, record)
-    parts = [t for t in tracked if not t.is_payload]
-    part_geoms = {t.label: np.flatnonzero(model.geom_bodyid == t.body_id).tolist() for t in parts}
-    buffer = np.zeros(6)
-    max_speed = 0.0
+    watch = _watch(model, record)
     explosion_speed = explosion_threshold(record, settings)
-    for step in range(settings.steps):
-        if deadline is not None and step % 100 == 0:
+    full = mujoco.mjtState.mjSTATE_FULLPHYSICS
+    state = np.empty(mujoco.mj_stateSize(model, full))
+    mujoco.mj_getState(model, data, state, full)
+    warnings = np.zeros(len(data.warning), dtype=np.int64)
+    max_speed = 0.0
+    last_speeds: dict[str, float] = {}
+    for first_step in range(0, settings.steps, CHUNK_STEPS):
+        if deadline is not None:
             deadline.check(f"simulating {where}")
-        mujoco.mj_step(model, data)
-        if not (np.isfinite(data.qpos).all() and np.isfinite(data.qvel).all()):
-            raise CheckFailure(RejectCode.UNSTABLE, f"simulation produced NaN/Inf at step {step} ({where})")
-        for body in tracked:
-            speed = _point_speed(model, data, body, buffer)
-            max_speed = max(max_speed, speed)
-            if speed > explosion_speed:
-                raise CheckFailure(
-                    RejectCode.UNSTABLE,
-                    f"{body.label!r} reached {speed:.1f} m/s at step {step} ({where}): the simulation exploded",
-                )
-        if step % 10 == 9:
-            for body in parts:
-                for g in part_geoms[body.label]:
-                    if not _inside(data.geom_xpos[g], record.bounds, settings.bounds_tolerance_mm):
-                        raise CheckFailure(
-                            RejectCode.OUT_OF_BOUNDS,
-                            f"part {body.label!r} left bounds during simulation at t={data.time:.2f} s ({where})",
-                        )
-    warnings = {
-        mujoco.mjtWarning(i).name: int(data.warning[i].number)
-        for i in range(len(data.warning))
-        if data.warning[i].number > 0
-    }
-    if warnings:
-        raise CheckFailure(RejectCode.UNSTABLE, f"MuJoCo warnings {warnings} ({where})")
-    part_speeds = {b.label: _point_speed(model, data, b, buffer) for b in parts}
+        steps = min(CHUNK_STEPS, settings.steps - first_step)
+        states, sensors = rollout.rollout(
+            model, data, state, nstep=steps, initial_warmstart=data.qacc_warmstart.copy()
+        )
+        states, sensors = states[0], sensors[0]
+        warnings += [data.warning[i].number for i in range(len(data.warning))]
+        speeds = {
+            body.label: np.linalg.norm(sensors[:, v], axis=1)
+            + np.linalg.norm(sensors[:, w], axis=1) * body.radius
+            for body, v, w in watch.speeds
+        }
+        _check_chunk(states, speeds, sensors, watch, record, settings, explosion_speed, first_step, where)
+        for label, values in speeds.items():
+            max_speed = max(max_speed, float(values.max(initial=0.0)))
+            last_speeds[label] = float(values[-1])
+        state = states[-1]
+    found = {mujoco.mjtWarning(i).name: int(n) for i, n in enumerate(warnings) if n > 0}
+    if found:
+        raise CheckFailure(RejectCode.UNSTABLE, f"MuJoCo warnings {found} ({where})")
+    part_speeds = {b.label: last_speeds.get(b.label, 0.0) for b, _, _ in watch.speeds if not b.is_payload}
     slowest = max(part_speeds, key=lambda k: part_speeds[k]) if part_speeds else None
     # The payload's centre of mass, so where its origin was modelled does not matter.
     payload_end = np.asarray(data.xipos[model.body(record.payload.label).id])
@@ -525,8 +616,57 @@ def simulate(
         slowest_settling_part=slowest,
         payload_end_mm=tuple(float(v) for v in payload_end / MM),  # type: ignore[arg-type]
         payload_in_goal=_inside(payload_end, record.goal_zone),
-        warnings=warnings,
+        warnings=found,
     )
+
+
+def _check_chunk(
+    states: np.ndarray,
+    speeds: dict[str, np.ndarray],
+    sensors: np.ndarray,
+    watch: _Watch,
+    record: SceneRecord,
+    settings: PhysicsSettings,
+    explosion_speed: float,
+    first_step: int,
+    where: str,
+) -> None:
+    """Raise for the first step of a recorded chunk that breaks a rule (NaN, then speed, then bounds)."""
+    steps = len(states)
+    nan = _first(~np.isfinite(states[:, watch.physics]).all(axis=1))
+    fast = {label: _first(values > explosion_speed) for label, values in speeds.items()}
+    bounds = record.bounds
+    lo = np.asarray(bounds.min, dtype=float) - settings.bounds_tolerance_mm
+    hi = np.asarray(bounds.max, dtype=float) + settings.bounds_tolerance_mm
+    sampled = (np.arange(steps) + first_step) % 10 == 9
+    out: dict[str, int] = {}
+    for label, columns in watch.geoms:
+        points = sensors[:, columns] / MM
+        outside = sampled & ~np.all((points >= lo) & (points <= hi), axis=1)
+        step = _first(outside)
+        if step is not None and (label not in out or step < out[label]):
+            out[label] = step
+    candidates = [s for s in (nan, *fast.values(), *out.values()) if s is not None]
+    if not candidates:
+        return
+    step = min(candidates)
+    if nan == step:
+        raise CheckFailure(
+            RejectCode.UNSTABLE, f"simulation produced NaN/Inf at step {first_step + step} ({where})"
+        )
+    for label, hit in fast.items():
+        if hit == step:
+            raise CheckFailure(
+                RejectCode.UNSTABLE,
+                f"{label!r} reached {speeds[label][step]:.1f} m/s at step {first_step + step} ({where}): "
+                "the simulation exploded",
+            )
+    for label, hit in out.items():
+        if hit == step:
+            raise CheckFailure(
+                RejectCode.OUT_OF_BOUNDS,
+                f"part {label!r} left bounds during simulation at t={states[step, 0]:.2f} s ({where})",
+            )
 
 
 def judge(metrics: SimulationMetrics, record: SceneRecord, settings: PhysicsSettings) -> None:

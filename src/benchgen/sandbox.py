@@ -97,6 +97,8 @@ SANDBOX_DIR = "/sandbox"
 HOST_SANDBOX_DIR = "sandbox"
 """Under the caller's workdir: the run's inputs (and, without bubblewrap, the script's working directory)."""
 PROBE_MARKER = b"benchgen-sandbox-ok"
+REPEAT_HASH_SEED = 0x5EED
+"""``PYTHONHASHSEED`` of a check's second sandbox process, the determinism repeat (the first uses 0)."""
 
 # Only what the dynamic linker, Python and fontconfig read; /etc as a whole holds host secrets.
 ETC_ENTRIES = (
@@ -790,6 +792,9 @@ class _Zygote:
     def close(self) -> None:
         """Hang up: the zygote kills its children and exits; its sandbox goes with it."""
         with contextlib.suppress(OSError):
+            # shutdown, not only close: the reader thread's pending recv holds the socket open.
+            self.control.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
             self.control.close()
         proc = getattr(self, "proc", None)
         if proc is not None:
@@ -1420,6 +1425,33 @@ def run_script(
         wall_seconds=time.monotonic() - started,
         warm=zygote is not None,
     )
+
+
+def prestart(
+    hash_seeds: Iterable[int] = (0, REPEAT_HASH_SEED), unsafe_no_isolation: bool | None = None
+) -> None:
+    """Start the warm templates for ``hash_seeds`` (default: a check's two) in the background, if runs will be warm.
+
+    Importing build123d takes seconds; a caller that knows it will run scripts soon (a
+    check) starts it now, so the import overlaps its own. Failures are left for the run
+    to report.
+    """
+    if not warm_enabled():
+        return
+    try:
+        plan = _plan(None, unsafe_opt_in() if unsafe_no_isolation is None else unsafe_no_isolation)
+    except SandboxError:
+        return
+    if not _warmable(plan):
+        return
+    pool, features = default_pool(), _bwrap_features()
+
+    def start(seed: int) -> None:
+        with contextlib.suppress(Exception):
+            pool.zygote(seed, features)
+
+    for seed in hash_seeds:
+        threading.Thread(target=start, args=(seed,), name="benchgen-zygote-start", daemon=True).start()
 
 
 def spawn_loader(settings_json: str, memory_mb: int) -> tuple[socket.socket, _Process] | None:
