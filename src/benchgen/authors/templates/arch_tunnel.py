@@ -35,7 +35,9 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
     start = (wx0 - rng.uniform(160.0, 220.0), open_y + rng.uniform(-60.0, 60.0), rng.uniform(240.0, 270.0))
     params.update(start_x=start[0], start_y=start[1], start_z=start[2])
 
-    extra_parts, forbid = fill_lane(f, rng, start[0] + 40.0, wx0 - 50.0, params)
+    # The lane runs under the chute's high part and stops well short of the wall, where the
+    # chute must come down to the opening.
+    extra_parts, forbid = fill_lane(f, rng, start[0] - 60.0, wx0 - 90.0, params)
     return Scenario(
         name="arch_tunnel",
         description=(
@@ -86,6 +88,7 @@ from benchgen.solution import Design, SceneView
 from benchgen.toolkit import KeepOut, channel, corners, high_path, path_clear, route, run_volume
 
 MATERIAL = "wood"  # light and cheap, and nearly as slippery as PLA
+MAX_GRADE = 2.0  # about 63°
 THROUGH_GRADE = 0.4  # slope of the last run, through the opening (the block coasts)
 
 
@@ -158,9 +161,12 @@ def design(view: SceneView) -> Design:
         line_up = (end[0] - ux * through_run, end[1] - uy * through_run)
         full = [catch, *head[1:], line_up, end]
         # Stay high over obstacles, fall late; pass the opening as gently as the ground allows.
-        tries = [(t, f) for t in (THROUGH_GRADE, 0.7, 1.0) for f in range(len(full) - 3, -1, -1)]
+        # The steep fall is never taken just before a bend: the step down there would be deep
+        # and the block fast, and it would leap the wall.
+        falls = [i for i in range(len(full) - 3, -1, -1) if _straight_on(full[i], full[i + 1], full[i + 2])]
+        tries = [(t, f) for t in (THROUGH_GRADE, 0.7, 1.0) for f in falls]
         for through, fall_run in tries:
-            path = high_path(full, z_catch, z_end, floor, min_grade, 2.0, through, fall_run)
+            path = high_path(full, z_catch, z_end, floor, min_grade, MAX_GRADE, through, fall_run)
             if path is None or not path_clear(
                 path, boxes, reach, wall + clearance, region, caps=(wall, wall)
             ):
@@ -177,7 +183,7 @@ def design(view: SceneView) -> Design:
         ends,
         before_wall,
         build,
-        max_turn_deg=60.0,
+        max_turn_deg=40.0,
         min_run=reach_max,
         grid=12,
         waypoints=corners(boxes, 1.1 * reach_max),
@@ -185,8 +191,24 @@ def design(view: SceneView) -> Design:
     if path is None:
         raise RuntimeError("no steep enough clear chute from the release point through the opening")
     _, width = catch_for(_unit(path[0][:2], path[1][:2]))
-    shape = channel(path, width, wall_height=0.7 * side, thickness=wall, closed_start=True, closed_end=True)
+    # Walls as tall as the block, so it cannot leap them where the chute turns; a lower end
+    # wall, so that the block rests against it lying flat, well inside the goal's height.
+    shape = channel(
+        path,
+        width,
+        wall_height=side,
+        thickness=wall,
+        closed_start=True,
+        closed_end=True,
+        end_wall_height=0.6 * side,
+    )
     return Design(parts=[Part("chute", shape, material=MATERIAL)])
+
+
+def _straight_on(a: tuple[float, float], b: tuple[float, float], c: tuple[float, float]) -> bool:
+    """Whether the path a → b → c turns by less than 20° at b."""
+    (ux, uy), (vx, vy) = _unit(a, b), _unit(b, c)
+    return ux * vx + uy * vy > math.cos(math.radians(20.0))
 
 
 def _unit(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:

@@ -21,7 +21,8 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
     start = (rng.uniform(-280.0, -200.0), rng.uniform(-80.0, 80.0), rng.uniform(150.0, 230.0))
     params.update(start_x=start[0], start_y=start[1], start_z=start[2])
 
-    extra_parts, forbid = fill_lane(f, rng, -170.0, x0 - 15.0, params)
+    # The lane stops short of the pen, so a chute can come at the pen square to its kerb.
+    extra_parts, forbid = fill_lane(f, rng, -170.0, x0 - 60.0, params)
     return Scenario(
         name="obstacle_field",
         description=(
@@ -89,19 +90,24 @@ def design(view: SceneView) -> Design:
     here = (ball.start[0], ball.start[1])
     z_catch = ball.start[2] - radius - jz - clearance
 
-    # The tray runs across the pen along x, from inside its near kerb to inside its far kerb.
-    near_x = goal.min[0] if toward > 0 else goal.max[0]
-    far_x = goal.max[0] if toward > 0 else goal.min[0]
-    tray_x = (near_x + toward * clearance, far_x - toward * (clearance + wall))
+    # The channel comes at the pen square to one of its kerbs (the near one, or a side one
+    # when something stands in front of the pen), ends just inside it and drops the ball into
+    # a tray that runs across the pen from that kerb, sloping down to a tall end wall.
     tray_low = wall + clearance
-    tray_high = tray_low + TRAY_GRADE * abs(tray_x[1] - tray_x[0])
-    tray_top = tray_high + wall_height  # its walls' top, at its high (near) end
-
-    # The channel comes at the pen square to the near kerb and ends over the tray.
-    end_x = near_x + toward * (radius + clearance)
-    y_lo, y_hi = goal.min[1] + reach + 0.5 * k, goal.max[1] - reach - 0.5 * k
-    ys = [ball.start[1], goal.center[1], *(y_lo + (y_hi - y_lo) * i / 4 for i in range(5))]
-    line_up = {(end_x - toward * 3 * reach, y): (end_x, y) for y in (min(max(y, y_lo), y_hi) for y in ys)}
+    tray_top = tray_low + TRAY_GRADE * max(goal.size[0], goal.size[1]) + wall_height
+    approaches: dict[tuple[float, float], tuple[tuple[float, float], tuple[float, float]]] = {}
+    for axis, sign in ((0, toward), (1, 1.0), (1, -1.0)):
+        across = 1 - axis
+        lo, hi = goal.min[across] + reach + 0.5 * k, goal.max[across] - reach - 0.5 * k
+        entry = goal.min[axis] if sign > 0 else goal.max[axis]
+        offsets = [lo + (hi - lo) * i / 4 for i in range(5)] + [ball.start[across], goal.center[across]]
+        for offset in offsets:
+            end = [0.0, 0.0]
+            end[axis], end[across] = entry + sign * (radius + clearance), min(max(offset, lo), hi)
+            line = list(end)
+            line[axis] -= sign * 3 * reach
+            heading = (sign, 0.0) if axis == 0 else (0.0, sign)
+            approaches[(line[0], line[1])] = ((end[0], end[1]), heading)
 
     boxes: list[KeepOut] = [(p.bbox_min, p.bbox_max) for p in view.parts if p.label != "pen"]
     boxes += [(z.min, z.max) for z in view.forbid_zones]
@@ -109,7 +115,6 @@ def design(view: SceneView) -> Design:
     boxes.append(((goal.min[0], goal.min[1], 0.0), (goal.max[0], goal.max[1], tray_top)))
     zone = view.build_zone
     region = ((zone.min[0], zone.min[1]), (zone.max[0], zone.max[1]))
-    cut = (0.0, 1.0)
 
     def build(plan: list[tuple[float, float]]) -> list[tuple[float, float, float]] | None:
         # The channel starts under the ball, heading wherever its first run goes.
@@ -119,24 +124,37 @@ def design(view: SceneView) -> Design:
         # The closed back's inner face sits just behind the ball's jittered start.
         back = radius + jx * abs(heading[0]) + jy * abs(heading[1]) + clearance
         catch = (here[0] - heading[0] * back, here[1] - heading[1] * back)
-        points = [catch, *plan[1:], line_up[plan[-1]]]
+        end, into = approaches[plan[-1]]
+        points = [catch, *plan[1:], end]
         a, b = points[-3:-1]
-        if (b[0] - a[0]) * toward < 0.5 * math.dist(a, b):
+        if (b[0] - a[0]) * into[0] + (b[1] - a[1]) * into[1] < 0.5 * math.dist(a, b):
             return None  # more than a 60° turn into the straight run at the pen
         path = sloped_path(points, z_catch, [GRADE] * (len(points) - 1), floor)
+        cut = (-into[1], into[0])
         clear = path_clear(path, boxes, reach, wall + clearance, region, end_cut=cut, caps=(wall, 0.0))
         return path if clear else None
 
     path = route(
-        here, list(line_up), region, build, min_run=reach, grid=12, waypoints=corners(boxes, 1.1 * reach)
+        here, list(approaches), region, build, min_run=reach, grid=12, waypoints=corners(boxes, 1.1 * reach)
     )
     if path is None:
         raise RuntimeError("no clear route from the release point to the pen")
-    shape = channel(path, width, wall_height=wall_height, thickness=wall, closed_start=True, end_cut=cut)
-    # The tray's end wall stands as high as a ball leaving the channel can fly.
     end = path[-1]
+    into = next(d for e, d in approaches.values() if e == (end[0], end[1]))
+    axis = 0 if into[0] != 0 else 1
+    sign = into[axis]
+    shape = channel(
+        path, width, wall_height=wall_height, thickness=wall, closed_start=True, end_cut=(-into[1], into[0])
+    )
+    # The tray crosses the pen under the channel's end; its end wall stands as high as a
+    # ball leaving the channel can fly.
+    entry = goal.min[axis] if sign > 0 else goal.max[axis]
+    exit_ = goal.max[axis] if sign > 0 else goal.min[axis]
+    first, last = [end[0], end[1], 0.0], [end[0], end[1], 0.0]
+    first[axis], first[2] = entry + sign * clearance, tray_low + TRAY_GRADE * abs(exit_ - entry)
+    last[axis], last[2] = exit_ - sign * (clearance + wall), tray_low
     tray = channel(
-        [(tray_x[0], end[1], tray_high), (tray_x[1], end[1], tray_low)],
+        [tuple(first), tuple(last)],
         width + 4.0 * k,
         wall_height=wall_height,
         thickness=wall,

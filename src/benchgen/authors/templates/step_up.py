@@ -82,6 +82,7 @@ from benchgen.solution import Design, SceneView
 from benchgen.toolkit import KeepOut, channel, corners, high_path, path_clear, route
 
 MATERIAL = "wood"  # light and cheap, and nearly as slippery as PLA
+MAX_GRADE = 1.3  # about 52°: steeper, a block would leap the walls where the chute turns
 
 
 def design(view: SceneView) -> Design:
@@ -135,7 +136,7 @@ def design(view: SceneView) -> Design:
         # it can, or an earlier one when the last would have to climb down an obstacle.
         points = [catch, *plan[1:]]
         for fall_run in range(len(points) - 2, -1, -1):
-            path = high_path(points, z_catch, z_end, floor, min_grade, 2.0, fall_run=fall_run)
+            path = high_path(points, z_catch, z_end, floor, min_grade, MAX_GRADE, fall_run=fall_run)
             if path is not None and path_clear(
                 path, boxes, floor + clearance, wall + clearance, region, caps=(wall, wall)
             ):
@@ -148,7 +149,17 @@ def design(view: SceneView) -> Design:
     if path is None:
         raise RuntimeError("no steep enough clear chute from the release point to the landing")
     _, width = catch_for(_unit(path[0][:2], path[1][:2]))
-    shape = channel(path, width, wall_height=0.7 * side, thickness=wall, closed_start=True, closed_end=True)
+    # Walls as tall as the block, so it cannot leap them where the chute turns; a lower end
+    # wall, so that the block rests against it lying flat, well inside the goal's height.
+    shape = channel(
+        path,
+        width,
+        wall_height=side,
+        thickness=wall,
+        closed_start=True,
+        closed_end=True,
+        end_wall_height=0.6 * side,
+    )
     return Design(parts=[Part("chute", shape, material=MATERIAL)])
 
 
