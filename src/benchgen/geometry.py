@@ -46,7 +46,6 @@ from typing import Any, Literal
 
 import manifold3d
 import numpy as np
-import trimesh
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from benchgen.scenario import WORKING_RANGE_MM, Zone
@@ -445,6 +444,8 @@ def _mesh_solid(solid: Any, settings: GeometrySettings, label: str) -> tuple[Tri
         deflection = max(deflection, float(poly.Deflection()))
     raw_vertices, raw_faces = np.concatenate(vertices), np.concatenate(triangles)
     # OCCT emits one vertex set per face; manifold booleans need shared vertices.
+    import trimesh  # here, not at the top: the checker itself never needs it
+
     merged = trimesh.Trimesh(raw_vertices, raw_faces, process=True)
     mesh = TriMesh(np.asarray(merged.vertices, dtype=np.float64), np.asarray(merged.faces, dtype=np.int64))
     return mesh, deflection, len(raw_faces)
@@ -1171,6 +1172,19 @@ def payload_envelope(scene: LoadedScene) -> TriMesh:
     return TriMesh(hull_vertices + np.asarray(payload.start, dtype=float), hull_faces)
 
 
+def convex_hull_mesh(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The convex hull of ``points`` as a closed mesh with outward-facing triangles (Qhull, float64)."""
+    from scipy.spatial import ConvexHull
+
+    hull = ConvexHull(points, qhull_options="QbB Pp Qt")
+    faces = np.asarray(hull.simplices, dtype=np.int64)
+    a, b, c = (hull.points[faces[:, k]] for k in range(3))
+    inward = np.einsum("ij,ij->i", np.cross(b - a, c - a), hull.equations[:, :3]) < 0
+    faces[inward] = faces[inward][:, [0, 2, 1]]
+    used, remapped = np.unique(faces, return_inverse=True)
+    return np.asarray(hull.points[used], dtype=np.float64), remapped.reshape(-1, 3).astype(np.int64)
+
+
 _SWEPT_HULLS: dict[tuple[str, tuple[float, ...]], tuple[np.ndarray, np.ndarray]] = {}
 """Swept hulls by (payload mesh content hash, jitter); bounded by :data:`_MAX_SWEPT_HULLS`."""
 _MAX_SWEPT_HULLS = 64
@@ -1182,8 +1196,7 @@ def _swept_hull(key: str, jitter: tuple[float, ...], vertices: np.ndarray) -> tu
         return cached
     offsets = jitter_corners(jitter)  # type: ignore[arg-type]
     swept = (vertices[None, :, :] + offsets[:, None, :]).reshape(-1, 3)
-    hull = trimesh.Trimesh(swept).convex_hull
-    result = (np.asarray(hull.vertices, dtype=np.float64), np.asarray(hull.faces, dtype=np.int64))
+    result = convex_hull_mesh(swept)
     for array in result:
         array.flags.writeable = False  # shared between scenes
     if len(_SWEPT_HULLS) >= _MAX_SWEPT_HULLS:

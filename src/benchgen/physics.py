@@ -18,7 +18,6 @@ from pathlib import Path
 
 import mujoco
 import numpy as np
-import trimesh
 from pydantic import BaseModel
 
 from benchgen.decomposition import (
@@ -358,6 +357,8 @@ def write_mjcf(spec: mujoco.MjSpec, out_dir: Path) -> Path:
     The in-memory model carries vertices inline; on disk each mesh becomes a binary STL so
     the MJCF stays readable and other tools can open the meshes.
     """
+    import trimesh  # only for writing artifacts
+
     out_dir.mkdir(parents=True, exist_ok=True)
     export = spec.copy()
     mesh_dir = out_dir / "meshes"

@@ -97,6 +97,8 @@ SANDBOX_DIR = "/sandbox"
 HOST_SANDBOX_DIR = "sandbox"
 """Under the caller's workdir: the run's inputs (and, without bubblewrap, the script's working directory)."""
 PROBE_MARKER = b"benchgen-sandbox-ok"
+LOADER_HASH_SEED = 0
+"""The template geometry loaders are forked from (the one of a check's main run)."""
 REPEAT_HASH_SEED = 0x5EED
 """``PYTHONHASHSEED`` of a check's second sandbox process, the determinism repeat (the first uses 0)."""
 
@@ -667,11 +669,7 @@ class _Zygote:
         self.control, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
         env = _child_env(Path(SANDBOX_DIR), hash_seed)
-        python = [
-            *_python_command(Path(SANDBOX_DIR), child.fileno())[:7],
-            "--zygote",
-            str(child.fileno()),
-        ]
+        python = [*_python_command(Path(SANDBOX_DIR), child.fileno())[:7], "--zygote", str(child.fileno())]
         command = _bwrap_command(env, python, features, 0, [], zygote=True)
         self._spawning = threading.Lock()
         self._events = threading.Condition()
@@ -1468,7 +1466,7 @@ def spawn_loader(settings_json: str, memory_mb: int) -> tuple[socket.socket, _Pr
         plan = _plan(None, False)
     except SandboxError:
         return None
-    zygote = default_pool().zygote(0, _bwrap_features()) if _warmable(plan) else None
+    zygote = default_pool().zygote(LOADER_HASH_SEED, _bwrap_features()) if _warmable(plan) else None
     if zygote is None:
         return None
     parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)

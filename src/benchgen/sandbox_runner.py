@@ -743,6 +743,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--protocol-fd", type=int)
     parser.add_argument("--zygote", type=int, metavar="CONTROL_FD", help="serve as a warm template")
+    parser.add_argument(
+        "--loader-template", action="store_true", help="a zygote that also forks geometry loaders"
+    )
     args = parser.parse_args(argv)
     if args.zygote is None and (args.workdir is None or args.protocol_fd is None):
         parser.error("--workdir and --protocol-fd are required")
@@ -1089,7 +1092,12 @@ def zygote_main(control_fd: int) -> NoReturn:
     from benchgen import seccomp
 
     seccomp.preload()
-    import benchgen.geometry  # noqa: F401  (the loader's children need it; OCCT is loaded already)
+    # What the geometry loader's children need. Every template imports exactly the same
+    # modules before it says ready, so a script sees the same interpreter in each of them
+    # (an import can change global state; the determinism repeat runs in another template).
+    import trimesh  # noqa: F401
+
+    import benchgen.geometry  # noqa: F401
 
     # Done once here rather than in every child: walking every module in a child would
     # copy its pages (copy-on-write) for nothing. The children's guard finds it done.
