@@ -1385,11 +1385,11 @@ def _from_cache(
 ) -> tuple[list[Piece], _Fidelity] | None:
     """A cached entry moved into this part's frame, if it fits this part's mesh.
 
-    It must cover the mesh to within a tenth of the tolerance (the new tessellation's
+    It must cover the mesh to within a quarter of the tolerance (the new tessellation's
     vertices need not lie on the old one's facets) and over-fill no more than before.
     """
     pieces = [(pose.to_world(v), f) for v, f in entry.pieces]
-    if _outside_depth(oracle.vertices, pieces) > 0.1 * tolerance:
+    if _outside_depth(oracle.vertices, pieces) > 0.25 * tolerance:
         return None
     hulls = [m3.Manifold.hull_points(np.ascontiguousarray(v)) for v, _ in pieces]
     hulls = [h for h in hulls if not h.is_empty()]
