@@ -17,7 +17,7 @@ import pytest
 import benchgen
 from benchgen.authors import templates
 
-FAMILIES = ["lever_seesaw", "flap_gate"]
+FAMILIES = ["lever_seesaw", "drawer_slide", "flap_gate"]
 EXAMPLES = Path(benchgen.__file__).parent / "examples"
 EXAMPLE_SOLUTIONS: list[str] = []
 PYPROJECT = Path(benchgen.__file__).parents[2] / "pyproject.toml"
