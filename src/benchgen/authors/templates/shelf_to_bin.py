@@ -69,25 +69,26 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
 '''
 
 
-SOLUTION = '''"""Reference solution for ``shelf_to_bin``: one wooden channel from the shelf's lip into the bin.
+SOLUTION = '''"""Reference solution for ``shelf_to_bin``: a wooden channel from the shelf's lip into a tray in the bin.
 
 The ball rolls off the tilted shelf. A U-channel starts just past the lip and barely
 below it, wide enough for the ball's jitter, and falls gently (about 5°, so the ball
-arrives at a modest speed) to end over the bin's interior: the ball drops in. Obstacles
-that stand higher than the channel, and forbidden zones, are passed around: the route is
-the shortest one (straight, or with one or two bends) that clears them. A backstop inside
-the bin's far wall catches a ball that comes in fast.
+arrives at a modest speed), around obstacles that stand higher than it and forbidden
+zones, to end over the bin. The ball drops into a tray on the bin's floor that carries on
+in the channel's direction, sloping down to a tall end wall: the ball rolls against the
+wall and rests there at once, instead of rolling about the bin.
 """
 
 from __future__ import annotations
 
 import math
 
-from benchgen.scenario import Part
+from benchgen.scenario import Part, Vec3
 from benchgen.solution import Design, SceneView
-from benchgen.toolkit import KeepOut, box_between, channel, graded_path, path_clear, route
+from benchgen.toolkit import KeepOut, channel, graded_path, path_clear, route
 
 MATERIAL = "wood"
+TRAY_GRADE = 0.1
 
 
 def design(view: SceneView) -> Design:
@@ -110,18 +111,31 @@ def design(view: SceneView) -> Design:
     # End over the bin's interior, a ball's radius past its near wall, as low as the wall allows.
     near_x = goal.min[0] if toward > 0 else goal.max[0]
     end_x = near_x + toward * (radius + half)
-    y_lo, y_hi = goal.min[1] + half, goal.max[1] - half
-    z_end = bin_.bbox_max[2] + wall + 1.5 * clearance
+    tray_half = width / 2 + 2.0 * k + wall  # the tray is a little wider than the channel
+    y_lo, y_hi = goal.min[1] + tray_half + clearance, goal.max[1] - tray_half - clearance
+    tray_low = goal.min[2] + wall + clearance
+    tray_top = tray_low + TRAY_GRADE * math.hypot(goal.size[0], goal.size[1]) + radius + 2.0 * k
+    z_end = max(bin_.bbox_max[2], tray_top) + wall + 1.5 * clearance
     ys = [ball.start[1], goal.center[1], *(y_lo + (y_hi - y_lo) * i / 4 for i in range(5))]
     ends = [(end_x, min(max(y, y_lo), y_hi)) for y in ys]
 
     boxes: list[KeepOut] = [(p.bbox_min, p.bbox_max) for p in view.parts if p.label != "shelf"]
     boxes += [(z.min, z.max) for z in view.forbid_zones]
+    boxes.append(((goal.min[0], goal.min[1], 0.0), (goal.max[0], goal.max[1], tray_top)))
     zone = view.build_zone
     region = ((zone.min[0], zone.min[1]), (zone.max[0], zone.max[1]))
     reach, cut = half + clearance, (0.0, 1.0)
 
+    def tray_fits(at: tuple[float, float], d: tuple[float, float]) -> bool:
+        """Whether a tray from under the channel's end, along its direction, fits the bin."""
+        n, w = (-d[1], d[0]), tray_half + clearance
+        corners = [(at[0] + s * w * n[0], at[1] + s * w * n[1]) for s in (-1.0, 1.0)]
+        inside = all(goal.min[i] <= c[i] <= goal.max[i] for c in corners for i in range(2))
+        return inside and _room(at, d, w, goal.min, goal.max) > 2 * radius + clearance + wall
+
     def build(plan: list[tuple[float, float]]) -> list[tuple[float, float, float]] | None:
+        if not tray_fits(plan[-1], _unit(plan[-2], plan[-1])):
+            return None
         # Fall no steeper than about 5°, so the ball reaches the bin at a modest speed.
         run = sum(math.dist(plan[i], plan[i + 1]) for i in range(len(plan) - 1))
         path = graded_path(plan, start[2], max(z_end, start[2] - 0.09 * run), half)
@@ -131,19 +145,41 @@ def design(view: SceneView) -> Design:
     if path is None:
         raise RuntimeError("no clear route from the shelf to the bin")
     shape = channel(path, width, wall_height=radius + 2.0 * k, thickness=wall, start_cut=(0.0, 1.0))
-    # A backstop inside the bin, along the wall the ball is heading for, catches a fast ball.
-    (x0, y0, x1, y1), end = (goal.min[0], goal.min[1], goal.max[0], goal.max[1]), path[-1]
+    # The tray carries on from under the channel's end in its direction, as far as the bin
+    # allows; its end wall stands as high as a ball leaving the channel can fly.
+    end = path[-1]
     last = next(p for p in reversed(path) if math.hypot(p[0] - end[0], p[1] - end[1]) > 1e-6)
-    dx, dy = end[0] - last[0], end[1] - last[1]
-    reach_x = ((x1 if dx > 0 else x0) - end[0]) / dx if abs(dx) > 1e-9 else math.inf
-    reach_y = ((y1 if dy > 0 else y0) - end[1]) / dy if abs(dy) > 1e-9 else math.inf
-    z0, z1 = bin_.bbox_max[2] - 2 * radius, end[2] + 3 * radius
-    g = clearance
-    if reach_x <= reach_y:
-        x = x1 - g if dx > 0 else x0 + g + wall
-        stop = box_between((x - wall, y0 + g, z0), (x, y1 - g, z1))
-    else:
-        y = y1 - g if dy > 0 else y0 + g + wall
-        stop = box_between((x0 + g, y - wall, z0), (x1 - g, y, z1))
-    return Design(parts=[Part("chute", shape, material=MATERIAL), Part("backstop", stop, material=MATERIAL)])
+    d = _unit((last[0], last[1]), (end[0], end[1]))
+    length = _room(end, d, tray_half + clearance, goal.min, goal.max) - clearance - wall
+    tray = channel(
+        [
+            (end[0], end[1], tray_low + TRAY_GRADE * length),
+            (end[0] + d[0] * length, end[1] + d[1] * length, tray_low),
+        ],
+        width + 4.0 * k,
+        wall_height=radius + 2.0 * k,
+        thickness=wall,
+        closed_end=True,
+        end_wall_height=end[2] + 2 * radius - tray_low,
+    )
+    return Design(parts=[Part("chute", shape, material=MATERIAL), Part("tray", tray, material=MATERIAL)])
+
+
+def _unit(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    n = math.dist(a, b)
+    return ((b[0] - a[0]) / n, (b[1] - a[1]) / n)
+
+
+def _room(at: tuple[float, ...], d: tuple[float, float], half: float, lo: Vec3, hi: Vec3) -> float:
+    """How far a strip ``half`` wide either side can run from ``at`` along ``d`` inside [lo, hi] in plan."""
+    n = (-d[1], d[0])
+    room = math.inf
+    for i in range(2):
+        for side in (-1.0, 1.0):  # the strip's two edges
+            p = at[i] + side * half * n[i]
+            if d[i] > 1e-9:
+                room = min(room, (hi[i] - p) / d[i])
+            elif d[i] < -1e-9:
+                room = min(room, (lo[i] - p) / d[i])
+    return room
 '''
