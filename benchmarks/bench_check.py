@@ -329,12 +329,82 @@ def warm_runs(
     return ours, floors
 
 
+# --- generation with the solvability gate -----------------------------------------------------
+
+
+def generation_candidate(index: int, seed: int, work: str) -> tuple[int, bool, str]:
+    """What ``generate`` does for one offline candidate, plus the gate: check with its reference
+    solution (when the family has one), then the render review. Runs in a pool worker."""
+    import numpy as np
+
+    from benchgen.authors.offline import write_candidate
+    from benchgen.check import CheckOptions, check_script
+    from benchgen.review import ReviewSettings, contact_sheet, review_scene
+
+    candidate = write_candidate(np.random.default_rng([seed, index]))
+    staged = Path(work) / f"c{index:04d}"
+    staged.mkdir(parents=True)
+    (staged / "script.py").write_text(candidate.script)
+    solution = None
+    if candidate.solution is not None:
+        solution = staged / "solution.py"
+        solution.write_text(candidate.solution)
+    check = CheckOptions(cache_dir=Path(work) / "cache")
+    assets = staged / "assets"
+    report = check_script(staged / "script.py", check, out_dir=assets, solution=solution)
+    stages = " ".join(f"{k}={v:.1f}" for k, v in report.metrics.get("timings_s", {}).items())
+    if not report.accepted:
+        return index, False, f"{candidate.family}: {report.code} [{stages}]"
+    import mujoco
+
+    contact_sheet([assets / r for r in report.artifacts["renders"]], assets / "contact_sheet.png")
+    model = mujoco.MjModel.from_xml_path(str(assets / "model.xml"))
+    scene = report.metrics["scene"]
+    frame = (np.array(scene["bounds"]["min"]) * 0.001, np.array(scene["bounds"]["max"]) * 0.001)
+    decision = review_scene(model, frame, scene["payload"]["label"], ReviewSettings(), check.render)
+    gated = "gated" if solution is not None else "no solution"
+    return (
+        index,
+        decision.approved,
+        f"{candidate.family}: {'accepted' if decision.approved else 'review'} ({gated}) [{stages}]",
+    )
+
+
+def generation(workers: int, count: int, seed: int) -> tuple[float, int, int, float]:
+    """Accepted per minute with ``workers`` long-lived worker processes (spawned, like ``generate``'s pool),
+    candidates submitted ahead; (rate, accepted, candidates, seconds) until ``count`` are accepted."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    with tempfile.TemporaryDirectory(prefix="bench-generate-") as work:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            started = time.perf_counter()
+            pending, accepted, submitted = set(), 0, 0
+            while accepted < count:
+                while len(pending) < 2 * workers:
+                    pending.add(pool.submit(generation_candidate, submitted, seed, work))
+                    submitted += 1
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    index, ok, what = future.result()
+                    accepted += ok
+                    print(f"    [{workers} workers] candidate {index}: {what}", flush=True)
+            seconds = time.perf_counter() - started
+            for future in pending:
+                future.cancel()
+    return accepted / (seconds / 60), accepted, submitted - len(pending), seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scripts", nargs="*", type=Path)
     parser.add_argument("--rounds", type=int, default=3, help="one-shot repetitions (interleaved)")
     parser.add_argument("--warm", type=int, default=4, help="warm candidates after the warm-up (0: skip)")
     parser.add_argument("--solution", action="store_true", help="include the solvability gate")
+    parser.add_argument(
+        "--generate", type=int, default=0, metavar="N", help="also: N accepted at 1 and 2 workers"
+    )
     parser.add_argument("--raw", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.raw is not None:
@@ -367,11 +437,22 @@ def main() -> None:
                 f"load {_load()}",
                 flush=True,
             )
-        print_table(f"one-shot `benchgen check {one_shot.name}`", ours, raw)
+        if ours:
+            print_table(f"one-shot `benchgen check {one_shot.name}`", ours, raw)
         if args.warm > 0:
             candidates = (scripts[1:] if len(scripts) > 1 else scripts * 2)[: args.warm + 1]
             warm_ours, warm_raw = warm_runs(candidates, solution, work)
             print_table("warm: per candidate in a long-lived process", warm_ours, warm_raw)
+    if args.generate > 0:
+        print(f"\ngeneration with the solvability gate ({args.generate} accepted per run), load {_load()}")
+        rates = {}
+        for workers in (1, 2):
+            rate, accepted, candidates, seconds = generation(workers, args.generate, seed=7)
+            rates[workers] = rate
+            print(
+                f"  {workers} worker(s): {rate:.1f} accepted/min ({accepted} of {candidates} candidates in {seconds:.1f} s)"
+            )
+        print(f"  2 workers / 1 worker: {rates[2] / rates[1]:.2f}")
     print(f"load average at end {_load()}")
 
 

@@ -357,8 +357,6 @@ def write_mjcf(spec: mujoco.MjSpec, out_dir: Path) -> Path:
     The in-memory model carries vertices inline; on disk each mesh becomes a binary STL so
     the MJCF stays readable and other tools can open the meshes.
     """
-    import trimesh  # only for writing artifacts
-
     out_dir.mkdir(parents=True, exist_ok=True)
     export = spec.copy()
     mesh_dir = out_dir / "meshes"
@@ -369,7 +367,7 @@ def write_mjcf(spec: mujoco.MjSpec, out_dir: Path) -> Path:
         vertices = np.asarray(mesh.uservert, dtype=float).reshape(-1, 3)
         faces = np.asarray(mesh.userface, dtype=np.int64).reshape(-1, 3)
         filename = f"{mesh.name}.stl"
-        trimesh.Trimesh(vertices, faces, process=False).export(mesh_dir / filename, file_type="stl")
+        (mesh_dir / filename).write_bytes(binary_stl(vertices, faces))
         mesh.uservert = []
         mesh.userface = []
         mesh.file = filename
@@ -377,6 +375,33 @@ def write_mjcf(spec: mujoco.MjSpec, out_dir: Path) -> Path:
     xml_path = out_dir / "model.xml"
     xml_path.write_text(export.to_xml())
     return xml_path
+
+
+_STL_HEADER = np.dtype([("header", "V80"), ("face_count", "<u4")])
+_STL_TRIANGLE = np.dtype([("normals", "<f4", (3,)), ("vertices", "<f4", (3, 3)), ("attributes", "<u2")])
+_UNIT_NORMAL_MIN = np.finfo(np.float64).resolution * 100
+
+
+def binary_stl(vertices: np.ndarray, faces: np.ndarray) -> bytes:
+    """A binary STL file, byte for byte what trimesh writes (zero normals on degenerate faces).
+
+    Written here so that writing artifacts does not import trimesh (and networkx) into
+    the checker just for a 50-byte record per triangle.
+    """
+    triangles = np.asarray(vertices, dtype=np.float64)[np.asarray(faces, dtype=np.int64)]
+    edges = triangles[:, 1:, :] - triangles[:, :2, :]
+    crosses = np.cross(edges[:, 0], edges[:, 1])
+    norm = np.sqrt(np.dot(crosses * crosses, [1.0, 1.0, 1.0]))
+    valid = norm > _UNIT_NORMAL_MIN
+    norm[valid] **= -1
+    normals = np.zeros((len(triangles), 3))
+    normals[valid] = (crosses * norm.reshape((-1, 1)))[valid]
+    header = np.zeros(1, dtype=_STL_HEADER)
+    header["face_count"] = len(triangles)
+    packed = np.zeros(len(triangles), dtype=_STL_TRIANGLE)
+    packed["normals"] = normals
+    packed["vertices"] = triangles
+    return header.tobytes() + packed.tobytes()
 
 
 class SimulationMetrics(BaseModel):
