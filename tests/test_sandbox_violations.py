@@ -236,3 +236,37 @@ def test_doctor_explains_how_to_get_isolation(tmp_path: Path) -> None:
     assert "--unsafe-no-isolation" in doctor.stdout
     isolated = subprocess.run([*BENCHGEN, "doctor"], capture_output=True, text=True, timeout=300)
     assert "sandbox: isolated (bubblewrap + seccomp)" in isolated.stdout
+
+
+# The geometry loader's filter: trusted code that only needs containing, killed on the spot.
+CONTAINED_PROBE = r"""
+import os, socket, sys, threading
+from benchgen import seccomp
+
+seccomp.install(seccomp.compile_filter(os.getpid(), supervised=False), listen=False)
+worker = threading.Thread(target=lambda: None)
+worker.start()
+worker.join()
+socket.socketpair()
+print("threads and local sockets run", flush=True)
+socket.socket(socket.AF_INET) if sys.argv[1] == "socket" else os.fork()
+print("the forbidden call ran", flush=True)
+"""
+
+
+@pytest.mark.parametrize("act", ["fork", "socket"])
+def test_unsupervised_filter_kills_on_a_forbidden_call(act: str) -> None:
+    from benchgen import seccomp
+
+    if not seccomp.availability()[0]:
+        pytest.skip(f"seccomp is not usable here: {seccomp.availability()[1]}")
+    src = Path(__file__).resolve().parents[1] / "src"
+    proc = subprocess.run(
+        [sys.executable, "-c", CONTAINED_PROBE, act],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.stdout == "threads and local sockets run\n", proc.stdout + proc.stderr
+    assert proc.returncode == -31, proc.returncode  # SIGSYS: the call never ran
