@@ -286,6 +286,10 @@ def print_table(title: str, ours: list[dict[str, float]], raw: list[dict[str, fl
         mine_text = f"{mine:11.2f}" if mine is not None else f"{'-':>11}"
         floor_text = f"{floor:9.2f}" if floor is not None else f"{'-':>9}"
         print(f"  {name:<26}{mine_text}{floor_text}{ratio}")
+    pairs = [a["total"] / b["total"] for a, b in zip(ours, raw, strict=True) if b.get("total")]
+    if pairs:
+        spread = ", ".join(f"{r:.2f}" for r in pairs)
+        print(f"  total ratio per run: {spread}; median {statistics.median(pairs):.2f}")
 
 
 def warm_runs(
