@@ -56,7 +56,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.spatial import cKDTree
 
-CODE_VERSION = "benchgen.decomposition/3"
+CODE_VERSION = "benchgen.decomposition/4"
 """Part of every cache key: bump it whenever the algorithm's output may change."""
 
 Method = Literal["convex", "feature_split", "feature_split+coacd", "coacd"]
@@ -1226,9 +1226,26 @@ def _cache_key(pose: _Pose, hints: list[SurfaceHint], settings: DecompositionSet
     return digest.hexdigest()
 
 
+def _exact_key(
+    vertices: FloatArray, faces: NDArray[np.int64], hints: list[SurfaceHint], settings: DecompositionSettings
+) -> str:
+    """Key of one exact mesh's decomposition (the disk cache's): every byte that shapes it."""
+    digest = hashlib.sha256()
+    for part in (
+        CODE_VERSION.encode(),
+        settings.model_dump_json().encode(),
+        json.dumps([h.model_dump(mode="json") for h in hints]).encode(),
+        np.ascontiguousarray(vertices, dtype=np.float64).tobytes(),
+        np.ascontiguousarray(faces, dtype=np.int64).tobytes(),
+    ):
+        digest.update(len(part).to_bytes(8, "little"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class _Entry:
-    """A cached decomposition, in the part's canonical frame (lengths over its scale)."""
+    """A decomposition: on disk in world millimetres, in memory in the part's canonical frame."""
 
     pieces: list[Piece]
     method: Method
@@ -1239,25 +1256,43 @@ class _Entry:
 
 
 class DecompositionCache:
-    """On-disk cache of decompositions, keyed by the part's shape up to pose and scale.
+    """Two caches of decompositions, arranged so that a result never depends on history.
 
-    Each entry is one ``.npz`` file (no pickles) holding the pieces in the part's
-    canonical frame, written to a temporary file and moved into place atomically, so
-    concurrent processes may share a directory: a reader sees a whole entry or none.
-    A hit is moved into the new part's frame and measured against its mesh before it
-    is used, so a key collision or an unlucky frame costs a recomputation, never a
-    wrong answer.
+    * On disk, keyed by the exact mesh (and hints and settings): each entry is one
+      ``.npz`` file (no pickles) holding what a fresh computation returned for that mesh,
+      byte for byte, written to a temporary file and moved into place atomically, so
+      concurrent processes may share a directory. A hit is exactly what recomputing
+      would give.
+    * In memory, for the lifetime of this object, keyed by the part's shape up to pose
+      and scale: the pieces of every part decomposed so far, in its canonical frame. A
+      moved, rotated or rescaled copy reuses them after they are measured against its
+      own mesh (a key collision or an unlucky frame costs a recomputation, never a
+      wrong answer). Use one object per check: the same script then gets the same
+      pieces whatever was checked before, while its seeds and scales share the work.
     """
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = Path(directory) if directory is not None else None
+        if self.directory is not None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        self._shapes: dict[str, _Entry] = {}
+
+    def recall(self, key: str) -> _Entry | None:
+        """The canonical-frame entry this object remembers under a pose-free ``key``."""
+        return self._shapes.get(key)
+
+    def remember(self, key: str, entry: _Entry) -> None:
+        """Remember a canonical-frame entry for moved or rescaled copies; the first one stays."""
+        self._shapes.setdefault(key, entry)
 
     def _path(self, key: str) -> Path:
+        assert self.directory is not None
         return self.directory / f"{key}.npz"
 
     def load(self, key: str) -> _Entry | None:
-        """The entry stored under ``key``, or None if absent or unreadable."""
+        """The entry stored on disk under ``key``, or None if absent, unreadable or there is no disk."""
+        if self.directory is None:
+            return None
         try:
             with np.load(self._path(key), allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
@@ -1289,6 +1324,8 @@ class DecompositionCache:
 
     def store(self, key: str, entry: _Entry) -> None:
         """Write an entry atomically (temporary file in the same directory, then rename)."""
+        if self.directory is None:
+            return
         buffer = io.BytesIO()
         pieces = entry.pieces
         np.savez(
@@ -1444,23 +1481,36 @@ def decompose(
     pose = _pose(points, tris)
     volume = float(solid.volume())
     tolerance = settings.gap_fraction * float(np.linalg.norm(points.max(axis=0) - points.min(axis=0)))
-    key = _cache_key(pose, hints, settings) if cache is not None else ""
-    entry = cache.load(key) if cache is not None else None
-    hit = _from_cache(entry, pose, oracle, tolerance) if entry is not None else None
+    # Order matters for determinism: a copy of a part seen earlier in this cache's life is
+    # derived from it (in every run alike); only then is the disk consulted, and it holds
+    # only fresh computations, so a disk hit is what computing would give.
+    shape_key = _cache_key(pose, hints, settings) if cache is not None else ""
+    remembered = cache.recall(shape_key) if cache is not None else None
+    hit = _from_cache(remembered, pose, oracle, tolerance) if remembered is not None else None
+    method: Method
+    stored: _Entry | None = None
     if hit is not None:
+        assert remembered is not None
         pieces, fidelity = hit
-        assert entry is not None
-        method: Method = entry.method
-        error = entry.error
+        method, error = remembered.method, remembered.error
     else:
-        outcome = _compute(solid, _context(solid, oracle, hints, settings), settings, start_cpu)
-        pieces, method = outcome.pieces, outcome.method
-        fidelity = _verify(pieces, solid, oracle)
-        error = (sum(_piece_volume(p) for p in pieces) - volume) / volume
+        exact_key = _exact_key(v, f, hints, settings) if cache is not None else ""
+        stored = cache.load(exact_key) if cache is not None else None
+        if stored is not None:
+            pieces, method, error = stored.pieces, stored.method, stored.error
+            fidelity = _Fidelity(gap=stored.gap, overfill=stored.overfill, uncovered=stored.uncovered)
+        else:
+            outcome = _compute(solid, _context(solid, oracle, hints, settings), settings, start_cpu)
+            pieces, method = outcome.pieces, outcome.method
+            fidelity = _verify(pieces, solid, oracle)
+            error = (sum(_piece_volume(p) for p in pieces) - volume) / volume
+            if cache is not None:
+                world = _Entry(pieces, method, error, fidelity.gap, fidelity.overfill, fidelity.uncovered)
+                cache.store(exact_key, world)
         if cache is not None:
             canonical = [((p - pose.centre) @ pose.rotation.T / pose.scale, q) for p, q in pieces]
-            cache.store(
-                key,
+            cache.remember(
+                shape_key,
                 _Entry(
                     canonical, method, error, fidelity.gap / pose.scale, fidelity.overfill, fidelity.uncovered
                 ),
@@ -1474,7 +1524,7 @@ def decompose(
         uncovered=fidelity.uncovered,
         tolerance_mm=tolerance,
         seconds=time.perf_counter() - start,
-        cached=hit is not None,
+        cached=hit is not None or stored is not None,
     )
 
 
