@@ -26,6 +26,8 @@ from benchgen.check import CheckOptions
 from benchgen.generate import GenerateOptions, Generator, Progress
 from scenario_template import scenario_source
 
+EXAMPLES = Path(benchgen.dataset.__file__).parent / "examples"
+
 BENCHGEN = [sys.executable, "-m", "benchgen"]
 RUN_SEED = 3
 
@@ -208,33 +210,42 @@ def test_list_show_variant_and_python_api(dataset_dir: Path, tmp_path: Path) -> 
     assert not np.allclose(variant.stat.extent, original.stat.extent)
 
 
-def _scripted_author(sources: list[str]):  # type: ignore[no-untyped-def]
+def _scripted_author(sources: list[str], solution: str | None = None):  # type: ignore[no-untyped-def]
     """An author that hands out the given scripts in order (each one then goes through the real checks)."""
     queue = list(sources)
 
     def author(rng: np.random.Generator, theme: str | None, tier: str | None) -> Candidate:
         # The generator authors ahead of what it commits; look-ahead past the list repeats the last.
         script = queue.pop(0) if len(queue) > 1 else queue[0]
-        return Candidate(family="fixture", tier="spatial", script=script, choices={})
+        return Candidate(family="fixture", tier="spatial", script=script, choices={}, solution=solution)
 
     return author
 
 
 @pytest.mark.e2e
 def test_rejection_archive_and_near_duplicates(tmp_path: Path) -> None:
-    valid = scenario_source()
+    """Every stage's rejection is archived; what passes them all is published with its reference solution."""
+    example = EXAMPLES / "concave_bin.py"
+    valid = example.read_text()
     sources = [
         scenario_source(before="raise ValueError('broken on purpose')"),  # script_error
         valid,  # accepted
         valid + "\n# the same scene, reworded\n",  # near-duplicate of the accepted one
-        scenario_source(
-            parts="parts.append(Part('post', Pos(150 * s, -150 * s, 40 * s) * Box(30 * s, 30 * s, 80 * s)))"
-        ),
+        scenario_source(),  # its reference does not fit this scene: unsolved
+        valid.replace('Part("bin", bin_part, material="pla")', 'Part("bin", bin_part, material="abs")'),
     ]
     options = GenerateOptions(out=tmp_path / "ds", count=2, seed=0, workers=1)
-    summary = Generator(options, author=_scripted_author(sources)).run()
-    assert summary.accepted == 2 and summary.candidates == 4
-    assert summary.rejected == {"script_error": 1, "near_duplicate": 1}
+    solution = (EXAMPLES / "concave_bin_solution.py").read_text()
+    summary = Generator(options, author=_scripted_author(sources, solution)).run()
+    assert summary.accepted == 2 and summary.candidates == 5
+    assert summary.rejected == {"script_error": 1, "near_duplicate": 1, "unsolved": 1}
+    published = sorted(options.out.glob("*/manifest.json"))
+    for path in published:
+        manifest = benchgen.dataset.Manifest.model_validate_json(path.read_text())
+        assert (path.parent / "solution.py").read_text() == solution
+        assert manifest.solution["success_rate"] == 1.0 and manifest.solution["budget_headroom"] > 1
+        assert manifest.difficulty["terms"]["budget"] > 0
+        assert (path.parent / "assets" / manifest.solution["animation"]).stat().st_size > 10_000
     archive = {r.code: r for r in benchgen.dataset.DatasetWriter(options.out).rejections()}
     assert "broken on purpose" in archive["script_error"].message
     assert (

@@ -86,6 +86,9 @@ class Manifest(BaseModel):
     evaluated_with: dict[str, Any]
     candidate: dict[str, Any]
     created_at: str
+    solution: dict[str, Any] = Field(default_factory=dict)
+    """The reference solution (``<id>/solution.py``) as the gate judged it: success rate over the
+    checked variants, its worst-case cost and weight, and the budget headroom (budget ÷ cost)."""
 
 
 class Rejection(BaseModel):
@@ -106,13 +109,15 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def content_hash(benchmark_dir: Path) -> str:
-    """Hash of what makes a benchmark: script, MJCF, meshes and the check report minus timings.
+    """Hash of what makes a benchmark: script, reference solution, MJCF, meshes and the check report minus timings.
 
     Renders are excluded: their pixels depend on the OpenGL implementation, not on the
     benchmark. Timings are excluded because they measure the machine.
     """
     digest = hashlib.sha256()
     digest.update((benchmark_dir / "script.py").read_bytes())
+    if (benchmark_dir / "solution.py").is_file():
+        digest.update((benchmark_dir / "solution.py").read_bytes())
     assets = benchmark_dir / "assets"
     for path in [assets / "model.xml", *sorted((assets / "meshes").glob("*.stl"))]:
         digest.update(path.name.encode())

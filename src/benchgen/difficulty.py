@@ -6,6 +6,9 @@ difficulty = 1
            + 0.5 · blockers      (fixed parts whose box the straight start→goal segment crosses)
            + 0.75 · hazards      (forbid zones the straight start→goal segment crosses)
            + 2.0 · tightness     (payload width / smallest horizontal goal width, capped at 1)
+           + 2.0 · budget        (how much of its budget the reference solution needs: the larger of
+                                  cost / max_unit_cost and weight / max_weight_g, capped at 1;
+                                  1 / headroom, 0 when no reference was judged)
            + tier bonus          (spatial 0, kinematic 0.5, mechanism 1.0)
 
 Each term is recorded so the score can be audited and re-weighted later.
@@ -19,7 +22,7 @@ import numpy as np
 from pydantic import BaseModel
 
 TIER_BONUS = {"spatial": 0.0, "kinematic": 0.5, "mechanism": 1.0}
-WEIGHTS = {"distance": 2.0, "lift": 3.0, "blockers": 0.5, "hazards": 0.75, "tightness": 2.0}
+WEIGHTS = {"distance": 2.0, "lift": 3.0, "blockers": 0.5, "hazards": 0.75, "tightness": 2.0, "budget": 2.0}
 
 
 class Difficulty(BaseModel):
@@ -45,8 +48,22 @@ def _segment_hits_box(a: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarr
     return True
 
 
-def score(scene: dict[str, Any], bodies: dict[str, dict[str, Any]]) -> Difficulty:
-    """Score a scene given the check report's ``metrics["scene"]`` and ``metrics["bodies"]``."""
+def budget_use(scene: dict[str, Any], solution: dict[str, Any] | None) -> float:
+    """The fraction of its budget the reference solution needs (cost or weight, whichever is tighter)."""
+    if not solution or not solution.get("cost_usd"):
+        return 0.0
+    constraints = scene["constraints"]
+    use = float(solution["cost_usd"]) / float(constraints["max_unit_cost"])
+    if solution.get("weight_g") and constraints.get("max_weight_g"):
+        use = max(use, float(solution["weight_g"]) / float(constraints["max_weight_g"]))
+    return min(use, 1.0)
+
+
+def score(
+    scene: dict[str, Any], bodies: dict[str, dict[str, Any]], solution: dict[str, Any] | None = None
+) -> Difficulty:
+    """Score a scene given the check report's ``metrics["scene"]``, ``metrics["bodies"]`` and, when the
+    solvability gate ran, ``metrics["solution"]``."""
     bounds_lo, bounds_hi = np.array(scene["bounds"]["min"]), np.array(scene["bounds"]["max"])
     size = bounds_hi - bounds_lo
     start = np.array(scene["payload"]["start"], dtype=float)
@@ -70,6 +87,7 @@ def score(scene: dict[str, Any], bodies: dict[str, dict[str, Any]]) -> Difficult
         "blockers": float(blockers),
         "hazards": float(hazards),
         "tightness": float(min(payload_width / max(float(np.min(goal_hi[:2] - goal_lo[:2])), 1e-9), 1.0)),
+        "budget": budget_use(scene, solution),
     }
     total = 1.0 + sum(WEIGHTS[k] * v for k, v in terms.items()) + TIER_BONUS.get(scene["tier"], 0.0)
     terms["tier"] = TIER_BONUS.get(scene["tier"], 0.0)

@@ -50,7 +50,7 @@ from benchgen.publishing import Publisher, open_writer
 from benchgen.retry import call_with_retries
 from benchgen.review import ReviewDecision, ReviewSettings, contact_sheet, review_scene
 from benchgen.similarity import DEFAULT_TOLERANCE, Signature, near_duplicate, signature
-from benchgen.verdict import CheckReport
+from benchgen.verdict import CheckReport, RejectCode
 
 LOOKAHEAD_PER_WORKER = 4
 """How far past the oldest undecided candidate the run authors and checks, per worker: enough
@@ -165,7 +165,14 @@ def _evaluate(staged: Path, check: CheckOptions, review: ReviewSettings) -> Eval
     from benchgen.physics import MM
 
     assets = staged / "assets"
-    report = check_script(staged / "script.py", check, out_dir=assets)
+    solution = staged / "solution.py"
+    if not solution.is_file():  # the solvability gate cannot pass without a reference
+        report = CheckReport(
+            accepted=False, code=RejectCode.UNSOLVED, message="the author wrote no reference solution.py"
+        )
+        (staged / "report.json").write_text(report.model_dump_json(indent=2))
+        return Evaluation(report=report)
+    report = check_script(staged / "script.py", check, out_dir=assets, solution=solution)
     (staged / "report.json").write_text(report.model_dump_json(indent=2))
     if not report.accepted:
         return Evaluation(report=report)
@@ -476,6 +483,8 @@ class Generator:
         """A private directory holding what a worker needs to evaluate the candidate."""
         staged = self.writer.stage(f"{name}-{self.run_id}")
         (staged / "script.py").write_text(candidate.script)
+        if candidate.solution is not None:
+            (staged / "solution.py").write_text(candidate.solution)
         return staged
 
     def _decide(self, slot: _Slot) -> None:
@@ -638,7 +647,8 @@ class Generator:
                 for k in ("per_build", "randomization", "collision", "scale_extent_ratios")
             },
             review=review.model_dump(exclude={"views"}),
-            difficulty=score(scene, bodies).model_dump(),
+            difficulty=score(scene, bodies, report.metrics.get("solution")).model_dump(),
+            solution=_solution_summary(report),
             signature=sig.model_dump(),
             author={
                 "kind": options.author,
@@ -682,6 +692,23 @@ class Generator:
             "content_hash": manifest.content_hash,
             "candidate_index": int(manifest.candidate.get("index", 0)),
         }
+
+
+def _solution_summary(report: CheckReport) -> dict[str, Any]:
+    """What the manifest records of the reference solution, from the gate's metrics."""
+    gate = report.metrics.get("solution") or {}
+    constraints = report.metrics["scene"]["constraints"]
+    weight, limit = gate.get("weight_g"), constraints.get("max_weight_g")
+    return {
+        "file": "solution.py",
+        "success_rate": gate.get("success_rate"),
+        "variants": len(gate.get("per_seed", [])),
+        "cost_usd": gate.get("cost_usd"),
+        "weight_g": weight,
+        "budget_headroom": gate.get("budget_headroom"),
+        "weight_headroom": round(limit / weight, 4) if weight and limit else None,
+        "animation": report.artifacts.get("solution", {}).get("animation"),
+    }
 
 
 def _same_stream(candidate: dict[str, Any], seed: int, run_key: str) -> bool:
