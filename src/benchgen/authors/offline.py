@@ -99,7 +99,17 @@ FAMILIES: tuple[Family, ...] = (
     Family(
         name="table_push",
         tier="mechanism",
-        keywords=("push", "pusher", "motor", "motorised", "motorized", "actuator", "table", "conveyor", "mechanism"),
+        keywords=(
+            "push",
+            "pusher",
+            "motor",
+            "motorised",
+            "motorized",
+            "actuator",
+            "table",
+            "conveyor",
+            "mechanism",
+        ),
         summary="A ball rests on a flat table; only a driven mechanism can move it into the bin beyond.",
     ),
     Family(

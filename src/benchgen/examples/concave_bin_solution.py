@@ -6,6 +6,7 @@ bin's walls, where it comes to rest. Everything is read off the view: the deck's
 shape (for the height of its lip), the bin's box, the goal zone and the ball's start,
 size and jitter, so the same code solves mirrored and rescaled variants.
 """
+
 from __future__ import annotations
 
 from benchgen.scenario import Part
