@@ -252,6 +252,41 @@ def test_rejection_archive_and_near_duplicates(tmp_path: Path) -> None:
         options.out / "rejected" / archive["script_error"].candidate_id / "script.py"
     ).read_text() == sources[0]
     assert archive["near_duplicate"].stage == "duplicate"
+    _evaluate_whole_dataset(options.out, [p.parent.name for p in published], solution, tmp_path / "sols")
+
+
+def _evaluate_whole_dataset(dataset: Path, ids: list[str], solution: str, solutions: Path) -> None:
+    """`evaluate DATASET SOLUTIONS_DIR`: the leaderboard file, reused rows on a re-run, and the API."""
+    solutions.mkdir()
+    (solutions / f"{ids[0]}.py").write_text(solution)
+    empty = "from benchgen.solution import Design\n\n\ndef design(view):\n    return Design(parts=[])\n"
+    (solutions / f"{ids[1]}.py").write_text(empty)
+    command = [*BENCHGEN, "evaluate", str(dataset), str(solutions), "--seeds", "2", "--no-scales", "--json"]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 1, first.stderr  # one of the two is not solved
+    summary = json.loads(first.stdout)
+    assert summary["overall"] == {
+        "benchmarks": 2,
+        "solved": 1,
+        "mean_success_rate": 0.5,
+        "mean_cost_ratio": summary["overall"]["mean_cost_ratio"],
+    }
+    assert 0 < summary["overall"]["mean_cost_ratio"] < 1 and summary["reused"] == 0
+    results = solutions / "results.jsonl"
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ids  # dataset order, whatever finished first
+    assert rows[0]["passed"] and rows[0]["success_rate"] == 1.0 and len(rows[0]["per_seed"]) == 2
+    assert rows[1]["code"] in ("missed_goal", "in_forbid_zone") and rows[1]["cost_ratio"] == 0.0
+    assert all(r["content_hash"] and r["solution_sha256"] for r in rows)
+    before = results.read_bytes()
+    again = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert json.loads(again.stdout)["reused"] == 2 and results.read_bytes() == before
+    from benchgen.solving import EvaluateOptions
+
+    report = benchgen.dataset.open(dataset)[ids[0]].evaluate(
+        solutions / f"{ids[0]}.py", EvaluateOptions(seeds=1, first_seed=5, scales=False)
+    )
+    assert report.passed and report.per_seed[0].seed == 5
 
 
 @pytest.mark.e2e

@@ -166,7 +166,13 @@ def evaluate(
     target: Annotated[
         str, typer.Argument(help="A scenario script, or a benchmark (DIR/<id> or URL) as `show` takes")
     ],
-    solution: Annotated[Path, typer.Argument(help="Solution file defining design(view) -> Design")],
+    solution: Annotated[
+        Path,
+        typer.Argument(
+            help="Solution file defining design(view) -> Design; or, with a dataset as TARGET, a "
+            "directory holding one <id>.py per benchmark"
+        ),
+    ],
     seeds: Annotated[int, typer.Option(min=1, help="Evaluate seeds FIRST..FIRST+N-1 at scale 1")] = 8,
     first_seed: Annotated[int, typer.Option(min=0, help="First seed evaluated")] = 0,
     scales: Annotated[
@@ -187,21 +193,29 @@ def evaluate(
         float, typer.Option(min=0.1, max=120, help="Longest simulated time per variant, s")
     ] = 10.0,
     unsafe_no_isolation: Annotated[bool, typer.Option("--unsafe-no-isolation", help=UNSAFE_HELP)] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Benchmarks evaluated at once (with a solutions directory)")
+    ] = 2,
+    results: Annotated[
+        Path | None,
+        typer.Option(
+            help="Results JSONL (with a solutions directory; default SOLUTIONS_DIR/results.jsonl). "
+            "A re-run reuses rows whose benchmark, solution and options are unchanged"
+        ),
+    ] = None,
 ) -> None:
-    """Score a design against a benchmark on every variant. Exit 0 = solved everywhere, 1 = failed."""
+    """Score a design against a benchmark on every variant. Exit 0 = solved everywhere, 1 = failed.
+
+    With a dataset (DIR or URL) and a directory of solutions, score every benchmark against
+    SOLUTIONS_DIR/<id>.py and write the results JSONL and a summary (exit 0 = all solved)."""
     from benchgen.evaluate import EvaluateSettings
     from benchgen.sandbox import SandboxError
     from benchgen.solving import BenchmarkError, EvaluateOptions, evaluate_solution
 
     console = _stderr()
-    if not solution.is_file():
+    if not solution.exists():
         console.print(f"[red]error:[/] no such solution: {solution}")
         raise typer.Exit(MISUSE)
-    script = Path(target)
-    if not script.is_file():
-        script = _open_benchmark(target, console).script_path
-    require_output_dir(out)
-    require_isolation(unsafe_no_isolation, console)
     options = EvaluateOptions(
         seeds=seeds,
         first_seed=first_seed,
@@ -210,6 +224,21 @@ def evaluate(
         memory_mb=memory,
         settings=EvaluateSettings(duration_s=duration),
     )
+    if solution.is_dir():
+        if out is not None:
+            console.print("[red]error:[/] --out is for one benchmark; a dataset run writes --results")
+            raise typer.Exit(MISUSE)
+        dataset = _open_dataset(target)
+        require_isolation(unsafe_no_isolation, console)
+        _evaluate_dataset(
+            console, dataset, solution, results or solution / "results.jsonl", options, workers, as_json
+        )
+        return
+    script = Path(target)
+    if not script.is_file():
+        script = _open_benchmark(target, console).script_path
+    require_output_dir(out)
+    require_isolation(unsafe_no_isolation, console)
     try:
         with console.status("evaluating…") as status:
             report = evaluate_solution(
@@ -223,6 +252,59 @@ def evaluate(
     else:
         _print_evaluation(console, report, out)
     raise typer.Exit(0 if report.passed else 1)
+
+
+def _evaluate_dataset(
+    console: Console,
+    dataset: Any,
+    solutions: Path,
+    results: Path,
+    options: Any,
+    workers: int,
+    as_json: bool,
+) -> None:
+    """``evaluate DATASET SOLUTIONS_DIR``: every benchmark, a results JSONL and a summary table."""
+    from rich.progress import Progress
+
+    from benchgen.leaderboard import NO_SOLUTION, LeaderboardRow, evaluate_dataset, summary_json
+    from benchgen.sandbox import SandboxError
+
+    problem = output_dir_problem(results.parent)
+    if problem is not None:
+        console.print(f"[red]error:[/] {problem}", highlight=False, soft_wrap=True)
+        raise typer.Exit(MISUSE)
+    total = len(dataset)
+    with Progress(console=console, transient=True) as progress:
+        bar = progress.add_task("evaluating", total=total)
+
+        def on_row(row: LeaderboardRow, reused: bool) -> None:
+            verdict = "solved" if row.passed else (row.code or "failed")
+            note = " (reused)" if reused else ""
+            if row.code != NO_SOLUTION:
+                progress.console.print(f"{row.id}: {verdict} {row.success_rate:.0%}{note}", highlight=False)
+            progress.advance(bar)
+
+        try:
+            summary = evaluate_dataset(dataset, solutions, results, options, workers=workers, on_row=on_row)
+        except SandboxError as exc:
+            console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(MISUSE) from None
+    if as_json:
+        sys.stdout.write(summary_json(summary) + "\n")
+    else:
+        table = Table("tier", "benchmarks", "solved", "mean success", "mean cost / budget")
+        groups = [*summary.by_tier.items(), ("all", summary.overall)]
+        for name, group in groups:
+            ratio = "-" if group.mean_cost_ratio is None else f"{group.mean_cost_ratio:.2f}"
+            table.add_row(
+                name, str(group.benchmarks), str(group.solved), f"{group.mean_success_rate:.0%}", ratio
+            )
+        console.print(table)
+        if summary.missing:
+            console.print(f"{summary.missing} benchmark(s) have no <id>.py in {solutions}")
+        console.print(f"results: {summary.results}", highlight=False)
+    solved_all = summary.overall.solved == summary.overall.benchmarks
+    raise typer.Exit(0 if solved_all else 1)
 
 
 def _print_evaluation(console: Console, report: object, out: Path | None) -> None:

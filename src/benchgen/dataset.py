@@ -42,11 +42,16 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from fsspec.spec import AbstractFileSystem
 from pydantic import BaseModel, Field
 from pydantic_core import from_json
+
+if TYPE_CHECKING:
+    from benchgen.evaluate import EvaluationReport
+    from benchgen.leaderboard import LeaderboardSummary
+    from benchgen.solving import EvaluateOptions
 
 INDEX_FILE = "index.jsonl"
 SEGMENTS_DIR = "index.d"
@@ -663,6 +668,23 @@ class Benchmark:
             script.write_bytes(self.read_bytes("script.py"))
             return build_variant(script, seed, scale, out_dir, render=render)
 
+    def evaluate(
+        self,
+        solution: str | os.PathLike[str],
+        options: EvaluateOptions | None = None,
+        out_dir: Path | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> EvaluationReport:
+        """Score a solution file (``design(view) -> Design``) against this benchmark, exactly as
+        ``benchgen evaluate DIR/<id> SOLUTION`` does; returns the
+        :class:`benchgen.evaluate.EvaluationReport`. ``options`` is a
+        :class:`benchgen.solving.EvaluateOptions` (default: 8 seeds plus the reference scales)."""
+        from benchgen.solving import evaluate_solution
+
+        return evaluate_solution(
+            self.script_path, Path(solution), options, out_dir=out_dir, progress=progress
+        )
+
     def _file(self, relative: str) -> Path:
         if self._local is not None:
             return self._local / relative
@@ -779,6 +801,22 @@ class Dataset:
         if matches:
             raise KeyError(f"{benchmark_id!r} is ambiguous in {self.root}: {', '.join(matches[:5])}")
         raise KeyError(f"no benchmark {benchmark_id!r} in {self.root}")
+
+    def __getitem__(self, benchmark_id: str) -> Benchmark:
+        return self.get(benchmark_id)
+
+    def evaluate(
+        self,
+        solutions: str | os.PathLike[str],
+        results: str | os.PathLike[str],
+        options: EvaluateOptions | None = None,
+        workers: int = 1,
+    ) -> LeaderboardSummary:
+        """Score ``solutions/<id>.py`` against every benchmark; write the results JSONL and return
+        the :class:`benchgen.leaderboard.LeaderboardSummary` (see :mod:`benchgen.leaderboard`)."""
+        from benchgen.leaderboard import evaluate_dataset
+
+        return evaluate_dataset(self, Path(solutions), Path(results), options, workers=workers)
 
     def get(self, benchmark_id: str) -> Benchmark:
         """The benchmark with this id (or unique id prefix)."""
