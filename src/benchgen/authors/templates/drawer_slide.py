@@ -145,21 +145,22 @@ def design(view: SceneView) -> Design:
         plan = [(x0 - toward * catch, line_y), end]
         width += 2 * abs(line_y - y_ball)
     under_ball = ball.start[2] - ball.jitter[2] - radius - gap - fall * ball.jitter[0]
-    boxes = [(p.bbox_min, p.bbox_max) for p in view.parts]
+    # Keep clear of everything but the drawer and carcass, and of the drawer's front panel
+    # and the stop, which the chute's end passes over on its way down into the drawer.
+    boxes = [(p.bbox_min, p.bbox_max) for p in view.parts if p.label not in ("drawer", "carcass")]
     boxes += [(z.min, z.max) for z in view.forbid_zones]
-    for wall in (stop, backboard):
-        box = wall.bounding_box()
-        boxes.append(((box.min.X, box.min.Y, box.min.Z), (box.max.X, box.max.Y, box.max.Z)))
+    lo_x, hi_x = sorted((front_out, x_front + toward * t))
+    boxes.append(((lo_x, drawer.bbox_min[1], 0.0), (hi_x, drawer.bbox_max[1], rim)))
     route = chute_route(
         plan,
         z_start=under_ball + fall * catch,
-        z_end=rim + radius + t + gap,
+        z_end=rim + t + 2 * gap,
         boxes=boxes,
         half_width=width / 2 + t + gap,
         clearance=t + gap,
         first_grade_deg=grade,
         radius=50.0 * k,
-        min_leg=width + 2 * t,
+        min_leg=width / 2 + t,
         min_brow=catch + ball.jitter[1] + radius,
     )
     legs = chute_legs(route, width, wall_height=1.4 * radius, thickness=t)
