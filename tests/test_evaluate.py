@@ -223,7 +223,7 @@ def test_cli_evaluates_unseen_seeds_deterministically_with_artifacts(tmp_path: P
     assert (out / "rollout.gif").stat().st_size > 10_000 and (out / "model.xml").is_file()
     again = evaluate_solution(SCENARIO, REFERENCE, EvaluateOptions(seeds=2, first_seed=40))
     strip = {"metrics"}
-    assert again.model_dump(exclude=strip) == {
+    assert again.model_dump(mode="json", exclude=strip) == {
         k: v for k, v in report.items() if k not in strip | {"artifacts"}
     } | {"artifacts": {}}
 

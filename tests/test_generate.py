@@ -315,7 +315,9 @@ def test_workers_stay_busy_behind_a_slow_candidate(tmp_path: Path) -> None:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        Generator(options, on_progress=watch, author=_scripted_author([slow, *fast])).run()
+        # A reference solution, so that no candidate is turned away before it is checked.
+        solution = (EXAMPLES / "concave_bin_solution.py").read_text()
+        Generator(options, on_progress=watch, author=_scripted_author([slow, *fast], solution)).run()
     assert seen, "candidates 4 and 5 were not checked while candidate 0 ran"
     # Committed strictly in order: nothing after the slow head was archived.
     assert list(benchgen.dataset.DatasetWriter(options.out).rejections()) == []

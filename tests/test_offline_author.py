@@ -66,11 +66,12 @@ def test_select_by_tier() -> None:
     }
     assert all(f.tier == "spatial" for f in select_families(None, "spatial"))
     assert [f.name for f in select_families("hinge", "kinematic")] == ["lever_seesaw", "flap_gate"]
+    assert [f.name for f in select_families(None, "mechanism")] == ["table_push"]
     assert len(select_families(None, None)) == len(FAMILIES)
 
 
 @pytest.mark.parametrize(
-    ("theme", "tier"), [("xylophone quantum", None), ("stairs", "kinematic"), (None, "mechanism")]
+    ("theme", "tier"), [("xylophone quantum", None), ("stairs", "kinematic"), ("drawer", "mechanism")]
 )
 def test_no_match_lists_families(theme: str | None, tier: str | None) -> None:
     with pytest.raises(NoFamilyMatches) as info:

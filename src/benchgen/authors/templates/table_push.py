@@ -44,7 +44,8 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
 
     forbid = []
     if PIT and gap > 40.0:
-        forbid.append(f.zone(tx1 + 10.0, bx0 - 10.0, -DEPTH / 2, DEPTH / 2, 0.0, min(PIT_HEIGHT, bin_h - 10.0), "pit"))
+        pit_top = min(PIT_HEIGHT, bin_h - 10.0)
+        forbid.append(f.zone(tx1 + 10.0, bx0 - 10.0, -DEPTH / 2, DEPTH / 2, 0.0, pit_top, "pit"))
     return Scenario(
         name="table_push",
         description=(
