@@ -495,6 +495,11 @@ def _flatten(consts: list[Const]) -> dict[str, float | int | str]:
     return out
 
 
+def choose(family: str, rng: np.random.Generator) -> list[Const]:
+    """Draw the structural choices of the named family (what its script's constants will be)."""
+    return _CHOOSERS[family](rng)
+
+
 def write_candidate(rng: np.random.Generator, theme: str | None = None, tier: str | None = None) -> Candidate:
     """Pick a family matching ``theme``/``tier`` and write a scenario script for it.
 
@@ -502,7 +507,7 @@ def write_candidate(rng: np.random.Generator, theme: str | None = None, tier: st
     """
     families = select_families(theme, tier)
     family = families[int(rng.integers(len(families)))]
-    consts = _CHOOSERS[family.name](rng)
+    consts = choose(family.name, rng)
     unknown = [c.value for c in consts if c.name.endswith("MATERIAL") and c.value not in MATERIALS]
     if unknown:  # a programming error in a chooser, caught before a script is written
         raise AssertionError(f"unknown materials {unknown}")
