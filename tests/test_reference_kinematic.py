@@ -1,4 +1,4 @@
-"""Reference solutions of peg_in_hole, lever_seesaw, drawer_slide, flap_gate and two bundled examples.
+"""Reference solutions of the kinematic families and of the bundled examples.
 
 Fast, static checks: each reference is a complete, lint-clean ``solution.py`` that defines
 ``design(view)`` and reads only the contract's modules. Whether it solves its benchmark
@@ -19,7 +19,7 @@ from benchgen.authors import templates
 
 FAMILIES = ["lever_seesaw", "drawer_slide", "flap_gate"]
 EXAMPLES = Path(benchgen.__file__).parent / "examples"
-EXAMPLE_SOLUTIONS: list[str] = []
+EXAMPLE_SOLUTIONS = ["concave_bin_solution", "drawer_slide_solution"]
 PYPROJECT = Path(benchgen.__file__).parents[2] / "pyproject.toml"
 ALLOWED_IMPORTS = {
     "__future__",
