@@ -18,9 +18,13 @@ reported with the load average):
   candidate, against the floor of each candidate in one long-lived process (builds,
   meshing, simulations and renders, no imports).
 
+- **evaluate** (``--solution``): ``benchgen evaluate SCRIPT SOLUTION --json`` as a fresh
+  process on the same variants, next to the one-shot check, per variant: what scoring a
+  design costs a user against what checking the benchmark cost.
+
 Usage: ``.venv/bin/python benchmarks/bench_check.py [--rounds N] [--warm K] [--solution] [SCRIPT ...]``
 (default: a convex scene written by this file, at ``VARIANT`` 0..K). ``--solution`` also
-runs the solvability gate with a solution that drops the ball into the goal.
+runs the solvability gate with a solution that drops the ball into the goal, and evaluate.
 """
 
 from __future__ import annotations
@@ -228,6 +232,44 @@ def one_shot_benchgen(script: Path, solution: Path | None, out: Path) -> dict[st
     stages["total"] = wall
     stages["simulations"] = len(report["metrics"]["per_build"])
     return stages
+
+
+def one_shot_evaluate(script: Path, solution: Path) -> dict[str, float]:
+    """``benchgen evaluate`` as a fresh process on the variants check builds; stage times and wall time."""
+    command = [sys.executable, "-m", "benchgen", "evaluate", str(script), str(solution), "--json"]
+    with tempfile.TemporaryDirectory(prefix="bench-cache-") as cache:
+        env = {**os.environ, "BENCHGEN_CACHE_DIR": cache}
+        started = time.perf_counter()
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
+        wall = time.perf_counter() - started
+    report = json.loads(proc.stdout)
+    if not report["passed"]:
+        raise SystemExit(f"the bench solution failed ({report['code']}): {report['message'][:300]}")
+    stages = dict(report["metrics"]["timings_s"])
+    stages["start-up"] = wall - sum(stages.values())
+    stages["total"] = wall
+    stages["count"] = len(report["per_seed"])
+    return stages
+
+
+def print_evaluate_table(checks: list[dict[str, float]], evaluations: list[dict[str, float]]) -> None:
+    """Evaluate's cost per variant next to check's, both one-shot processes on the same variants."""
+    print(f"\nevaluate next to check, per variant (medians of {len(evaluations)} runs)")
+    check_variants = statistics.median(run["simulations"] for run in checks)
+    variants = statistics.median(run["count"] for run in evaluations)
+    print(f"  check: {check_variants:.0f} variants; evaluate: {variants:.0f} variants")
+    check_total = statistics.median(run["total"] for run in checks)
+    stages = sorted({key for run in evaluations for key in run} - {"total", "count"})
+    for stage in stages:
+        value = _median(evaluations, stage)
+        if value is not None:
+            print(f"  evaluate {stage:<14}{value / variants:8.2f} s/variant")
+    total = statistics.median(run["total"] for run in evaluations)
+    per_check = check_total / check_variants
+    print(f"  evaluate total      {total / variants:8.2f} s/variant")
+    print(
+        f"  check total         {per_check:8.2f} s/variant; evaluate / check {total / variants / per_check:.2f}"
+    )
 
 
 def one_shot_raw(script: Path, model: Path, simulations: int, work: Path) -> dict[str, float]:
@@ -443,6 +485,9 @@ def main() -> None:
             )
         if ours:
             print_table(f"one-shot `benchgen check {one_shot.name}`", ours, raw)
+        if solution is not None and args.rounds > 0:
+            evaluations = [one_shot_evaluate(one_shot, solution) for _ in range(args.rounds)]
+            print_evaluate_table(ours, evaluations)
         if args.warm > 0:
             candidates = (scripts[1:] if len(scripts) > 1 else scripts * 2)[: args.warm + 1]
             warm_ours, warm_raw = warm_runs(candidates, solution, work)
