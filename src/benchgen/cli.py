@@ -683,6 +683,91 @@ def list_benchmarks(
     console.print(table)
 
 
+@app.command("stats")
+def stats_command(
+    directory: Annotated[str, typer.Argument(help="Dataset directory or URL (s3://bucket/prefix)")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the statistics as one JSON object")] = False,
+    plots: Annotated[
+        Path | None, typer.Option(help="Write the plots into this directory instead of DIR/stats/")
+    ] = None,
+    no_plots: Annotated[bool, typer.Option("--no-plots", help="Do not write the plots")] = False,
+) -> None:
+    """Dataset statistics: counts by tier, family and difficulty band, the acceptance rate and the
+    rejection reasons; writes the plots the gallery shows (DIR/stats/*.png).
+
+    Reads only the two indexes (benchmarks and rejections), whatever the dataset's size."""
+    from benchgen import storage
+    from benchgen.dataset import Rejection, rejection_index
+    from benchgen.stats import compute_stats, publish_plots, write_plots
+
+    dataset = _open_dataset(directory)
+    err = _stderr()
+    try:
+        fs, root = storage.filesystem(directory)
+        rejections = (Rejection.model_validate(r) for r in rejection_index(fs, root).records())
+        result = compute_stats(dataset.iter_manifests(), rejections, str(dataset.root))
+    except (storage.StoreError, OSError) as exc:
+        err.print(f"[red]error:[/] {_store_problem(exc)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    written: list[str] = []
+    if not no_plots:
+        try:
+            if plots is not None:
+                written = [str(p) for p in write_plots(result, plots).values()]
+            else:
+                written = publish_plots(result, directory)
+        except Exception as exc:  # the numbers are still worth printing
+            err.print(f"[yellow]warning:[/] plots not written: {exc}", highlight=False, soft_wrap=True)
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    else:
+        _print_stats(Console(), result)
+    if written:
+        err.print(f"plots: {', '.join(written)}", highlight=False, soft_wrap=True)
+
+
+def _print_stats(console: Console, stats: Any) -> None:
+    """The statistics as rich tables: overview, tiers, families, difficulty bands, rejections."""
+    rate = "—" if stats.acceptance_rate is None else f"{stats.acceptance_rate:.1%}"
+    overview = Table(title=f"{stats.location}", show_header=False)
+    overview.add_column("what")
+    overview.add_column("value", justify="right")
+    overview.add_row("accepted benchmarks", str(stats.benchmarks))
+    overview.add_row("rejected candidates", str(stats.rejected))
+    overview.add_row("acceptance rate", rate)
+    d = stats.difficulty
+    if d.count:
+        overview.add_row("difficulty min / median / max", f"{d.min:.2f} / {d.median:.2f} / {d.max:.2f}")
+    c = stats.cost_budget
+    if c.count:
+        overview.add_row(
+            "reference cost ÷ budget min / median / max", f"{c.min:.3f} / {c.median:.3f} / {c.max:.3f}"
+        )
+    if stats.without_reference:
+        overview.add_row("without a reference cost", str(stats.without_reference))
+    console.print(overview)
+    total = max(stats.benchmarks, 1)
+    for title, counts in (
+        ("by tier", stats.by_tier),
+        ("by family", stats.by_family),
+        ("by difficulty band", stats.by_difficulty_band),
+    ):
+        table = Table(title=title)
+        table.add_column(title.split()[-1])
+        table.add_column("benchmarks", justify="right")
+        table.add_column("share", justify="right")
+        for name, count in counts.items():
+            table.add_row(name, str(count), f"{count / total:.0%}")
+        console.print(table)
+    if stats.rejection_reasons:
+        table = Table(title="rejection reasons")
+        for column in ("code", "stage", "count", "example"):
+            table.add_column(column, justify="right" if column == "count" else "left")
+        for reason in stats.rejection_reasons:
+            table.add_row(reason.code, reason.stage, str(reason.count), reason.example[:120])
+        console.print(table)
+
+
 def _open_dataset(location: str) -> Any:
     """Open a dataset or stop with exit 2 and one line: not found, unreachable, denied, not a dataset."""
     from benchgen.dataset import open as open_dataset

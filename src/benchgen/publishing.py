@@ -30,6 +30,7 @@ at once.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import shutil
@@ -68,6 +69,8 @@ _T = TypeVar("_T")
 
 JOURNAL_DIR = "uploads"
 PENDING_DIR = "pending"
+GALLERY_DIR = "gallery"
+"""Where a remote dataset's gallery is built in the work directory before it is uploaded."""
 LEASE_FILE = ".lease.json"
 LEASE_TTL_ENV = "BENCHGEN_LEASE_TTL_S"
 DEFAULT_LEASE_TTL_S = 60.0
@@ -572,10 +575,30 @@ class RemoteDatasetWriter:
         return self._retry(ls, f"listing {path}")
 
     def _upload_gallery(self, manifests: list[Manifest]) -> None:
-        from benchgen.gallery import write_gallery
+        """Build the gallery (index page, detail pages, stats plots) in the work directory and
+        upload what the store does not have yet, ``index.html`` last so it never links a page
+        that is not there. A ledger of uploaded files' hashes makes a re-run upload only new
+        pages and changed plots, and an upload interrupted part-way is completed by the next."""
+        from benchgen.gallery import PAGES_DIR, StoreSource, build_gallery, page_path
+        from benchgen.stats import PLOTS, STATS_DIR
 
-        page = write_gallery(self.work_dir, manifests)
-        self._put([(str(page), storage.join(self.root, GALLERY_FILE))])
+        out = self.work_dir / GALLERY_DIR
+        build_gallery(out, manifests, StoreSource(self.fs, self.root, self.timeout), self.rejections())
+        ledger_path = out / ".uploaded.json"
+        try:
+            ledger: dict[str, str] = json.loads(ledger_path.read_text())
+        except (OSError, ValueError):
+            ledger = {}
+        wanted = [page_path(m.id) for m in manifests] + [f"{STATS_DIR}/{name}" for name in PLOTS.values()]
+        digests = {r: hashlib.sha256((out / r).read_bytes()).hexdigest() for r in wanted}
+        todo = [r for r in wanted if ledger.get(r) != digests[r]]
+        if todo:
+            self._emit(f"uploading {len(todo)} gallery files ({PAGES_DIR}/, {STATS_DIR}/)")
+            self._put([(str(out / r), storage.join(self.root, r)) for r in todo])
+            ledger.update({r: digests[r] for r in todo})
+            write_json(ledger_path, ledger)
+        # Always put the index: needs_compaction() treats a missing remote index.html as work to do.
+        self._put([(str(out / GALLERY_FILE), storage.join(self.root, GALLERY_FILE))])
 
     def _journal_open(self, what: str, keys: list[str], marker: str) -> Path:
         entry = storage.normalize(marker).replace("/", "_").replace(":", "_")[-150:]
