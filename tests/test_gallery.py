@@ -294,7 +294,7 @@ def test_detail_page_shows_views_rollouts_constraints_terms_params_metrics_and_f
     assert "forbid zone “pit”" in page and "$10.00" in page and "1000 g" in page
     assert "<td>blockers</td>" in page and "score = 1 + Σ weight × term" in page
     # seed-0 value with the range the author declared (also under the family-wide name)
-    assert re.search(r"<td>obstacle_0_height</td><td[^>]*>60</td><td>—</td><td>40 … 90</td>", page), page
+    assert re.search(r"<td>obstacle_0_height</td><td[^>]*>60</td><td>40 … 90</td>", page), page
     assert "does not record each seed" in page
     assert "passive stability run per build" in page and "reference solution per variant" in page
 
@@ -494,3 +494,16 @@ def test_stats_command_on_a_generated_dataset(generated: Path) -> None:
         assert image.size == (640, 360) and colours(path) > 20, name
     table = subprocess.run([*BENCHGEN, "stats", str(generated)], capture_output=True, text=True, timeout=120)
     assert table.returncode == 0 and "acceptance rate" in table.stdout
+
+
+def test_detail_page_shows_the_spread_across_seeds_when_builds_record_their_params() -> None:
+    m = manifest(2)
+    recorded = report(passive=True)
+    recorded["metrics"]["per_build"] = [
+        {"seed": 0, "scale": 1.0, "params": {"gap": 250.0}},
+        {"seed": 1, "scale": 1.0, "params": {"gap": 210.5}},
+        {"seed": 0, "scale": 2.0, "params": {"gap": 999.0}},  # other scales are not seeds' draws
+    ]
+    page = detail_page(m, recorded, lambda rel, listed: listed)
+    assert "across checked seeds" in page and "does not record each seed" not in page
+    assert re.search(r"<td>gap</td><td[^>]*>250</td><td>210\.5 … 250 \(2 seeds\)</td>", page), page

@@ -473,7 +473,7 @@ def _params_section(manifest: Manifest, metrics: dict[str, Any]) -> str:
         drawn = "—"
         if declared is not None and declared[0] - 1e-9 <= value <= declared[1] + 1e-9:
             drawn = f"{_num(declared[0])} … {_num(declared[1])}"
-        rows.append([name, value, spread, drawn])
+        rows.append([name, value, spread, drawn] if by_seed else [name, value, drawn])
     if not rows:
         return '<p class="note">This benchmark records no randomized parameters.</p>'
     if by_seed:
@@ -492,7 +492,8 @@ def _params_section(manifest: Manifest, metrics: dict[str, Any]) -> str:
             f"{_num(randomization.get('goal_center_spread_ratio'))} of the workspace size per axis "
             f"(x, y, z; the bar is {_num(randomization.get('bar'))})."
         )
-    table = _table(["parameter", "seed 0", "across checked seeds", "drawn from (author)"], rows)
+    headers = ["parameter", "seed 0", "across checked seeds", "drawn from (author)"]
+    table = _table(headers if by_seed else [headers[0], headers[1], headers[3]], rows)
     return f'<p class="note">{_e(note)}</p>\n{table}'
 
 
@@ -576,7 +577,7 @@ def _verdict_section(manifest: Manifest, report: dict[str, Any], metrics: dict[s
 
 def _constraints_section(manifest: Manifest, scene: dict[str, Any]) -> str:
     rows: list[list[Any]] = [
-        ["units to make", manifest.target_quantity],
+        ["units to make", str(manifest.target_quantity)],
         ["max unit cost", f"${manifest.max_unit_cost:.2f}"],
         ["max weight", f"{manifest.max_weight_g:g} g" if manifest.max_weight_g else "—"],
     ]

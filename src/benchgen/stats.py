@@ -11,6 +11,7 @@ gives byte-identical files (a re-run uploads nothing new).
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import tempfile
@@ -231,6 +232,7 @@ COLORS = {
 }
 
 
+@functools.lru_cache(maxsize=8)
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     try:
         return ImageFont.load_default(size)
