@@ -63,7 +63,7 @@ from benchgen.physics import (
     stability_model,
     write_mjcf,
 )
-from benchgen.rendering import RenderSettings, View, render_views
+from benchgen.rendering import RenderSettings, RolloutRecorder, View, record_passive_rollout, render_views
 from benchgen.sandbox import (
     REPEAT_HASH_SEED,
     BuildOutcome,
@@ -336,7 +336,7 @@ def _solvable(
     out_dir: Path | None,
 ) -> None:
     """The solvability gate: the reference solution must solve every checked variant within budget."""
-    from benchgen.evaluate import EvaluateCode, EvaluateSettings, RolloutRecorder, judge_solution
+    from benchgen.evaluate import EvaluateCode, EvaluateSettings, judge_solution
 
     scenes = run.scenes[: len(run.pieces)]
     recorder = RolloutRecorder(bounds_frame(scenes[0].record)) if out_dir is not None else None
@@ -555,13 +555,20 @@ def _write_artifacts(
         xml_path = write_mjcf(spec, out_dir)
         with run.stage("rendering"):
             renders = render_views(model, bounds_frame(scene.record), out_dir / "renders", options.render)
+        # The passive scene in motion, as long as the stability run: a person sees at once
+        # that nothing moves on its own and where the payload goes if nobody solves it.
+        with run.stage("rollout"):
+            duration = options.physics.steps * options.physics.timestep
+            animation = record_passive_rollout(model, bounds_frame(scene.record), duration, out_dir)
         cad = cad_files.result()
     run.timings["artifacts"] -= run.timings["rendering"] - rendered_before  # timed on its own
+    run.timings["artifacts"] -= run.timings["rollout"]
     return {
         "model": xml_path.name,
         "meshes": sorted(p.relative_to(out_dir).as_posix() for p in (out_dir / "meshes").glob("*.stl")),
         "renders": [p.relative_to(out_dir).as_posix() for p in renders],
         "cad": [p.relative_to(out_dir).as_posix() for p in cad],
+        **animation,
     }
 
 

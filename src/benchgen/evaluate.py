@@ -29,7 +29,6 @@ from pathlib import Path
 
 import mujoco
 import numpy as np
-from PIL import Image
 from pydantic import BaseModel, Field, ValidationError
 
 from benchgen.decomposition import DecompositionCache, DecompositionSettings
@@ -55,7 +54,7 @@ from benchgen.physics import (
     explosion_threshold,
     write_mjcf,
 )
-from benchgen.rendering import RenderSettings, View, box_corners, frame_camera, render_views
+from benchgen.rendering import RenderSettings, RolloutRecorder, View, render_views
 from benchgen.sandbox import BuildRequest, SandboxLimits, run_script
 from benchgen.scenario import Zone
 from benchgen.scene import PartRecord
@@ -731,57 +730,6 @@ def summarize(outcomes: list[SeedOutcome], metrics: dict[str, object] | None = N
 
 
 # --- artifacts ------------------------------------------------------------------------------
-
-
-class RolloutRecorder:
-    """Grabs frames of a rollout from one view, for an animation a person can watch.
-
-    Use as the ``recorder`` of :func:`rollout`; frames are taken every ``every_s`` of
-    simulated time at ``width`` × ``height``, framed like the review renders.
-    """
-
-    def __init__(
-        self,
-        frame: tuple[np.ndarray, np.ndarray],
-        view: View | None = None,
-        every_s: float = 0.1,
-        width: int = 320,
-        height: int = 240,
-    ) -> None:
-        self.frame = frame
-        self.view = view or View(elevation=-35.0, azimuth=45.0)
-        self.every_s = every_s
-        self.settings = RenderSettings(width=width, height=height)
-        self.frames: list[Image.Image] = []
-        self._next = 0.0
-        self._renderer: mujoco.Renderer | None = None
-
-    def __call__(self, model: mujoco.MjModel, data: mujoco.MjData) -> None:
-        if data.time + 1e-9 < self._next:
-            return
-        self._next = data.time + self.every_s
-        if self._renderer is None:
-            self._renderer = mujoco.Renderer(model, self.settings.height, self.settings.width)
-        center, corners = (self.frame[0] + self.frame[1]) / 2, box_corners(*self.frame)
-        camera = frame_camera(self.view, center, corners, self.settings, float(model.vis.global_.fovy))
-        self._renderer.update_scene(data, camera=camera)
-        self.frames.append(Image.fromarray(self._renderer.render()))
-
-    def close(self) -> None:
-        """Release the renderer's GL context."""
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
-
-    def save(self, gif: Path, poster: Path) -> None:
-        """Write the animation (GIF, looping) and its poster frame (the last frame, PNG)."""
-        if not self.frames:
-            return
-        first, *rest = self.frames
-        first.save(
-            gif, save_all=True, append_images=rest, duration=int(self.every_s * 1000), loop=0, optimize=False
-        )
-        self.frames[-1].save(poster, optimize=False)
 
 
 def write_design_artifacts(

@@ -119,6 +119,77 @@ def render_views(
     return paths
 
 
+class RolloutRecorder:
+    """Grabs frames of a rollout from one view, for an animation a person can watch.
+
+    Use as the ``recorder`` of :func:`rollout`; frames are taken every ``every_s`` of
+    simulated time at ``width`` × ``height``, framed like the review renders.
+    """
+
+    def __init__(
+        self,
+        frame: tuple[np.ndarray, np.ndarray],
+        view: View | None = None,
+        every_s: float = 0.1,
+        width: int = 320,
+        height: int = 240,
+    ) -> None:
+        self.frame = frame
+        self.view = view or View(elevation=-35.0, azimuth=45.0)
+        self.every_s = every_s
+        self.settings = RenderSettings(width=width, height=height)
+        self.frames: list[Image.Image] = []
+        self._next = 0.0
+        self._renderer: mujoco.Renderer | None = None
+
+    def __call__(self, model: mujoco.MjModel, data: mujoco.MjData) -> None:
+        if data.time + 1e-9 < self._next:
+            return
+        self._next = data.time + self.every_s
+        if self._renderer is None:
+            self._renderer = mujoco.Renderer(model, self.settings.height, self.settings.width)
+        center, corners = (self.frame[0] + self.frame[1]) / 2, box_corners(*self.frame)
+        camera = frame_camera(self.view, center, corners, self.settings, float(model.vis.global_.fovy))
+        self._renderer.update_scene(data, camera=camera)
+        self.frames.append(Image.fromarray(self._renderer.render()))
+
+    def close(self) -> None:
+        """Release the renderer's GL context."""
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+    def save(self, gif: Path, poster: Path) -> None:
+        """Write the animation (GIF, looping) and its poster frame (the last frame, PNG)."""
+        if not self.frames:
+            return
+        first, *rest = self.frames
+        first.save(
+            gif, save_all=True, append_images=rest, duration=int(self.every_s * 1000), loop=0, optimize=False
+        )
+        self.frames[-1].save(poster, optimize=False)
+
+
+def record_passive_rollout(
+    model: mujoco.MjModel, frame: tuple[np.ndarray, np.ndarray], duration_s: float, out_dir: Path
+) -> dict[str, str]:
+    """Simulate the scene as built, with nothing added, for ``duration_s`` and write
+    ``rollout.gif`` and ``rollout_poster.png`` into ``out_dir``: what happens if nobody solves it."""
+    recorder = RolloutRecorder(frame)
+    data = mujoco.MjData(model)
+    mujoco.mj_forward(model, data)
+    steps_per_frame = max(1, int(round(recorder.every_s / model.opt.timestep)))
+    try:
+        recorder(model, data)
+        while data.time + 1e-9 < duration_s:
+            mujoco.mj_step(model, data, nstep=steps_per_frame)
+            recorder(model, data)
+        recorder.save(out_dir / "rollout.gif", out_dir / "rollout_poster.png")
+    finally:
+        recorder.close()
+    return {"animation": "rollout.gif", "poster": "rollout_poster.png"}
+
+
 def render_segmentation(
     model: mujoco.MjModel,
     frame: tuple[np.ndarray, np.ndarray],

@@ -30,12 +30,12 @@ from benchgen.check import (
 from benchgen.evaluate import (
     EvaluateSettings,
     EvaluationReport,
-    RolloutRecorder,
     judge_solution,
     write_design_artifacts,
 )
 from benchgen.geometry import GeometryLoader, LoadedScene, check_bounds, check_intersections, check_zones
 from benchgen.physics import CollisionPiece, bounds_frame
+from benchgen.rendering import RolloutRecorder
 from benchgen.sandbox import BuildRequest, SandboxLimits, run_script
 from benchgen.verdict import CheckFailure, Deadline
 
