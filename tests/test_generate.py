@@ -354,3 +354,21 @@ def test_gallery_loads_in_headless_chromium(dataset_dir: Path, tmp_path: Path) -
     pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=float)
     # The contact sheets are colourful renders on a light page: plenty of distinct colours.
     assert len(np.unique(pixels.reshape(-1, 3)[::7], axis=0)) > 200
+
+
+@pytest.mark.e2e
+def test_a_run_deals_one_benchmark_per_family(tmp_path: Path) -> None:
+    """Nine benchmarks from nine families are nine different families (issue 15): candidates
+    are dealt in rounds over the families, the under-represented first, not drawn at random.
+    Fewer checked seeds keep it quick; every candidate still goes through the whole pipeline."""
+    from benchgen.authors import offline, templates
+
+    names = [f.name for f in offline.FAMILIES if templates.solution(f.name) is not None][:9]
+    assert len(names) == 9
+    options = GenerateOptions(
+        out=tmp_path / "ds", count=9, seed=11, workers=2, families=names, check=CheckOptions(seeds=1)
+    )
+    summary = Generator(options).run()
+    assert summary.stopped_because == "count_reached"
+    families = [bench.manifest.family for bench in benchgen.dataset.open(options.out)]
+    assert sorted(families) == sorted(names), summary.rejected

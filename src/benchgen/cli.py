@@ -409,6 +409,10 @@ def generate(
     count: Annotated[int, typer.Option(min=1, help="How many accepted benchmarks to produce")] = 5,
     theme: Annotated[str | None, typer.Option(help="Steer the author, e.g. 'hinge', 'bin', 'stairs'")] = None,
     tier: Annotated[str | None, typer.Option(help="spatial | kinematic | mechanism")] = None,
+    families: Annotated[
+        str | None,
+        typer.Option(help="Offline families by name, comma-separated (default: all matching --theme/--tier)"),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Run seed: same seed and options, same benchmarks")] = 0,
     workers: Annotated[int, typer.Option(min=1, help="Parallel check workers")] = 1,
     author: Annotated[str, typer.Option(help="offline (procedural, no LLM) | agent (LLM graph)")] = "offline",
@@ -491,9 +495,13 @@ def generate(
     if executor not in ("process", "ray"):
         console.print(f"[red]error:[/] unknown executor {executor!r} (process, ray)")
         raise typer.Exit(MISUSE)
+    names = [n.strip() for n in families.split(",") if n.strip()] if families is not None else None
+    if names is not None and author != "offline":
+        console.print("[red]error:[/] --families picks offline families; the agent author takes --theme")
+        raise typer.Exit(MISUSE)
     try:
         if author == "offline":
-            select_families(theme, tier)
+            select_families(theme, tier, names)
     except NoFamilyMatches as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(MISUSE) from None
@@ -503,6 +511,7 @@ def generate(
             "count": count,
             "theme": theme,
             "tier": tier,
+            "families": names,
             "seed": seed,
             "workers": workers,
             "author": author,

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,7 +41,8 @@ from pydantic import BaseModel, Field, field_validator
 
 from benchgen import __version__, storage
 from benchgen.authors import AuthorFailure
-from benchgen.authors.offline import Candidate, write_candidate
+from benchgen.authors.offline import Candidate, select_families, write_candidate
+from benchgen.balance import FamilyPlan
 from benchgen.check import CheckOptions, check_script
 from benchgen.dataset import GALLERY_FILE, REJECTED_DIR, Manifest, Rejection, content_hash, sha256_bytes
 from benchgen.difficulty import score
@@ -70,6 +71,8 @@ class GenerateOptions(BaseModel):
     seed: int = 0
     theme: str | None = None
     tier: Literal["spatial", "kinematic", "mechanism"] | None = None
+    families: list[str] | None = None
+    """The offline author's families by name (default: all that match ``theme`` and ``tier``)."""
     workers: int = Field(default=1, ge=1)
     author: AuthorKind = "offline"
     budget_factor: float = Field(default=5.0, gt=0)
@@ -105,7 +108,9 @@ class GenerateOptions(BaseModel):
         """What, besides the seed and the index, decides a candidate's script: recorded with
         every decision so a resumed run with the same key skips decided candidates without
         authoring them again."""
-        key = {"author": self.author, "theme": self.theme, "tier": self.tier}
+        key: dict[str, Any] = {"author": self.author, "theme": self.theme, "tier": self.tier}
+        if self.families is not None:
+            key["families"] = sorted(self.families)
         return sha256_bytes(json.dumps(key, sort_keys=True).encode())[:16]
 
 
@@ -230,6 +235,10 @@ class _Known:
     """Accepted signatures by structure (only equal structures can be near-duplicates)."""
     benchmarks: int = 0
     rejections: int = 0
+    family_of: dict[str, str] = field(default_factory=dict)
+    """Accepted benchmark id → its family."""
+    prior_families: Counter[str] = field(default_factory=Counter)
+    """Accepted benchmarks by family, of other runs' streams (what the plan balances against)."""
 
     def add_signature(self, sig: Signature) -> None:
         self.signatures.setdefault(sig.structure, []).append(sig)
@@ -242,10 +251,15 @@ class Generator:
         self,
         options: GenerateOptions,
         on_progress: Callable[[Progress], None] | None = None,
-        author: AuthorFn = write_candidate,
+        author: AuthorFn | None = None,
     ) -> None:
+        """``author`` replaces the offline author (which deals families in balanced rounds,
+        :mod:`benchgen.balance`); a given author picks its own families."""
         self.options = options
-        self.author = author
+        self.author: AuthorFn = author or write_candidate
+        self.balanced = author is None and options.author == "offline"
+        self.plan: FamilyPlan | None = None
+        self.accepted_families: Counter[str] = Counter()
         self.on_progress = on_progress
         self.writer: Publisher = open_writer(options.out, options.work_dir, on_event=self._emit)
         self.progress = Progress(target=options.count)
@@ -279,6 +293,9 @@ class Generator:
         try:
             self.writer.prepare()
             self.known = self._load_known()
+            if self.balanced:
+                names = [f.name for f in select_families(options.theme, options.tier, options.families)]
+                self.plan = FamilyPlan(names, options.seed, self.known.prior_families)
             closed = db.abandon_sessions(self.engine, self.writer.location, on_retry=self._emit)
             if closed:
                 self._emit(f"marked {closed} sessions of interrupted runs abandoned")
@@ -362,9 +379,12 @@ class Generator:
         for manifest in self.writer.manifests():
             known.benchmarks += 1
             known.accepted_by_sha[manifest.script_sha256] = manifest.id
+            known.family_of[manifest.id] = manifest.family
             known.add_signature(Signature.model_validate(manifest.signature))
             if _same_stream(manifest.candidate, options.seed, run_key):
                 known.decided[int(manifest.candidate["index"])] = ("accepted", manifest.id)
+            else:
+                known.prior_families[manifest.family] += 1
             if manifest.id not in in_db[0]:
                 missing_assets.append(manifest.model_copy(update={"validation": {}}))
         for rejection in self.writer.rejections():
@@ -432,7 +452,12 @@ class Generator:
             if self.progress.accepted >= options.count:
                 return
             running = [s.task for s in window if s.task is not None and not s.task.done()]
-            while index < options.budget and len(window) < limit and len(running) < options.workers:
+            while (
+                index < options.budget
+                and len(window) < limit
+                and len(running) < options.workers
+                and self._may_author(index, window)
+            ):
                 slot = self._next_candidate(index, executor, worker)
                 index += 1
                 window.append(slot)
@@ -447,15 +472,25 @@ class Generator:
                 self._emit()
                 executor.wait_any(running, timeout=1.0)
 
+    def _may_author(self, index: int, window: deque[_Slot]) -> bool:
+        """A balanced round is ordered by what the rounds before it accepted: its first
+        candidate waits until every earlier one is committed."""
+        return self.plan is None or not self.plan.starts_round(index) or not window
+
     def _next_candidate(self, index: int, executor: Executor, worker: WorkerSettings) -> _Slot:
         """Author candidate ``index`` and submit its check, unless a previous run decided it."""
         options = self.options
+        if self.plan is not None and self.plan.starts_round(index):
+            self.plan.open_round(index, self.accepted_families)
         decided = self.known.decided.get(index)
         if decided is not None:  # same seed, same author settings: no need to author it again
             return _Slot(index=index, resumed=decided)
         rng = np.random.default_rng([options.seed, index])
         try:
-            candidate = self.author(rng, options.theme, options.tier)
+            if self.plan is not None:
+                candidate = write_candidate(rng, options.theme, options.tier, self.plan.family_for(index))
+            else:
+                candidate = self.author(rng, options.theme, options.tier)
         except AuthorFailure as failure:
             script = failure.script or ""
             stand_in = Candidate(family="agent", tier=options.tier or "spatial", script=script, choices={})
@@ -495,6 +530,7 @@ class Generator:
             self.progress.resumed += 1
             if outcome == "accepted":
                 self.progress.accepted += 1
+                self.accepted_families[self.known.family_of.get(detail, "")] += 1
                 self._emit(f"resumed {detail}")
             else:
                 self._reject_count(detail)
@@ -577,6 +613,7 @@ class Generator:
         self.known.add_signature(sig)
         self.progress.candidates += 1
         self.progress.accepted += 1
+        self.accepted_families[item.candidate.family] += 1
         self._record_session(
             name, item.candidate, "accepted", validation_logs=[report.message, *review.reasons]
         )

@@ -16,7 +16,7 @@ choices the author makes here.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from string import Template
 from typing import Any, Literal
@@ -142,14 +142,22 @@ def _family_words(family: Family) -> set[str]:
     return words | _words(family.summary)
 
 
-def select_families(theme: str | None, tier: str | None) -> list[Family]:
-    """Families matching ``tier`` (exact) and ``theme`` (any word of it names a family word).
+def select_families(theme: str | None, tier: str | None, names: Sequence[str] | None = None) -> list[Family]:
+    """Families matching ``names`` (if given), ``tier`` (exact) and ``theme`` (any word of it
+    names a family word).
 
     A theme that is exactly a family's name selects just that family. Otherwise theme
     words are matched against each family's name, keywords and summary, also without a
-    trailing ``s`` so "gates" finds the gate family.
+    trailing ``s`` so "gates" finds the gate family. An unknown name is an error.
     """
     chosen = [f for f in FAMILIES if tier is None or f.tier == tier]
+    if names is not None:
+        unknown = sorted(set(names) - {f.name for f in FAMILIES})
+        if unknown:
+            raise NoFamilyMatches(
+                f"unknown families {unknown}. Available families: {', '.join(f.name for f in FAMILIES)}"
+            )
+        chosen = [f for f in chosen if f.name in set(names)]
     exact = [f for f in chosen if theme is not None and f.name == theme.strip().lower()]
     if exact:
         return exact
@@ -159,9 +167,8 @@ def select_families(theme: str | None, tier: str | None) -> list[Family]:
         chosen = [f for f in chosen if wanted & _family_words(f)]
     if not chosen:
         listing = "; ".join(f"{f.name} ({f.tier}): {', '.join(f.keywords)}" for f in FAMILIES)
-        raise NoFamilyMatches(
-            f"no family matches theme={theme!r}, tier={tier!r}. Available families: {listing}"
-        )
+        asked = f"theme={theme!r}, tier={tier!r}" + (f", families={list(names)}" if names is not None else "")
+        raise NoFamilyMatches(f"no family matches {asked}. Available families: {listing}")
     return chosen
 
 
@@ -500,23 +507,29 @@ def choose(family: str, rng: np.random.Generator) -> list[Const]:
     return _CHOOSERS[family](rng)
 
 
-def write_candidate(rng: np.random.Generator, theme: str | None = None, tier: str | None = None) -> Candidate:
-    """Pick a family matching ``theme``/``tier`` and write a scenario script for it.
+def write_candidate(
+    rng: np.random.Generator, theme: str | None = None, tier: str | None = None, family: str | None = None
+) -> Candidate:
+    """Write a scenario script of ``family``, or of a family matching ``theme``/``tier`` drawn
+    from ``rng`` (``generate`` deals families itself: :mod:`benchgen.balance`).
 
     The same generator state always gives byte-identical script text.
     """
-    families = select_families(theme, tier)
-    family = families[int(rng.integers(len(families)))]
-    consts = choose(family.name, rng)
+    if family is None:
+        families = select_families(theme, tier)
+        spec = families[int(rng.integers(len(families)))]
+    else:
+        spec = select_families(None, None, [family])[0]
+    consts = choose(spec.name, rng)
     unknown = [c.value for c in consts if c.name.endswith("MATERIAL") and c.value not in MATERIALS]
     if unknown:  # a programming error in a chooser, caught before a script is written
         raise AssertionError(f"unknown materials {unknown}")
     return Candidate(
-        family=family.name,
-        tier=family.tier,
-        script=render_script(family, consts),
+        family=spec.name,
+        tier=spec.tier,
+        script=render_script(spec, consts),
         choices=_flatten(consts),
-        solution=templates.solution(family.name),
+        solution=templates.solution(spec.name),
     )
 
 
