@@ -323,7 +323,11 @@ def _verify(script: Path, options: CheckOptions, run: _Run, workdir: Path, loade
             run.metrics["collision"] = {label: info.model_dump() for label, info in infos.items()}
         with run.stage("simulation"):
             metrics = _simulate(scene, pieces, options, deadline)
-        per_build.append({"seed": scene.record.seed, "scale": scene.record.scale, **metrics.model_dump()})
+        record = scene.record
+        # The script's own params per build, so a reader sees each one's range across the seeds.
+        per_build.append(
+            {"seed": record.seed, "scale": record.scale, **metrics.model_dump(), "params": record.params}
+        )
         judge(metrics, scene.record, options.physics)
 
 
