@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchgen.authors.offline import FAMILIES, NoFamilyMatches, select_families, write_candidate
+from benchgen.authors import templates
+from benchgen.authors.offline import (
+    FAMILIES,
+    NoFamilyMatches,
+    select_families,
+    solvable_families,
+    write_candidate,
+)
 from benchgen.balance import FamilyPlan
 
 NAMES = [f"f{i}" for i in range(5)]
@@ -59,3 +66,13 @@ def test_families_by_name() -> None:
     for family in FAMILIES:
         candidate = write_candidate(np.random.default_rng(0), family=family.name)
         assert candidate.family == family.name and candidate.tier == family.tier
+
+
+def test_only_families_with_a_reference_are_dealt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """generate rejects a candidate without a reference solution, so such a family is not dealt."""
+    assert all(templates.solution(f.name) is not None for f in solvable_families(None, None))
+    real = templates.solution
+    monkeypatch.setattr(templates, "solution", lambda name: None if name == "gap_pit" else real(name))
+    assert "gap_pit" not in {f.name for f in solvable_families(None, None)}
+    with pytest.raises(NoFamilyMatches, match="gap_pit have none yet"):
+        solvable_families(None, None, ["gap_pit"])

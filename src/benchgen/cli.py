@@ -471,7 +471,7 @@ def generate(
     unsafe_no_isolation: Annotated[bool, typer.Option("--unsafe-no-isolation", help=UNSAFE_HELP)] = False,
 ) -> None:
     """Generate a dataset of accepted, physics-verified benchmarks (resumable: re-run to continue)."""
-    from benchgen.authors.offline import NoFamilyMatches, select_families
+    from benchgen.authors.offline import NoFamilyMatches, solvable_families
     from benchgen.generate import GenerateOptions
 
     console = _stderr()
@@ -501,7 +501,7 @@ def generate(
         raise typer.Exit(MISUSE)
     try:
         if author == "offline":
-            select_families(theme, tier, names)
+            solvable_families(theme, tier, names)
     except NoFamilyMatches as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(MISUSE) from None

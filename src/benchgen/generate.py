@@ -41,7 +41,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from benchgen import __version__, storage
 from benchgen.authors import AuthorFailure
-from benchgen.authors.offline import Candidate, select_families, write_candidate
+from benchgen.authors.offline import Candidate, solvable_families, write_candidate
 from benchgen.balance import FamilyPlan
 from benchgen.check import CheckOptions, check_script
 from benchgen.dataset import GALLERY_FILE, REJECTED_DIR, Manifest, Rejection, content_hash, sha256_bytes
@@ -294,7 +294,7 @@ class Generator:
             self.writer.prepare()
             self.known = self._load_known()
             if self.balanced:
-                names = [f.name for f in select_families(options.theme, options.tier, options.families)]
+                names = [f.name for f in solvable_families(options.theme, options.tier, options.families)]
                 self.plan = FamilyPlan(names, options.seed, self.known.prior_families)
             closed = db.abandon_sessions(self.engine, self.writer.location, on_retry=self._emit)
             if closed:

@@ -172,6 +172,25 @@ def select_families(theme: str | None, tier: str | None, names: Sequence[str] | 
     return chosen
 
 
+def solvable_families(
+    theme: str | None, tier: str | None, names: Sequence[str] | None = None
+) -> list[Family]:
+    """The families :func:`select_families` picks that have a reference solution.
+
+    ``generate`` rejects a candidate without one (``unsolved``), so dealing such a family
+    would only spend the budget; a selection with none left is an error that says which
+    families matched and lack a reference.
+    """
+    matching = select_families(theme, tier, names)
+    solvable = [f for f in matching if templates.solution(f.name) is not None]
+    if not solvable:
+        raise NoFamilyMatches(
+            f"no family with a reference solution matches: {', '.join(f.name for f in matching)} "
+            "have none yet, and generate rejects every candidate without one ('unsolved')"
+        )
+    return solvable
+
+
 class Candidate(BaseModel):
     """One generated script plus the structural choices that shaped it."""
 
