@@ -9,7 +9,10 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
     params: dict[str, float] = {"mirrored": float(seed % 2)}
     k = f.k
 
-    # The cup stands on the floor; the funnel's spout ends just above its rim.
+    # The cup is a sleeve standing on the floor, which is its bottom: MuJoCo's soft contacts
+    # let a ball that drops through the funnel sink several millimetres into what it lands
+    # on (most at scale 0.5, where the ball is small), and a floored cup's floor would let
+    # it through, or push it on under the cup once it was half through. The ground cannot.
     radius = params["ball_radius"] = rng.uniform(*BALL_RADIUS)
     cup_r = params["cup_radius"] = rng.uniform(*CUP_RADIUS)
     cup_h = params["cup_height"] = rng.uniform(*CUP_HEIGHT)
@@ -17,7 +20,7 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
     cy = params["cup_y"] = rng.uniform(-DEPTH / 2 + 15.0 + FUNNEL_TOP, DEPTH / 2 - 15.0 - FUNNEL_TOP)
     w = CUP_WALL
     cup = Pos(*f.point(cx, cy, cup_h / 2)) * (
-        Cylinder(cup_r * k, cup_h * k) - Pos(0, 0, w * k) * Cylinder((cup_r - w) * k, cup_h * k)
+        Cylinder(cup_r * k, cup_h * k) - Cylinder((cup_r - w) * k, (cup_h + 2.0) * k)
     )
 
     # Funnel: a conical shell from FUNNEL_TOP down to an outlet that passes the ball with
@@ -66,7 +69,7 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
             start=f.point(*start),
             jitter=(3 * k, 3 * k, 0.0),
         ),
-        goal_zone=f.zone(cx - inner, cx + inner, cy - inner, cy + inner, w, cup_h, "cup_interior"),
+        goal_zone=f.zone(cx - inner, cx + inner, cy - inner, cy + inner, 0.0, cup_h, "cup_interior"),
         build_zone=f.zone(-WIDTH / 2 + 10, cx + FUNNEL_TOP, -DEPTH / 2, DEPTH / 2, 0, HEIGHT - 10, "build"),
         bounds=f.zone(-WIDTH / 2, WIDTH / 2, -DEPTH / 2, DEPTH / 2, 0, HEIGHT, "bounds"),
         constraints=Constraints(
@@ -75,4 +78,111 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
         forbid_zones=forbid,
         params=params,
     )
+'''
+
+
+SOLUTION = '''"""Reference solution for ``funnel_to_cup``: a wooden channel from under the ball to a drop hole over the funnel.
+
+The ball is released in mid-air. A U-channel starts just under it, closed behind it,
+and falls as steeply as the height allows (but gently enough that the ball arrives at a
+modest speed), around obstacles that stand higher than it and forbidden zones, to end
+above the funnel's mouth. Its last stretch has no floor: the ball drops through that
+hole, right over the funnel's outlet, after at most a knock against the end wall, and
+the funnel takes it down into the cup.
+"""
+
+from __future__ import annotations
+
+import math
+
+from build123d import Box, Compound, Location
+
+from benchgen.scenario import Part
+from benchgen.solution import Design, SceneView
+from benchgen.toolkit import KeepOut, channel, path_clear, route, sloped_path
+
+MATERIAL = "wood"
+MAX_GRADE = 0.1  # steeper, and the ball knocks the hood's thin end wall hard enough to sink through it
+MIN_GRADE = 0.012  # flatter, and rolling resistance can stall a small ball on the way
+
+
+def design(view: SceneView) -> Design:
+    k = view.scale
+    funnel, goal, ball = view.part("funnel"), view.goal_zone, view.payload
+    radius = max(ball.size) / 2
+    # The funnel stands over the cup, so its axis is the goal's centre line.
+    axis = (goal.center[0], goal.center[1])
+    rim_top = funnel.bbox_max[2]
+
+    wall = 3.0 * min(1.0, math.sqrt(k))  # thin walls keep the weight down: they need not scale
+    jitter = math.hypot(ball.jitter[0], ball.jitter[1])
+    width = 2 * radius + 2 * jitter + 6.0 * k
+    half = width / 2 + wall
+    clearance = 2.0 * k
+    reach = half + clearance
+    gap = 1.0 * k  # between the ball's start envelope and the floor
+    back = radius + jitter + gap  # how far the channel reaches behind the ball's start
+    hole = 2 * radius + 0.8 * radius  # floorless stretch centred on the funnel's axis
+    z_low = rim_top + wall + clearance  # the floor's lowest top, just over the rim
+
+    boxes: list[KeepOut] = [(p.bbox_min, p.bbox_max) for p in view.parts]
+    boxes += [(z.min, z.max) for z in view.forbid_zones]
+    zone = view.build_zone
+    region = ((zone.min[0], zone.min[1]), (zone.max[0], zone.max[1]))
+    start = (ball.start[0], ball.start[1])
+
+    def build(plan: list[tuple[float, float]]) -> list[tuple[float, float, float]] | None:
+        d0, d1 = _unit(plan[0], plan[1]), _unit(plan[-2], plan[-1])
+        # The floor under the ball (for the steepest grade), its envelope allowed to sit at
+        # the uphill end of the jitter.
+        z_ball = ball.start[2] - (radius + gap) * math.hypot(1.0, MAX_GRADE) - jitter * MAX_GRADE
+        first = (plan[0][0] - d0[0] * back, plan[0][1] - d0[1] * back)
+        last = (plan[-1][0] - d1[0] * hole / 2, plan[-1][1] - d1[1] * hole / 2)
+        points = [first, *plan[1:-1], last]
+        # The end height is affine in the grade (bends step down in proportion): fall as
+        # steeply as the height allows, up to MAX_GRADE.
+        per_grade = -sloped_path(points, 0.0, [1.0] * (len(points) - 1), half)[-1][2] - back
+        grade = min(MAX_GRADE, (z_ball - z_low) / per_grade)
+        if grade < MIN_GRADE:
+            return None
+        z_first = ball.start[2] - (radius + gap) * math.hypot(1.0, grade) - jitter * grade + grade * back
+        path = sloped_path(points, z_first, [grade] * (len(points) - 1), half)
+        return path if path_clear(path, boxes, reach, wall + clearance, region, caps=(wall, wall)) else None
+
+    path = route(start, [axis], region, build, min_run=max(2 * reach, hole))
+    if path is None:
+        raise RuntimeError("no clear route from the ball's start to the funnel")
+    chute = channel(path, width, wall_height=radius + 2.0 * k, thickness=wall, closed_start=True)
+    end = path[-1]
+    last = next(p for p in reversed(path) if math.hypot(p[0] - end[0], p[1] - end[1]) > 1e-6)
+    hood = _hood(end, _unit((last[0], last[1]), (end[0], end[1])), width, wall, hole, 2.5 * radius)
+    return Design(parts=[Part("chute", chute, material=MATERIAL), Part("hood", hood, material=MATERIAL)])
+
+
+def _hood(
+    at: tuple[float, float, float],
+    d: tuple[float, float],
+    width: float,
+    wall: float,
+    length: float,
+    height: float,
+) -> Compound:
+    """Side walls and an end wall, without a floor, carrying the channel on from ``at`` along ``d``.
+
+    They stand from the floor's underside up to ``height`` over its top, so the ball
+    cannot jump them on its way down through the hole.
+    """
+    angle = math.degrees(math.atan2(d[1], d[0]))
+    place = Location((at[0], at[1], at[2]), (0, 0, angle))
+    z = (height - wall) / 2
+    sides = [
+        Location((length / 2, s * (width + wall) / 2, z)) * Box(length, wall, height + wall) for s in (-1, 1)
+    ]
+    end = Location((length + wall / 2, 0, z)) * Box(wall, width + 2 * wall, height + wall)
+    return Compound([place * s for s in (*sides, end)])
+
+
+def _unit(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float]:
+    n = math.hypot(b[0] - a[0], b[1] - a[1])
+    return ((b[0] - a[0]) / n, (b[1] - a[1]) / n)
 '''
