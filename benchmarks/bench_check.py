@@ -385,7 +385,8 @@ def generation_candidate(index: int, seed: int, work: str) -> tuple[int, bool, s
 
     from benchgen.authors.offline import write_candidate
     from benchgen.check import CheckOptions, check_script
-    from benchgen.review import ReviewSettings, contact_sheet, review_scene
+    from benchgen.rendering import contact_sheet
+    from benchgen.review import ReviewSettings, review_scene
 
     candidate = write_candidate(np.random.default_rng([seed, index]))
     staged = Path(work) / f"c{index:04d}"

@@ -47,7 +47,7 @@ from benchgen.agents.tools import CheckTools
 from benchgen.agents.workspace import Workspace, path_problem, sha256_text
 from benchgen.check import CheckOptions, check_script
 from benchgen.evaluate import EvaluateCode, EvaluationReport, SeedOutcome, summarize
-from benchgen.review import contact_sheet
+from benchgen.rendering import contact_sheet
 from benchgen.solving import EvaluateOptions, evaluate_solution
 from benchgen.verdict import CheckReport, RejectCode
 from stub_llm import PROFILES, Reply, ServerProfile, StubLLM, call, message_text, say

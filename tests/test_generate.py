@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 import benchgen.dataset
+import benchgen.publishing
 from benchgen.authors.offline import Candidate
 from benchgen.check import CheckOptions
 from benchgen.generate import GenerateOptions, Generator, Progress
@@ -246,7 +247,7 @@ def test_rejection_archive_and_near_duplicates(tmp_path: Path) -> None:
         assert manifest.solution["success_rate"] == 1.0 and manifest.solution["budget_headroom"] > 1
         assert manifest.difficulty["terms"]["budget"] > 0
         assert (path.parent / "assets" / manifest.solution["animation"]).stat().st_size > 10_000
-    archive = {r.code: r for r in benchgen.dataset.DatasetWriter(options.out).rejections()}
+    archive = {r.code: r for r in benchgen.publishing.DatasetWriter(options.out).rejections()}
     assert "broken on purpose" in archive["script_error"].message
     assert (
         options.out / "rejected" / archive["script_error"].candidate_id / "script.py"
@@ -320,7 +321,7 @@ def test_workers_stay_busy_behind_a_slow_candidate(tmp_path: Path) -> None:
         Generator(options, on_progress=watch, author=_scripted_author([slow, *fast], solution)).run()
     assert seen, "candidates 4 and 5 were not checked while candidate 0 ran"
     # Committed strictly in order: nothing after the slow head was archived.
-    assert list(benchgen.dataset.DatasetWriter(options.out).rejections()) == []
+    assert list(benchgen.publishing.DatasetWriter(options.out).rejections()) == []
 
 
 @pytest.mark.e2e

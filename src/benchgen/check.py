@@ -23,7 +23,6 @@ Nothing here imports or executes the script: it only reads what the sandbox wrot
 from __future__ import annotations
 
 import math
-import os
 import shutil
 import tempfile
 import threading
@@ -73,6 +72,7 @@ from benchgen.sandbox import (
     prestart,
     run_script,
 )
+from benchgen.settings import default_cache_dir
 from benchgen.verdict import CheckFailure, CheckReport, Deadline, RejectCode
 
 Progress = Callable[[str], None]
@@ -82,11 +82,6 @@ SOLUTION_VIEWS = [View(elevation=-35.0, azimuth=a) for a in (0.0, 90.0, 180.0, 2
 """The solved scene is rendered from these four views (the 24 passive ones are in ``renders/``)."""
 SCALE_SEEDS: tuple[int, int] = (0, 1)
 """Scale must be honoured at every one of these seeds, not just at one."""
-
-
-def default_cache_dir() -> Path:
-    """``$BENCHGEN_CACHE_DIR`` or ``~/.cache/benchgen``."""
-    return Path(os.environ.get("BENCHGEN_CACHE_DIR") or Path.home() / ".cache" / "benchgen")
 
 
 class CheckOptions(BaseModel):

@@ -48,6 +48,8 @@ from fsspec.spec import AbstractFileSystem
 from pydantic import BaseModel, Field
 from pydantic_core import from_json
 
+from benchgen.settings import default_cache_dir
+
 if TYPE_CHECKING:
     from benchgen.evaluate import EvaluationReport
     from benchgen.leaderboard import LeaderboardSummary
@@ -427,174 +429,6 @@ class FileLease:
             self._handle = None
 
 
-class DatasetWriter:
-    """Publishes benchmarks and rejections into a dataset directory, crash-safely."""
-
-    def __init__(self, root: Path) -> None:
-        from benchgen import storage
-
-        self.root = root
-        self.staging = root / STAGING_DIR
-        self.rejected = root / REJECTED_DIR
-        fs, path = storage.filesystem(root)
-        self.index = benchmark_index(fs, path)
-        self.rejection_index = rejection_index(fs, path)
-        self._lease: FileLease | None = None
-
-    @property
-    def location(self) -> str:
-        """The dataset directory as an absolute path (its key in the metadata database)."""
-        return str(self.root.resolve())
-
-    def default_db_url(self) -> str:
-        """SQLite inside the dataset directory."""
-        return f"sqlite:///{(self.root / 'benchgen.db').resolve()}"
-
-    def check(self) -> None:
-        """Fail early, creating nothing, when the directory cannot be created or written."""
-        from benchgen import storage
-
-        target = self.root.absolute()
-        if target.exists() and not target.is_dir():
-            raise storage.StoreConfigError(f"{self.root} exists and is not a directory")
-        while not target.exists():
-            target = target.parent
-        if not target.is_dir() or not os.access(target, os.W_OK | os.X_OK):
-            raise storage.StoreConfigError(f"cannot create or write {self.root}: {target} is not writable")
-
-    def acquire(self, run_id: str) -> None:
-        """Become the dataset's only writer, or raise :class:`LeaseHeld`."""
-        self._lease = FileLease(self.root, lease_owner(run_id))
-        self._lease.acquire()
-
-    def release(self) -> None:
-        """Stop being the dataset's writer."""
-        if self._lease is not None:
-            self._lease.release()
-            self._lease = None
-
-    def prepare(self) -> None:
-        """Create the layout and drop leftovers of an interrupted run.
-
-        A benchmark renamed into place by a run killed before it wrote its index segment
-        is indexed here (its manifest is the truth); that costs one look at each staged
-        leftover, never a scan of the dataset.
-        """
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.clear_staging()
-        self.rejected.mkdir(exist_ok=True)
-        self.index.ensure()
-        self.rejection_index.ensure()
-        self._index_orphans()
-
-    def _index_orphans(self) -> None:
-        journal = self.root / PUBLISHING_DIR
-        if not journal.is_dir():
-            return
-        for entry in sorted(journal.glob("*.json")):
-            pending = json.loads(entry.read_text())
-            target = Path(pending["target"])
-            marker = target / pending["marker"]
-            if marker.is_file():
-                index = self.index if pending["kind"] == "benchmark" else self.rejection_index
-                index.write_segment(pending["name"], json.dumps(json.loads(marker.read_text())))
-            entry.unlink()
-
-    def clear_staging(self) -> None:
-        """Remove work in progress (abandoned or interrupted candidates); it was never visible."""
-        fresh_dir(self.staging)
-
-    def stage(self, name: str) -> Path:
-        """A fresh private directory for a candidate's work."""
-        return fresh_dir(self.staging / name)
-
-    def manifests(self) -> Iterator[Manifest]:
-        """Every published benchmark's manifest, in candidate order (from the index)."""
-        for record in self.index.records():
-            yield Manifest.model_validate(record)
-
-    def rejections(self) -> Iterator[Rejection]:
-        """Every archived rejection, in candidate order (from the index)."""
-        for record in self.rejection_index.records():
-            yield Rejection.model_validate(record)
-
-    def publish(self, staged: Path, manifest: Manifest) -> Path:
-        """Make a staged benchmark visible: manifest last, one rename, then its index segment."""
-        write_json(staged / MANIFEST_FILE, manifest.model_dump(mode="json"))
-        target = self.root / manifest.id
-        self._move(staged, target, "benchmark", manifest.id, MANIFEST_FILE)
-        self.index.write_segment(manifest.id, manifest.model_dump_json())
-        self._forget(manifest.id)
-        return target
-
-    def archive_rejection(self, staged: Path, rejection: Rejection) -> Path:
-        """Move a rejected candidate's files into the archive, with its reason."""
-        write_json(staged / REJECTION_FILE, rejection.model_dump(mode="json"))
-        shutil.rmtree(staged / "assets", ignore_errors=True)  # renders of rejected scripts are not kept
-        target = self.rejected / rejection.candidate_id
-        self._move(staged, target, "rejection", rejection.candidate_id, REJECTION_FILE)
-        self.rejection_index.write_segment(rejection.candidate_id, rejection.model_dump_json())
-        self._forget(rejection.candidate_id)
-        return target
-
-    def _move(self, staged: Path, target: Path, kind: str, name: str, marker: str) -> None:
-        """Rename ``staged`` to ``target`` (unless a previous run did), noting it first so a
-        kill between the rename and the index segment is repaired by :meth:`prepare`."""
-        journal = self.root / PUBLISHING_DIR
-        journal.mkdir(exist_ok=True)
-        write_json(
-            journal / f"{name}.json", {"kind": kind, "name": name, "target": str(target), "marker": marker}
-        )
-        if target.exists():  # a previous run published it; the staged copy is redundant
-            shutil.rmtree(staged)
-        else:
-            os.rename(staged, target)
-
-    def _forget(self, name: str) -> None:
-        journal = self.root / PUBLISHING_DIR
-        (journal / f"{name}.json").unlink(missing_ok=True)
-
-    def compact(self, gallery: bool = True) -> str:
-        """Merge the index segments into ``index.jsonl`` (and the rejections'), then write
-        the gallery from the merged index; returns the gallery's path."""
-        from benchgen.gallery import write_gallery
-
-        manifests: list[Manifest] = []
-        self.index.compact(lambda record: manifests.append(light_manifest(record)))
-        self.rejection_index.compact()
-        if gallery:
-            write_gallery(self.root, manifests)
-        return str((self.root / GALLERY_FILE).resolve())
-
-    def rescan(self) -> int:
-        """Index every benchmark and rejection whose marker exists but whose index entry is
-        missing (reads every manifest: for repairs). Returns how many entries were added."""
-        added = 0
-        known = {str(r.get("id")) for r in self.index.records()}
-        for path in sorted(self.root.glob(f"*/{MANIFEST_FILE}")):
-            name = path.parent.name
-            if name not in known and name not in (REJECTED_DIR, STAGING_DIR):
-                self.index.write_segment(
-                    name, Manifest.model_validate_json(path.read_text()).model_dump_json()
-                )
-                added += 1
-        known = {str(r.get("candidate_id")) for r in self.rejection_index.records()}
-        for path in sorted(self.rejected.glob(f"*/{REJECTION_FILE}")):
-            if path.parent.name not in known:
-                record = Rejection.model_validate_json(path.read_text())
-                self.rejection_index.write_segment(path.parent.name, record.model_dump_json())
-                added += 1
-        return added
-
-    def needs_compaction(self) -> bool:
-        """True when segments wait to be merged or the gallery is missing."""
-        return (
-            bool(self.index.segment_paths())
-            or bool(self.rejection_index.segment_paths())
-            or not (self.root / GALLERY_FILE).exists()
-        )
-
-
 class Benchmark:
     """One published benchmark: its manifest and where its files are.
 
@@ -692,7 +526,6 @@ class Benchmark:
         return self._cache_dir() / relative
 
     def _cache_dir(self) -> Path:
-        from benchgen.check import default_cache_dir
 
         return default_cache_dir() / "benchmarks" / f"{self.id}-{self.manifest.content_hash[:16]}"
 

@@ -44,6 +44,8 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
+from benchgen.settings import default_cache_dir
+
 T = TypeVar("T")
 ExecutorKind = Literal["process", "ray"]
 
@@ -115,7 +117,6 @@ class WorkerSettings(BaseModel):
             return None
         if self.cache_dir:
             return Path(self.cache_dir)
-        from benchgen.check import default_cache_dir
 
         return default_cache_dir()
 

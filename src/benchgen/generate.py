@@ -48,8 +48,9 @@ from benchgen.dataset import GALLERY_FILE, REJECTED_DIR, Manifest, Rejection, co
 from benchgen.difficulty import score
 from benchgen.executors import Executor, ExecutorKind, Task, WorkerSettings, make_executor
 from benchgen.publishing import Publisher, open_writer
+from benchgen.rendering import contact_sheet
 from benchgen.retry import call_with_retries
-from benchgen.review import ReviewDecision, ReviewSettings, contact_sheet, review_scene
+from benchgen.review import ReviewDecision, ReviewSettings, review_scene
 from benchgen.similarity import DEFAULT_TOLERANCE, Signature, near_duplicate, signature
 from benchgen.verdict import CheckReport, RejectCode
 

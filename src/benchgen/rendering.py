@@ -207,3 +207,22 @@ def render_segmentation(
             data, camera=frame_camera(view, center, corners, settings, float(model.vis.global_.fovy))
         )
         return np.asarray(renderer.render()).copy()
+
+
+def contact_sheet(render_paths: list[Path], out_path: Path, columns: int = 8, thumb_width: int = 200) -> Path:
+    """Tile the renders into one image (row-major, in the given order) for galleries and reviewers."""
+    images = [Image.open(p).convert("RGB") for p in render_paths]
+    if not images:
+        raise ValueError("no renders to tile")
+    w, h = images[0].size
+    thumb = (thumb_width, round(thumb_width * h / w))
+    rows = -(-len(images) // columns)
+    sheet = Image.new("RGB", (thumb[0] * columns, thumb[1] * rows), (255, 255, 255))
+    for index, image in enumerate(images):
+        sheet.paste(
+            image.resize(thumb, Image.Resampling.LANCZOS),
+            ((index % columns) * thumb[0], (index // columns) * thumb[1]),
+        )
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out_path)
+    return out_path

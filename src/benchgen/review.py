@@ -10,11 +10,8 @@ per-view numbers, so a rejection can be audited.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import mujoco
 import numpy as np
-from PIL import Image
 from pydantic import BaseModel, Field
 
 from benchgen.rendering import RenderSettings, View, box_corners, frame_camera, standard_views
@@ -148,22 +145,3 @@ def _decide(reviews: list[ViewReview], settings: ReviewSettings) -> ReviewDecisi
         blank_views=blank,
         views=reviews,
     )
-
-
-def contact_sheet(render_paths: list[Path], out_path: Path, columns: int = 8, thumb_width: int = 200) -> Path:
-    """Tile the renders into one image (row-major, in the given order) for galleries and reviewers."""
-    images = [Image.open(p).convert("RGB") for p in render_paths]
-    if not images:
-        raise ValueError("no renders to tile")
-    w, h = images[0].size
-    thumb = (thumb_width, round(thumb_width * h / w))
-    rows = -(-len(images) // columns)
-    sheet = Image.new("RGB", (thumb[0] * columns, thumb[1] * rows), (255, 255, 255))
-    for index, image in enumerate(images):
-        sheet.paste(
-            image.resize(thumb, Image.Resampling.LANCZOS),
-            ((index % columns) * thumb[0], (index // columns) * thumb[1]),
-        )
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(out_path)
-    return out_path

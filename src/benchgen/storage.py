@@ -41,6 +41,7 @@ from fsspec.spec import AbstractFileSystem
 from pydantic import BaseModel, Field
 
 from benchgen.retry import ConfigurationError, RetryPolicy
+from benchgen.settings import default_cache_dir
 
 ENDPOINT_ENV = "BENCHGEN_S3_ENDPOINT_URL"
 UPLOAD_RETRY_PREFIX = "BENCHGEN_UPLOAD"
@@ -356,7 +357,6 @@ def url_of(location: str, *parts: str) -> str:
 def default_work_dir(location: str) -> Path:
     """The local work directory of a remote dataset: staging, checks, renders, the default
     SQLite database and the upload journal. Under the cache directory, keyed by the URL."""
-    from benchgen.check import default_cache_dir
 
     key = hashlib.sha256(normalize(location).encode()).hexdigest()[:16]
     return default_cache_dir() / "datasets" / key

@@ -37,7 +37,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 from PIL import Image, ImageDraw, ImageFont
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from benchgen.review import contact_sheet
+from benchgen.rendering import contact_sheet
 
 KEY_VIEWS: tuple[str, ...] = ("e15_a000", "e15_a090", "e35_a045", "e60_a000")
 CONTACT_SHEET = "contact_sheet.png"
