@@ -422,6 +422,7 @@ def test_reviewer_requests_changes_then_approves(
     assert_usage_matches(outcome.usage, server)
 
 
+@pytest.mark.e2e  # a stub LLM server on loopback
 def test_coder_stopped_by_turn_budget(stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None) -> None:
     replies = [
         *planner_replies(),
@@ -448,6 +449,7 @@ def test_coder_stopped_by_turn_budget(stub: Callable[..., StubLLM], tmp_path: Pa
     assert_usage_matches(outcome.usage, server)
 
 
+@pytest.mark.e2e  # a stub LLM server on loopback
 def test_bad_plan_goes_back_to_planner_then_fails(
     stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
 ) -> None:
@@ -575,6 +577,7 @@ def test_killed_session_resumes_from_checkpoint(
 # -- confinement -----------------------------------------------------------------------------
 
 
+@pytest.mark.e2e  # a stub LLM server on loopback
 def test_file_tools_cannot_escape_the_workspace(
     stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
 ) -> None:
@@ -759,6 +762,7 @@ def test_preflight_passes_with_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     preflight(AgentSettings(model="openai:gpt-4.1", reviewer_model="google_genai:gemini-2.5-pro"))
 
 
+@pytest.mark.e2e  # a stub LLM server on loopback
 def test_stub_streams_like_openai(stub: Callable[..., StubLLM]) -> None:
     """The SSE path of the stub (used when a client streams) carries tool calls and usage."""
     from langchain_core.messages import HumanMessage, SystemMessage
@@ -782,6 +786,7 @@ def test_stub_streams_like_openai(stub: Callable[..., StubLLM]) -> None:
     assert message.usage_metadata is not None and message.usage_metadata["input_tokens"] == 11
 
 
+@pytest.mark.e2e  # a stub LLM server on loopback
 def test_token_budget_stops_before_the_next_call(
     stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
 ) -> None:
@@ -794,6 +799,7 @@ def test_token_budget_stops_before_the_next_call(
     assert server.bodies("coder") == []
 
 
+@pytest.mark.e2e  # a stub LLM server on loopback
 def test_model_error_fails_the_session_but_keeps_it_resumable(
     stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
 ) -> None:
@@ -935,6 +941,7 @@ def system_contents(server: StubLLM) -> list[Any]:
     return [m["content"] for b in server.bodies() for m in b["messages"] if m["role"] == "system"]
 
 
+@pytest.mark.e2e  # a stub LLM server on loopback
 def test_reviewer_on_a_vllm_like_server_without_tool_choice_and_one_image(
     stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
 ) -> None:
@@ -975,6 +982,7 @@ def test_reviewer_on_a_vllm_like_server_without_tool_choice_and_one_image(
     assert not capabilities.tool_choice("openai:stub-model")
 
 
+@pytest.mark.e2e  # a stub LLM server on loopback
 def test_reviewer_that_never_decides_ends_within_its_budget(
     stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
 ) -> None:
@@ -997,6 +1005,7 @@ def test_reviewer_that_never_decides_ends_within_its_budget(
     assert "session ended: failed" in outcome.journal
 
 
+@pytest.mark.e2e  # a stub LLM server on loopback
 def test_reviewer_answering_in_text_with_json_still_decides(
     stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
 ) -> None:
@@ -1022,6 +1031,7 @@ def test_reviewer_answering_in_text_with_json_still_decides(
     assert "submit_review tool" in message_text(server.bodies("reviewer")[1]["messages"][-1])
 
 
+@pytest.mark.e2e  # a stub LLM server on loopback
 def test_images_rejected_by_the_server_fail_clearly(
     stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
 ) -> None:
@@ -1037,6 +1047,7 @@ def test_images_rejected_by_the_server_fail_clearly(
     assert outcome.status == "failed" and "--max-images 1" in outcome.reason and "resumable" in outcome.reason
 
 
+@pytest.mark.e2e  # a stub LLM server on loopback
 def test_capability_check_reports_everything_missing_in_one_line(
     stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
 ) -> None:
@@ -1074,6 +1085,7 @@ def test_capability_check_reports_everything_missing_in_one_line(
     assert not (tmp_path / "ds" / "checkpoints.sqlite").exists()
 
 
+@pytest.mark.e2e  # a stub LLM server on loopback
 def test_coder_with_malformed_arguments_and_text_only_answers_ends_cleanly(
     stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
 ) -> None:
@@ -1099,6 +1111,7 @@ def test_coder_with_malformed_arguments_and_text_only_answers_ends_cleanly(
     assert_usage_matches(outcome.usage, server)
 
 
+@pytest.mark.e2e  # a stub LLM server on loopback
 def test_coder_on_an_8k_context_server_is_summarised_not_refused(
     stub: Callable[..., StubLLM], tmp_path: Path, no_keys: None
 ) -> None:

@@ -14,6 +14,8 @@ from benchgen.check import CheckOptions, check_script
 from benchgen.verdict import RejectCode
 from scenario_template import write_scenario
 
+pytestmark = pytest.mark.e2e  # every test here runs the sandbox (and MuJoCo)
+
 CASES: dict[str, tuple[RejectCode, dict[str, str], str]] = {
     # name: (expected code, template hooks, text the message must contain)
     "script_error": (

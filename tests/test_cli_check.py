@@ -10,10 +10,13 @@ from pathlib import Path
 
 import mujoco
 import numpy as np
+import pytest
 from PIL import Image
 
 from conftest import EXAMPLES
 from scenario_template import write_scenario
+
+pytestmark = pytest.mark.e2e  # every test here runs the benchgen CLI in a subprocess
 
 BENCHGEN = [sys.executable, "-m", "benchgen"]
 

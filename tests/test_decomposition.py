@@ -283,6 +283,7 @@ def pieces_digest(result: Decomposition) -> str:
     return digest.hexdigest()
 
 
+@pytest.mark.e2e  # decomposes again in a subprocess
 def test_deterministic_across_runs_and_processes() -> None:
     vertices, faces = tessellate(holed_plate())
     here = pieces_digest(decompose(vertices, faces))

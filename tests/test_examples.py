@@ -64,6 +64,7 @@ def test_slide_range_scales_and_hinge_range_does_not() -> None:
     assert hinge_2.anchor == pytest.approx(tuple(2 * a for a in hinge_1.anchor))
 
 
+@pytest.mark.e2e  # runs ruff in a subprocess
 def test_examples_pass_ruff() -> None:
     pytest.importorskip("ruff")
     paths = [str(EXAMPLES / f"{n}.py") for n in NAMES]

@@ -109,6 +109,7 @@ def test_choices_are_recorded_as_constants() -> None:
     assert max(len(line) for line in candidate.script.splitlines()) <= 130
 
 
+@pytest.mark.e2e  # builds every checked (seed, scale): up to ~20 s a family
 @pytest.mark.parametrize("family", FAMILY_NAMES)
 def test_family_scripts_pass_static_audit(family: str) -> None:
     """Two different author draws per family: every checked (seed, scale) passes the static rules."""
@@ -120,6 +121,7 @@ def test_family_scripts_pass_static_audit(family: str) -> None:
         assert audit.randomization_ratio >= 0.4
 
 
+@pytest.mark.e2e  # builds 24 scenes a family
 @pytest.mark.parametrize("family", FAMILY_NAMES)
 def test_family_scripts_build_for_more_draws(family: str) -> None:
     """Cheaper sweep over more author draws: builds, varies, and the randomization bar holds."""
@@ -135,6 +137,7 @@ def test_family_scripts_build_for_more_draws(family: str) -> None:
             assert Hinge in joints or Slide in joints
 
 
+@pytest.mark.e2e  # runs ruff in a subprocess
 def test_generated_scripts_pass_ruff(tmp_path: Path) -> None:
     """Generated scripts are lint-clean and already formatted, like hand-written code."""
     pytest.importorskip("ruff")

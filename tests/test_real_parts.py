@@ -98,6 +98,7 @@ def _swept(radius: float, path: tuple[tuple[float, float, float], ...]) -> m3.Ma
     )
 
 
+@pytest.mark.e2e  # the module fixture decomposes every CAD part (~30 s)
 @pytest.mark.parametrize("name", NAMES)
 def test_features_stay_open_and_gap_is_bounded(collisions: dict[str, Collision], name: str) -> None:
     collision = collisions[name]

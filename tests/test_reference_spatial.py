@@ -161,6 +161,7 @@ def test_candidate_carries_the_reference(family: str) -> None:
     assert candidate.solution == templates.solution(family)
 
 
+@pytest.mark.e2e  # builds scenes and reference designs (~5 s each)
 @pytest.mark.parametrize(("family", "author", "seed", "scale"), [
     ("shelf_to_bin", 2, 3, 1.0),
     ("gap_pit", 1, 1, 0.5),

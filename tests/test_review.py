@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import mujoco
 import numpy as np
+import pytest
 
 from benchgen.review import review_scene
+
+pytestmark = pytest.mark.e2e  # every test here renders a MuJoCo scene
 
 SCENE = """
 <mujoco>
