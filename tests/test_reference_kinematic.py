@@ -19,7 +19,7 @@ from benchgen.authors import templates
 
 FAMILIES = ["lever_seesaw", "drawer_slide", "flap_gate"]
 EXAMPLES = Path(benchgen.__file__).parent / "examples"
-EXAMPLE_SOLUTIONS = ["concave_bin_solution", "drawer_slide_solution"]
+EXAMPLE_SOLUTIONS = ["concave_bin_solution", "drawer_slide_solution", "hinged_gate_solution"]
 PYPROJECT = Path(benchgen.__file__).parents[2] / "pyproject.toml"
 ALLOWED_IMPORTS = {
     "__future__",
