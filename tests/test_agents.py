@@ -757,9 +757,17 @@ def test_preflight_missing_key_is_one_clear_line(no_keys: None, tmp_path: Path) 
 
 
 def test_preflight_passes_with_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each role's key is what decides: the same settings pass with both keys and fail without one."""
+    settings = AgentSettings(model="openai:gpt-4.1", reviewer_model="google_genai:gemini-2.5-pro")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     monkeypatch.setenv("GOOGLE_API_KEY", "g-test")
-    preflight(AgentSettings(model="openai:gpt-4.1", reviewer_model="google_genai:gemini-2.5-pro"))
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    preflight(settings)
+    monkeypatch.delenv("GOOGLE_API_KEY")
+    with pytest.raises(MissingApiKeyError, match="GOOGLE_API_KEY"):
+        preflight(settings)
+    monkeypatch.setenv("GEMINI_API_KEY", "g-test")  # either of the provider's variables will do
+    preflight(settings)
 
 
 @pytest.mark.e2e  # a stub LLM server on loopback
