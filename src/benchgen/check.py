@@ -97,6 +97,10 @@ class CheckOptions(BaseModel):
     geometry: GeometrySettings = Field(default_factory=GeometrySettings)
     physics: PhysicsSettings = Field(default_factory=PhysicsSettings)
     decomposition: DecompositionSettings = Field(default_factory=DecompositionSettings)
+    payload_gap_fraction: float = Field(default=0.5, gt=0)
+    """A part's collision pieces may reach at most this fraction of the payload's smallest
+    width outside the part (``invalid_geometry`` beyond): a phantom wall that thick could stop
+    a payload that the real part lets through, or hold one it would drop."""
     render: RenderSettings = Field(default_factory=RenderSettings)
     cache_dir: Path | None = Field(default_factory=default_cache_dir)
     simulate: bool = True
@@ -458,10 +462,15 @@ def scene_collision_geometry(
     """Collision pieces and how they were made, for every body of a scene (label → pieces, info)."""
     pieces: dict[str, list[CollisionPiece]] = {}
     infos: dict[str, CollisionInfo] = {}
+    payload = scene.bodies.get(scene.record.payload.label)
+    max_gap_mm = None
+    if payload is not None:
+        max_gap_mm = options.payload_gap_fraction * float(np.min(payload.bbox_max - payload.bbox_min))
     for label, body in scene.bodies.items():
         if deadline is not None:
             deadline.check(f"collision geometry of {label!r} at {scene.where}")
-        pieces[label], infos[label] = collision_pieces(body, options.decomposition, cache)
+        bound = None if body is payload else max_gap_mm
+        pieces[label], infos[label] = collision_pieces(body, options.decomposition, cache, bound)
     return pieces, infos
 
 
