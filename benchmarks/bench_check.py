@@ -214,17 +214,28 @@ def _requests(seeds: int = 8) -> list[tuple[int, float]]:
     return [(r.seed, r.scale) for r in CheckOptions(seeds=seeds).requests()]
 
 
-def one_shot_benchgen(script: Path, solution: Path | None, out: Path) -> dict[str, float]:
-    """``benchgen check`` as a fresh process; stage times plus start-up and total wall time."""
-    command = [sys.executable, "-m", "benchgen", "check", str(script), "--json", "--out", str(out)]
-    if solution is not None:
-        command += ["--solution", str(solution)]
+def _run_benchgen(arguments: list[str]) -> tuple[dict[str, Any], float]:
+    """``benchgen ARGUMENTS`` as a fresh process with an empty cache: its JSON report and wall time."""
     with tempfile.TemporaryDirectory(prefix="bench-cache-") as cache:
         env = {**os.environ, "BENCHGEN_CACHE_DIR": cache}
         started = time.perf_counter()
-        proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchgen", *arguments],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=1800,
+        )
         wall = time.perf_counter() - started
-    report = json.loads(proc.stdout)
+    return json.loads(proc.stdout), wall
+
+
+def one_shot_benchgen(script: Path, solution: Path | None, out: Path) -> dict[str, float]:
+    """``benchgen check`` as a fresh process; stage times plus start-up and total wall time."""
+    command = ["check", str(script), "--json", "--out", str(out)]
+    if solution is not None:
+        command += ["--solution", str(solution)]
+    report, wall = _run_benchgen(command)
     if not report["accepted"]:
         raise SystemExit(f"{script.name} was rejected ({report['code']}): {report['message'][:300]}")
     stages = dict(report["metrics"]["timings_s"])
@@ -236,13 +247,7 @@ def one_shot_benchgen(script: Path, solution: Path | None, out: Path) -> dict[st
 
 def one_shot_evaluate(script: Path, solution: Path) -> dict[str, float]:
     """``benchgen evaluate`` as a fresh process on the variants check builds; stage times and wall time."""
-    command = [sys.executable, "-m", "benchgen", "evaluate", str(script), str(solution), "--json"]
-    with tempfile.TemporaryDirectory(prefix="bench-cache-") as cache:
-        env = {**os.environ, "BENCHGEN_CACHE_DIR": cache}
-        started = time.perf_counter()
-        proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
-        wall = time.perf_counter() - started
-    report = json.loads(proc.stdout)
+    report, wall = _run_benchgen(["evaluate", str(script), str(solution), "--json"])
     if not report["passed"]:
         raise SystemExit(f"the bench solution failed ({report['code']}): {report['message'][:300]}")
     stages = dict(report["metrics"]["timings_s"])

@@ -25,6 +25,7 @@ from benchgen.cli import app
 from benchgen.dataset import Manifest, Rejection, write_json
 from benchgen.gallery import LocalSource, detail_page, index_page, page_path, write_gallery
 from benchgen.stats import PLOTS, band_of, compute_stats, png_bytes, render_plots, write_plots
+from browser import chromium
 
 BENCHGEN = [sys.executable, "-m", "benchgen"]
 VIEWS = [f"renders/e{e}_a{a:03d}.png" for e in (15, 35, 60) for a in range(0, 360, 45)]
@@ -366,8 +367,6 @@ def test_remote_gallery_uploads_pages_and_plots_once(tmp_path: Path) -> None:
 
 # -- a real dataset in a real browser -------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
@@ -389,25 +388,6 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     result = subprocess.run(command, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stderr
     yield out
-
-
-def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: scripts/setup.sh installs it")
-    flags = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--virtual-time-budget=5000",
-    ]
-    return subprocess.run([*flags, *args], capture_output=True, text=True, timeout=120)
 
 
 def body_data(dom: str) -> dict[str, str]:

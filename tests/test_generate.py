@@ -26,6 +26,7 @@ import benchgen.publishing
 from benchgen.authors.offline import Candidate
 from benchgen.check import CheckOptions
 from benchgen.generate import GenerateOptions, Generator, Progress
+from browser import chromium
 from scenario_template import scenario_source
 
 EXAMPLES = Path(benchgen.dataset.__file__).parent / "examples"
@@ -334,30 +335,12 @@ def test_workers_stay_busy_behind_a_slow_candidate(tmp_path: Path) -> None:
 
 @pytest.mark.e2e
 def test_gallery_loads_in_headless_chromium(dataset_dir: Path, tmp_path: Path) -> None:
-    chromium = "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        pytest.fail("chromium is not installed: scripts/setup.sh installs it")
-    flags = [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--virtual-time-budget=5000",
-    ]
     page = (dataset_dir / "index.html").resolve().as_uri()
-    dom = subprocess.run([*flags, "--dump-dom", page], capture_output=True, text=True, timeout=120).stdout
+    dom = chromium(tmp_path, "--dump-dom", page).stdout
     assert 'data-images-total="2"' in dom, dom[:2000]
     assert 'data-images-loaded="2"' in dom
     shot = tmp_path / "gallery.png"
-    subprocess.run(
-        [*flags, f"--screenshot={shot}", "--window-size=1280,900", page], capture_output=True, timeout=120
-    )
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,900", page)
     from PIL import Image
 
     pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=float)

@@ -287,7 +287,33 @@ class StoreLease:
             self.on_event(message)
 
 
-class DatasetWriter:
+class _Writer:
+    """What both writers share: a local staging directory and the two indexes."""
+
+    staging: Path
+    index: Any
+    rejection_index: Any
+
+    def clear_staging(self) -> None:
+        """Remove work in progress (abandoned or interrupted candidates); it was never published."""
+        fresh_dir(self.staging)
+
+    def stage(self, name: str) -> Path:
+        """A fresh private local directory for a candidate's work."""
+        return fresh_dir(self.staging / name)
+
+    def manifests(self) -> Iterator[Manifest]:
+        """Every published benchmark's manifest, in candidate order (from the index)."""
+        for record in self.index.records():
+            yield Manifest.model_validate(record)
+
+    def rejections(self) -> Iterator[Rejection]:
+        """Every archived rejection, in candidate order (from the index)."""
+        for record in self.rejection_index.records():
+            yield Rejection.model_validate(record)
+
+
+class DatasetWriter(_Writer):
     """Publishes benchmarks and rejections into a dataset directory, crash-safely."""
 
     def __init__(self, root: Path) -> None:
@@ -359,24 +385,6 @@ class DatasetWriter:
                 index = self.index if pending["kind"] == "benchmark" else self.rejection_index
                 index.write_segment(pending["name"], json.dumps(json.loads(marker.read_text())))
             entry.unlink()
-
-    def clear_staging(self) -> None:
-        """Remove work in progress (abandoned or interrupted candidates); it was never visible."""
-        fresh_dir(self.staging)
-
-    def stage(self, name: str) -> Path:
-        """A fresh private directory for a candidate's work."""
-        return fresh_dir(self.staging / name)
-
-    def manifests(self) -> Iterator[Manifest]:
-        """Every published benchmark's manifest, in candidate order (from the index)."""
-        for record in self.index.records():
-            yield Manifest.model_validate(record)
-
-    def rejections(self) -> Iterator[Rejection]:
-        """Every archived rejection, in candidate order (from the index)."""
-        for record in self.rejection_index.records():
-            yield Rejection.model_validate(record)
 
     def publish(self, staged: Path, manifest: Manifest) -> Path:
         """Make a staged benchmark visible: manifest last, one rename, then its index segment."""
@@ -455,7 +463,7 @@ class DatasetWriter:
         )
 
 
-class RemoteDatasetWriter:
+class RemoteDatasetWriter(_Writer):
     """Publishes benchmarks and rejections to remote storage; works in a local directory."""
 
     def __init__(
@@ -536,24 +544,6 @@ class RemoteDatasetWriter:
         self._publish_pending()
         self._retry(self.index.ensure, "creating the index")
         self._retry(self.rejection_index.ensure, "creating the rejection index")
-
-    def clear_staging(self) -> None:
-        """Remove local work in progress; it was never uploaded."""
-        fresh_dir(self.staging)
-
-    def stage(self, name: str) -> Path:
-        """A fresh private local directory for a candidate's work."""
-        return fresh_dir(self.staging / name)
-
-    def manifests(self) -> Iterator[Manifest]:
-        """Every published benchmark's manifest, in candidate order (from the index)."""
-        for record in self.index.records():
-            yield Manifest.model_validate(record)
-
-    def rejections(self) -> Iterator[Rejection]:
-        """Every archived rejection, in candidate order (from the index)."""
-        for record in self.rejection_index.records():
-            yield Rejection.model_validate(record)
 
     def compact(self, gallery: bool = True) -> str:
         """Merge the index segments into ``index.jsonl`` (one streaming pass), the same for
