@@ -310,6 +310,7 @@ ROWS = [
     ("simulation", "simulation", "simulation"),
     ("solution", "solution", None),
     ("rendering", "rendering", "rendering"),
+    ("rollout (passive GIF)", "rollout", None),
     ("artifacts", "artifacts", None),
     ("total", "total", "total"),
 ]
