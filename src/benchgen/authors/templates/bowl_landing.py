@@ -72,3 +72,109 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
         params=params,
     )
 '''
+
+
+SOLUTION = '''"""Reference solution for ``bowl_landing``: a wooden channel from the shelf's lip to a drop hole over the bowl.
+
+The ball rolls off the tilted shelf. A U-channel starts just past the lip and barely
+below it and falls, around obstacles that stand higher than it and forbidden zones, to
+end just above the bowl's rim. Its last stretch, centred over the bowl, has no floor and
+a thick end wall: the ball knocks against the wall, loses its speed along the channel
+and drops through the hole nearly straight down onto the bowl's round bottom, where it
+settles at once instead of rolling to and fro across the bowl.
+"""
+
+from __future__ import annotations
+
+import math
+
+from build123d import Box, Compound, Location
+
+from benchgen.scenario import Part
+from benchgen.solution import Design, SceneView
+from benchgen.toolkit import KeepOut, channel, graded_path, path_clear, route
+
+MATERIAL = "wood"
+
+
+def design(view: SceneView) -> Design:
+    k = view.scale
+    shelf, bowl = view.part("shelf"), view.part("bowl")
+    goal, ball = view.goal_zone, view.payload
+    radius = max(ball.size) / 2
+    toward = 1.0 if goal.center[0] > (shelf.bbox_min[0] + shelf.bbox_max[0]) / 2 else -1.0
+
+    # The bowl is round: its lowest point is under the middle of its box, its rim the top.
+    centre = ((bowl.bbox_min[0] + bowl.bbox_max[0]) / 2, (bowl.bbox_min[1] + bowl.bbox_max[1]) / 2)
+    rim = bowl.bbox_max[2]
+
+    # The lip is the shelf's edge facing the bowl; its top is the highest point along that edge.
+    edge_x = shelf.bbox_max[0] if toward > 0 else shelf.bbox_min[0]
+    lip_top = max(v.Z for v in shelf.shape.vertices() if abs(v.X - edge_x) < 1.0 * k)
+
+    wall = 3.0 * min(1.0, math.sqrt(k))  # thin walls keep the weight down: they need not scale
+    # The end wall takes the ball at full speed: MuJoCo's soft contacts let it sink in several
+    # millimetres (the most, for its size, at scale 0.5), so it must be thick not to let it through.
+    stop = 10.0
+    jitter = math.hypot(ball.jitter[0], ball.jitter[1])
+    width = 2 * radius + 2 * jitter + 6.0 * k
+    half = width / 2 + wall
+    clearance = 2.0 * k
+    reach = half + clearance
+    hole = 2.8 * radius  # floorless stretch centred over the bowl's centre
+    start = (edge_x + toward * (clearance + wall), ball.start[1], lip_top - 2.0 * k)
+    z_end = rim + wall + clearance
+
+    boxes: list[KeepOut] = [(p.bbox_min, p.bbox_max) for p in view.parts if p.label != "shelf"]
+    boxes += [(z.min, z.max) for z in view.forbid_zones]
+    zone = view.build_zone
+    region = ((zone.min[0], zone.min[1]), (zone.max[0], zone.max[1]))
+    cut = (0.0, 1.0)
+
+    def build(plan: list[tuple[float, float]]) -> list[tuple[float, float, float]] | None:
+        d = _unit(plan[-2], plan[-1])
+        last = (plan[-1][0] - d[0] * hole / 2, plan[-1][1] - d[1] * hole / 2)
+        path = graded_path([*plan[:-1], last], start[2], z_end, half)
+        return path if path_clear(path, boxes, reach, wall + clearance, region, cut) else None
+
+    path = route(
+        (start[0], start[1]), [centre], region, build, heading=(toward, 0.0), min_run=max(2 * reach, hole)
+    )
+    if path is None:
+        raise RuntimeError("no clear route from the shelf's lip to the bowl")
+    chute = channel(path, width, wall_height=radius + 2.0 * k, thickness=wall, start_cut=cut)
+    end = path[-1]
+    prev = next(p for p in reversed(path) if math.hypot(p[0] - end[0], p[1] - end[1]) > 1e-6)
+    hood = _hood(end, _unit(prev, end), width, wall, stop, hole, 2.5 * radius)
+
+    return Design(parts=[Part("chute", chute, material=MATERIAL), Part("hood", hood, material=MATERIAL)])
+
+
+def _hood(
+    at: tuple[float, float, float],
+    d: tuple[float, float],
+    width: float,
+    wall: float,
+    stop: float,
+    length: float,
+    height: float,
+) -> Compound:
+    """Side walls and an end wall ``stop`` thick, without a floor, carrying the channel on from ``at`` along ``d``.
+
+    They stand from the floor's underside up to ``height`` over its top, so the ball
+    cannot jump them on its way down through the hole.
+    """
+    angle = math.degrees(math.atan2(d[1], d[0]))
+    place = Location((at[0], at[1], at[2]), (0, 0, angle))
+    z = (height - wall) / 2
+    sides = [
+        Location((length / 2, s * (width + wall) / 2, z)) * Box(length, wall, height + wall) for s in (-1, 1)
+    ]
+    end = Location((length + stop / 2, 0, z)) * Box(stop, width + 2 * wall, height + wall)
+    return Compound([place * s for s in (*sides, end)])
+
+
+def _unit(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float]:
+    n = math.hypot(b[0] - a[0], b[1] - a[1])
+    return ((b[0] - a[0]) / n, (b[1] - a[1]) / n)
+'''
