@@ -358,7 +358,7 @@ def test_a_run_deals_one_benchmark_per_family(tmp_path: Path) -> None:
     names = [f.name for f in offline.FAMILIES if templates.solution(f.name) is not None][:9]
     assert len(names) == 9
     options = GenerateOptions(
-        out=tmp_path / "ds", count=9, seed=11, workers=2, families=names, check=CheckOptions(seeds=1)
+        out=tmp_path / "ds", count=9, seed=11, workers=2, families=names, check=CheckOptions(seeds=2)
     )
     summary = Generator(options).run()
     assert summary.stopped_because == "count_reached"
