@@ -1089,8 +1089,30 @@ def _compute(
             hulls.extend(from_coacd)
             method = "feature_split+coacd"
             stuck = []
+    # CoACD may fail (it crashes on some thin slivers that oblique cuts leave); halving what
+    # is still stuck always converges, since a piece's gap is at most its size.
+    stuck = [half for p in stuck for half in _bisect(p, context, _BISECT_DEPTH)]
     hulls.extend(_as_piece(p.points) for p in stuck)
     return _Outcome([h for h in hulls if h is not None], method)
+
+
+_BISECT_DEPTH = 10
+"""How many times a stuck piece may be halved (up to 2**depth pieces, only where still over)."""
+
+
+def _bisect(piece: _Piece, context: _SplitContext, depth: int) -> list[_Piece]:
+    """Halve ``piece`` across its longest extent until each part is within tolerance."""
+    if depth <= 0 or piece.gap <= _STUCK_SLACK * context.tolerance:
+        return [piece]
+    lo, hi = piece.points.min(axis=0), piece.points.max(axis=0)
+    axis = int(np.argmax(hi - lo))
+    plane: SplitPlane = (np.eye(3)[axis], float(lo[axis] + hi[axis]) / 2)
+    halves = [_evaluate(part, context) for part in _cut([piece.solid], plane, context.eps)]
+    # One side may hold no material (the hull spans a zero-thickness sheet): keep the other.
+    kept = [h for h in halves if h is not None]
+    if not kept or (len(kept) == 1 and kept[0].gap >= piece.gap):
+        return [piece]
+    return [part for half in kept for part in _bisect(half, context, depth - 1)]
 
 
 # ----------------------------------------------------------------------- verification
