@@ -56,7 +56,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.spatial import cKDTree
 
-CODE_VERSION = "benchgen.decomposition/4"
+CODE_VERSION = "benchgen.decomposition/5"
 """Part of every cache key: bump it whenever the algorithm's output may change."""
 
 Method = Literal["convex", "feature_split", "feature_split+coacd", "coacd"]
