@@ -122,7 +122,8 @@ def render_views(
 class RolloutRecorder:
     """Grabs frames of a rollout from one view, for an animation a person can watch.
 
-    Use as the ``recorder`` of :func:`rollout`; frames are taken every ``every_s`` of
+    Use as the ``recorder`` of :func:`benchgen.evaluate.rollout`, or step a model and call it
+    (:func:`record_passive_rollout`); frames are taken every ``every_s`` of
     simulated time at ``width`` × ``height``, framed like the review renders.
     """
 
