@@ -904,10 +904,24 @@ def _own_namespaces(libc: Any) -> None:
             handle.write(text)
 
 
+def _python_under_tmp() -> bool:
+    """Whether the interpreter, the venv or benchgen itself lives under /tmp (bound there by
+    bubblewrap): a fresh tmpfs on /tmp would hide them from the child."""
+    import benchgen
+
+    places = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(benchgen.__file__)]
+    return any(os.path.realpath(p).startswith("/tmp/") or p.startswith("/tmp/") for p in places)
+
+
 def _fresh_disks(libc: Any, workdir: str, disk_bytes: int, tmp_bytes: int) -> None:
     flags = _MS_NOSUID | _MS_NODEV
     _mount(libc, "tmpfs", workdir, "tmpfs", flags, f"size={disk_bytes},mode=0755")
-    _mount(libc, "tmpfs", "/tmp", "tmpfs", flags, f"size={tmp_bytes},mode=0755")
+    if _python_under_tmp():
+        # Keep the template's /tmp (its Python binds are mounted inside it), read-only for
+        # this child, so no child can leave anything there for a later one.
+        _mount(libc, None, "/tmp", None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | flags, None)
+    else:
+        _mount(libc, "tmpfs", "/tmp", "tmpfs", flags, f"size={tmp_bytes},mode=0755")
 
 
 def _unpack_inputs(memfd: int, inputs: list[tuple[str, int]], workdir: str) -> list[str]:
