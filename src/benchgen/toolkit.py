@@ -152,6 +152,37 @@ def _plan_unit(dx: float, dy: float) -> PlanPoint:
     return (dx / norm, dy / norm)
 
 
+def plan_direction(a: Sequence[float], b: Sequence[float]) -> PlanPoint:
+    """The unit vector from ``a`` to ``b`` in plan (x, y; any z is ignored)."""
+    return _plan_unit(b[0] - a[0], b[1] - a[1])
+
+
+def hood(
+    at: Point,
+    direction: PlanPoint,
+    width: float,
+    thickness: float,
+    length: float,
+    height: float,
+    end_thickness: float | None = None,
+) -> Compound:
+    """Side walls and an end wall, without a floor, carrying a :func:`channel` on from its end
+    ``at`` along the plan ``direction`` for ``length``: the payload drops through the open
+    floor. The walls stand from the channel floor's underside up to ``height`` over its top,
+    so a payload cannot jump them on its way down; the end wall is ``end_thickness`` thick
+    (default ``thickness``), thicker where a fast payload must not sink into it."""
+    end_t = thickness if end_thickness is None else end_thickness
+    angle = math.degrees(math.atan2(direction[1], direction[0]))
+    place = Location((at[0], at[1], at[2]), (0, 0, angle))
+    z = (height - thickness) / 2
+    sides = [
+        Location((length / 2, s * (width + thickness) / 2, z)) * Box(length, thickness, height + thickness)
+        for s in (-1, 1)
+    ]
+    end = Location((length + end_t / 2, 0, z)) * Box(end_t, width + 2 * thickness, height + thickness)
+    return Compound([place * s for s in (*sides, end)])
+
+
 def _plan_runs(points: Sequence[Point]) -> list[tuple[Point, Point]]:
     """Consecutive point pairs that advance in plan; a pair at the same x, y is a step down."""
     runs = []

@@ -88,11 +88,9 @@ from __future__ import annotations
 
 import math
 
-from build123d import Box, Compound, Location
-
 from benchgen.scenario import Part
 from benchgen.solution import Design, SceneView
-from benchgen.toolkit import KeepOut, channel, graded_path, path_clear, route
+from benchgen.toolkit import KeepOut, channel, graded_path, hood, path_clear, plan_direction, route
 
 MATERIAL = "wood"
 
@@ -132,7 +130,7 @@ def design(view: SceneView) -> Design:
     cut = (0.0, 1.0)
 
     def build(plan: list[tuple[float, float]]) -> list[tuple[float, float, float]] | None:
-        d = _unit(plan[-2], plan[-1])
+        d = plan_direction(plan[-2], plan[-1])
         last = (plan[-1][0] - d[0] * hole / 2, plan[-1][1] - d[1] * hole / 2)
         path = graded_path([*plan[:-1], last], start[2], z_end, half)
         return path if path_clear(path, boxes, reach, wall + clearance, region, cut) else None
@@ -145,36 +143,7 @@ def design(view: SceneView) -> Design:
     chute = channel(path, width, wall_height=radius + 2.0 * k, thickness=wall, start_cut=cut)
     end = path[-1]
     prev = next(p for p in reversed(path) if math.hypot(p[0] - end[0], p[1] - end[1]) > 1e-6)
-    hood = _hood(end, _unit(prev, end), width, wall, stop, hole, 2.5 * radius)
+    cover = hood(end, plan_direction(prev, end), width, wall, hole, 2.5 * radius, end_thickness=stop)
 
-    return Design(parts=[Part("chute", chute, material=MATERIAL), Part("hood", hood, material=MATERIAL)])
-
-
-def _hood(
-    at: tuple[float, float, float],
-    d: tuple[float, float],
-    width: float,
-    wall: float,
-    stop: float,
-    length: float,
-    height: float,
-) -> Compound:
-    """Side walls and an end wall ``stop`` thick, without a floor, carrying the channel on from ``at`` along ``d``.
-
-    They stand from the floor's underside up to ``height`` over its top, so the ball
-    cannot jump them on its way down through the hole.
-    """
-    angle = math.degrees(math.atan2(d[1], d[0]))
-    place = Location((at[0], at[1], at[2]), (0, 0, angle))
-    z = (height - wall) / 2
-    sides = [
-        Location((length / 2, s * (width + wall) / 2, z)) * Box(length, wall, height + wall) for s in (-1, 1)
-    ]
-    end = Location((length + stop / 2, 0, z)) * Box(stop, width + 2 * wall, height + wall)
-    return Compound([place * s for s in (*sides, end)])
-
-
-def _unit(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float]:
-    n = math.hypot(b[0] - a[0], b[1] - a[1])
-    return ((b[0] - a[0]) / n, (b[1] - a[1]) / n)
+    return Design(parts=[Part("chute", chute, material=MATERIAL), Part("hood", cover, material=MATERIAL)])
 '''

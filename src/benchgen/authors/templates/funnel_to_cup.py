@@ -95,11 +95,9 @@ from __future__ import annotations
 
 import math
 
-from build123d import Box, Compound, Location
-
 from benchgen.scenario import Part
 from benchgen.solution import Design, SceneView
-from benchgen.toolkit import KeepOut, channel, path_clear, route, sloped_path
+from benchgen.toolkit import KeepOut, channel, hood, path_clear, plan_direction, route, sloped_path
 
 MATERIAL = "wood"
 MAX_GRADE = 0.1  # steeper, and the ball knocks the hood's thin end wall hard enough to sink through it
@@ -132,7 +130,7 @@ def design(view: SceneView) -> Design:
     start = (ball.start[0], ball.start[1])
 
     def build(plan: list[tuple[float, float]]) -> list[tuple[float, float, float]] | None:
-        d0, d1 = _unit(plan[0], plan[1]), _unit(plan[-2], plan[-1])
+        d0, d1 = plan_direction(plan[0], plan[1]), plan_direction(plan[-2], plan[-1])
         # The floor under the ball (for the steepest grade), its envelope allowed to sit at
         # the uphill end of the jitter.
         z_ball = ball.start[2] - (radius + gap) * math.hypot(1.0, MAX_GRADE) - jitter * MAX_GRADE
@@ -155,34 +153,6 @@ def design(view: SceneView) -> Design:
     chute = channel(path, width, wall_height=radius + 2.0 * k, thickness=wall, closed_start=True)
     end = path[-1]
     last = next(p for p in reversed(path) if math.hypot(p[0] - end[0], p[1] - end[1]) > 1e-6)
-    hood = _hood(end, _unit((last[0], last[1]), (end[0], end[1])), width, wall, hole, 2.5 * radius)
-    return Design(parts=[Part("chute", chute, material=MATERIAL), Part("hood", hood, material=MATERIAL)])
-
-
-def _hood(
-    at: tuple[float, float, float],
-    d: tuple[float, float],
-    width: float,
-    wall: float,
-    length: float,
-    height: float,
-) -> Compound:
-    """Side walls and an end wall, without a floor, carrying the channel on from ``at`` along ``d``.
-
-    They stand from the floor's underside up to ``height`` over its top, so the ball
-    cannot jump them on its way down through the hole.
-    """
-    angle = math.degrees(math.atan2(d[1], d[0]))
-    place = Location((at[0], at[1], at[2]), (0, 0, angle))
-    z = (height - wall) / 2
-    sides = [
-        Location((length / 2, s * (width + wall) / 2, z)) * Box(length, wall, height + wall) for s in (-1, 1)
-    ]
-    end = Location((length + wall / 2, 0, z)) * Box(wall, width + 2 * wall, height + wall)
-    return Compound([place * s for s in (*sides, end)])
-
-
-def _unit(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float]:
-    n = math.hypot(b[0] - a[0], b[1] - a[1])
-    return ((b[0] - a[0]) / n, (b[1] - a[1]) / n)
+    cover = hood(end, plan_direction(last, end), width, wall, hole, 2.5 * radius)
+    return Design(parts=[Part("chute", chute, material=MATERIAL), Part("hood", cover, material=MATERIAL)])
 '''
