@@ -30,6 +30,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV_FILE = ROOT / ".ci" / "services.env"
@@ -66,34 +67,57 @@ def configure(endpoint: str) -> None:
 def synthetic_manifest(index: int) -> object:
     from benchgen.dataset import Manifest
 
-    per_build = [
-        {"seed": s, "max_speed": 0.1 * s, "penetration": 0.0, "end": [1.0, 2.0, 3.0]} for s in range(11)
-    ]
-    return Manifest(
-        id=f"synthetic-{index:012d}",
-        name=f"synthetic benchmark {index}",
-        tier="spatial",
-        theme=None,
-        description="A synthetic benchmark of realistic manifest size, for publishing costs.",
-        family="synthetic",
-        target_quantity=100,
-        max_unit_cost=12.5,
-        max_weight_g=None,
-        params={f"p{k}": float(k) for k in range(20)},
-        seeds=list(range(8)),
-        scales=[0.5, 1.0, 2.0],
-        validation={"per_build": per_build, "collision": {f"body{k}": {"pieces": 3} for k in range(30)}},
-        review={"approved": True, "reasons": ["payload and goal visible"]},
-        difficulty={"score": 3.0, "terms": {"distance": 1.0}},
-        signature={"structure": "spatial|forbid=1", "features": [0.1] * 40},
-        author={"kind": "offline", "family": "synthetic", "choices": {}},
-        benchgen_version="bench",
-        content_hash=f"{index:064x}",
-        script_sha256=f"{index:064d}",
-        evaluated_with={},
-        candidate={"index": index, "seed": 0},
-        created_at="2026-01-01T00:00:00+00:00",
-    )
+    fields: dict[str, Any] = {
+        "id": f"synthetic-{index:012d}",
+        "name": f"synthetic benchmark {index}",
+        "tier": "spatial",
+        "theme": None,
+        "description": "A synthetic benchmark of realistic manifest size, for publishing costs.",
+        "family": "synthetic",
+        "target_quantity": 100,
+        "max_unit_cost": 12.5,
+        "max_weight_g": None,
+        "params": {f"p{k}": float(k) for k in range(20)},
+        "seeds": list(range(8)),
+        "scales": [0.5, 1.0, 2.0],
+        "validation": {
+            "per_build": [SIMULATION | {"seed": s, "max_speed": 0.1 * s} for s in range(11)],
+            "collision": {f"body{k}": COLLISION for k in range(30)},
+        },
+        "review": {
+            "approved": True,
+            "reasons": ["payload and goal visible"],
+            "payload_visible_views": 24,
+            "goal_visible_views": 24,
+            "clipped_views": 0,
+            "blank_views": 0,
+        },
+        "difficulty": {"score": 3.0, "terms": {"distance": 1.0}},
+        "signature": {"structure": "spatial|forbid=1", "features": [0.1] * 40},
+        "author": {"kind": "offline", "family": "synthetic", "choices": {}},
+        "benchgen_version": "bench",
+        "content_hash": f"{index:064x}",
+        "script_sha256": f"{index:064d}",
+        "evaluated_with": {"benchgen_version": "bench", "check_options_sha256": "0" * 64, "isolation": None},
+        "candidate": {"index": index, "seed": 0, "run_key": "bench"},
+        "created_at": "2026-01-01T00:00:00+00:00",
+    }
+    return Manifest.model_validate(fields)
+
+
+SIMULATION: dict[str, Any] = {
+    "scale": 1.0,
+    "steps": 1500,
+    "initial_penetration_mm": 0.0,
+    "final_kinetic_energy": 0.0,
+    "final_part_speed": 0.0,
+    "slowest_settling_part": None,
+    "payload_end_mm": [1.0, 2.0, 3.0],
+    "payload_in_goal": False,
+    "warnings": {},
+    "params": {"gap": 120.0},
+}
+COLLISION: dict[str, Any] = {"pieces": 3, "methods": ["coacd"], "error": 0.01, "seconds": 0.0, "cached": True}
 
 
 def stage_files(directory: Path) -> None:

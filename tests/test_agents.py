@@ -49,7 +49,8 @@ from benchgen.check import CheckOptions, check_script
 from benchgen.evaluate import EvaluateCode, EvaluationReport, SeedOutcome, summarize
 from benchgen.rendering import contact_sheet
 from benchgen.solving import EvaluateOptions, evaluate_solution
-from benchgen.verdict import CheckReport, RejectCode
+from benchgen.verdict import CheckMetrics, CheckReport, RejectCode
+from records import scene_record
 from stub_llm import PROFILES, Reply, ServerProfile, StubLLM, call, message_text, say
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "src" / "benchgen" / "examples"
@@ -676,9 +677,15 @@ def test_evaluate_solution_refuses_caches_and_stops_on_repeated_failures(tmp_pat
     budget = {"target_quantity": 100, "max_unit_cost": 2.0, "max_weight_g": 500.0}
 
     def valid(script: Path, options: CheckOptions, out_dir: Path | None) -> CheckReport:
-        return CheckReport(
-            accepted=True, code=None, message="accepted", metrics={"scene": {"constraints": budget}}
+        scene = scene_record(
+            {
+                "bounds": {"min": [0, 0, 0], "max": [100, 100, 100]},
+                "payload": {"label": "ball", "start": [10, 50, 10]},
+                "goal_zone": {"min": [80, 40, 0], "max": [100, 60, 20]},
+                "constraints": budget,
+            }
         )
+        return CheckReport(accepted=True, code=None, message="accepted", metrics=CheckMetrics(scene=scene))
 
     def misses(
         script: Path, solution: Path, options: EvaluateOptions, out_dir: Path | None

@@ -120,20 +120,21 @@ def test_valid_template_is_accepted_with_metrics(tmp_path: Path) -> None:
     report = check_script(write_scenario(tmp_path, "valid"))
     assert report.accepted, report.message
     assert report.code is None
-    per_build = report.metrics["per_build"]
-    assert [(b["seed"], b["scale"]) for b in per_build] == [(s, 1.0) for s in range(8)] + [
+    per_build = report.metrics.per_build or []
+    assert [(b.seed, b.scale) for b in per_build] == [(s, 1.0) for s in range(8)] + [
         (0, 0.5),
         (0, 2.0),
         (1, 0.5),
         (1, 2.0),
     ]
     for build in per_build:
-        assert build["max_speed"] < 5.0
-        assert build["payload_in_goal"] is False
+        assert build.max_speed < 5.0
+        assert build.payload_in_goal is False
         # The ball rests on the platform top (z = 100 mm) at its radius (15 mm) above it.
-        assert build["payload_end_mm"][2] == pytest.approx(115 * build["scale"], abs=2 * build["scale"])
-    assert report.metrics["randomization"]["best_ratio"] >= 0.4
-    assert report.metrics["collision"]["bin"]["pieces"] > 1  # the open bin is decomposed, not hulled
+        assert build.payload_end_mm[2] == pytest.approx(115 * build.scale, abs=2 * build.scale)
+    assert report.metrics.randomization is not None and report.metrics.randomization.best_ratio >= 0.4
+    assert report.metrics.collision is not None
+    assert report.metrics.collision["bin"].pieces > 1  # the open bin is decomposed, not hulled
 
 
 def test_escape_write_leaves_no_file(tmp_path: Path) -> None:

@@ -7,7 +7,11 @@ from typing import Any
 
 import pytest
 
-from benchgen.difficulty import TIER_BONUS, WEIGHTS, budget_use, score
+from benchgen.difficulty import TIER_BONUS, WEIGHTS, Difficulty
+from benchgen.difficulty import budget_use as record_budget_use
+from benchgen.difficulty import score as record_score
+from benchgen.verdict import SolutionGate
+from records import body_summaries, scene_record
 
 
 def scene(**overrides: Any) -> dict[str, Any]:
@@ -39,6 +43,24 @@ BODIES: dict[str, dict[str, Any]] = {
     "shelf": {"bbox_min": [0, 0, 90], "bbox_max": [10, 10, 100]},
     "lever": {"bbox_min": [30, 0, 0], "bbox_max": [35, 100, 100]},
 }
+
+
+def gate(values: dict[str, Any] | None) -> SolutionGate | None:
+    """The solvability gate's result with the given cost and weight (everything else passing)."""
+    if values is None:
+        return None
+    fields = {"passed": True, "success_rate": 1.0, "cost_usd": None, "weight_g": None}
+    return SolutionGate.model_validate({**fields, "budget_headroom": None, "per_seed": [], **values})
+
+
+def score(
+    scene: dict[str, Any], bodies: dict[str, dict[str, Any]], solution: dict[str, Any] | None = None
+) -> Difficulty:
+    return record_score(scene_record(scene), body_summaries(bodies), gate(solution))
+
+
+def budget_use(scene: dict[str, Any], solution: dict[str, Any] | None) -> float:
+    return record_budget_use(scene_record(scene), gate(solution))
 
 
 def test_every_term_has_its_closed_form_value() -> None:
@@ -94,4 +116,4 @@ def test_tightness_is_capped_at_one() -> None:
     ],
 )
 def test_budget_use(solution: dict[str, Any] | None, constraints: dict[str, float], expected: float) -> None:
-    assert budget_use({"constraints": constraints}, solution) == pytest.approx(expected)
+    assert budget_use(scene(constraints=constraints), solution) == pytest.approx(expected)

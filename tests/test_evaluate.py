@@ -235,9 +235,10 @@ def test_check_gates_on_the_reference_solution(tmp_path: Path) -> None:
 
     report = check_script(SCENARIO, CheckOptions(seeds=2), out_dir=tmp_path / "ok", solution=REFERENCE)
     assert report.accepted, report.message
-    solution = report.metrics["solution"]
-    assert solution["passed"] and solution["success_rate"] == 1.0 and solution["budget_headroom"] > 1
-    assert len(solution["per_seed"]) == 6
+    solution = report.metrics.solution
+    assert solution is not None and solution.passed and solution.success_rate == 1.0
+    assert solution.budget_headroom is not None and solution.budget_headroom > 1
+    assert len(solution.per_seed) == 6
     assert (tmp_path / "ok" / report.artifacts["solution"]["animation"]).stat().st_size > 10_000
     assert len(report.artifacts["solution"]["renders"]) == 4
 

@@ -26,6 +26,7 @@ from benchgen.dataset import Manifest, Rejection, write_json
 from benchgen.gallery import LocalSource, detail_page, index_page, page_path, write_gallery
 from benchgen.stats import PLOTS, band_of, compute_stats, png_bytes, render_plots, write_plots
 from browser import chromium
+from records import manifest_fields
 
 BENCHGEN = [sys.executable, "-m", "benchgen"]
 VIEWS = [f"renders/e{e}_a{a:03d}.png" for e in (15, 35, 60) for a in range(0, 360, 45)]
@@ -40,25 +41,22 @@ def manifest(
     description: str = "A ball rolls into the bin.",
 ) -> Manifest:
     """A manifest of the shape generate writes, for a benchmark nobody checked."""
-    return Manifest(
+    fields = manifest_fields(
+        index,
         id=f"{family}-{index:012x}",
         name=family,
         tier=tier,
-        theme=None,
         description=description,
         family=family,
         target_quantity=50,
         max_unit_cost=10.0,
         max_weight_g=1000.0,
         params={"ball_radius": 17.0, "obstacle_0_height": 60.0, "gap": 250.0},
-        seeds=[0, 1],
         scales=[1.0, 2.0],
-        validation={},
-        review={"approved": True, "reasons": ["payload visible"], "reviewer": "offline-segmentation"},
         difficulty={"score": score, "terms": {"distance": 0.5, "blockers": 1.0, "tier": 0.0}},
-        signature={},
         author={
             "kind": "offline",
+            "family": family,
             "choices": {
                 "ball_radius_lo": 16.0,
                 "ball_radius_hi": 18.0,
@@ -66,16 +64,11 @@ def manifest(
                 "obstacle_height_hi": 90,
             },
         },
-        benchgen_version="test",
-        content_hash=f"{index:064x}",
-        script_sha256="0" * 64,
-        evaluated_with={},
-        candidate={"index": index, "seed": 0},
-        created_at="2026-01-01T00:00:00+00:00",
-        solution={}
+        solution=None
         if cost is None
         else {"cost_usd": cost, "success_rate": 1.0, "variants": 4, "animation": "solution/rollout.gif"},
     )
+    return Manifest.model_validate(fields)
 
 
 def rejection(number: int, code: str, stage: str = "check") -> Rejection:
@@ -85,7 +78,7 @@ def rejection(number: int, code: str, stage: str = "check") -> Rejection:
         code=code,
         message=f"{code} at seed {number}",
         family="gap_pit",
-        candidate={"index": 100 + number},
+        candidate={"index": 100 + number, "seed": 0},
         script_sha256="0" * 64,
     )
 

@@ -43,6 +43,8 @@ def record(**overrides: Any) -> SceneRecord:
 
 def metrics(**overrides: Any) -> SimulationMetrics:
     values: dict[str, Any] = {
+        "seed": 0,
+        "scale": 1.0,
         "steps": 1000,
         "max_speed": 1.0,
         "initial_penetration_mm": 0.0,

@@ -46,6 +46,7 @@ from benchgen.dataset import LeaseHeld, Manifest, Rejection, content_hash
 from benchgen.executors import RayExecutor, pack_dir, run_in_scratch, unpack_dir
 from benchgen.generate import GenerateOptions, Generator, Progress
 from benchgen.publishing import LEASE_FILE, PublishError, RemoteDatasetWriter
+from records import manifest_fields
 from scenario_template import scenario_source
 from services import Services, run_script, running_services
 
@@ -542,7 +543,7 @@ def test_remote_writer_removes_interrupted_uploads_and_archives_rejections(
         code="script_error",
         message="SystemExit",
         family="fixture",
-        candidate={"index": 1},
+        candidate={"index": 1, "seed": 0},
         script_sha256="0" * 64,
     )
     writer.archive_rejection(staged, rejection)
@@ -659,34 +660,14 @@ def test_scratch_round_trip_of_a_remote_task(tmp_path: Path) -> None:
 
 def synthetic_manifest(index: int, seed: int = 0, run_key: str | None = None) -> Manifest:
     """A manifest of the shape generate writes, for a benchmark nobody checked."""
-    candidate: dict[str, Any] = {"index": index, "seed": seed}
-    if run_key is not None:
-        candidate["run_key"] = run_key
-    return Manifest(
+    fields = manifest_fields(
+        index,
         id=f"synthetic-{uuid.uuid4().hex[:12]}",
-        name=f"synthetic {index}",
-        tier="spatial",
-        theme=None,
-        description="synthetic",
-        family="synthetic",
-        target_quantity=10,
-        max_unit_cost=5.0,
-        max_weight_g=None,
-        params={},
-        seeds=[0, 1],
-        scales=[0.5, 1.0, 2.0],
-        validation={"per_build": [{"seed": 0}]},
-        review={"approved": True, "reasons": []},
-        difficulty={"score": 2.0},
-        signature={"structure": f"synthetic-{index}", "features": [0.5]},
-        author={"kind": "offline"},
-        benchgen_version="test",
         content_hash=uuid.uuid4().hex * 2,
         script_sha256=uuid.uuid4().hex * 2,
-        evaluated_with={},
-        candidate=candidate,
-        created_at="2026-01-01T00:00:00+00:00",
+        candidate={"index": index, "seed": seed, "run_key": run_key},
     )
+    return Manifest.model_validate(fields)
 
 
 def publish_synthetic(writer: RemoteDatasetWriter, manifest: Manifest) -> None:

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from benchgen.similarity import DEFAULT_TOLERANCE, near_duplicate, signature
+from benchgen.similarity import DEFAULT_TOLERANCE, Signature, near_duplicate
+from benchgen.similarity import signature as record_signature
+from records import body_summaries, scene_record
 
 SCENE: dict[str, Any] = {
     "tier": "spatial",
@@ -25,6 +27,10 @@ BODIES: dict[str, dict[str, Any]] = {
     "flap": {"bbox_min": [100, 20, 0], "bbox_max": [110, 80, 50]},
     "ball": {"bbox_min": [-5, -5, -5], "bbox_max": [5, 5, 5]},
 }
+
+
+def signature(scene: dict[str, Any], bodies: dict[str, dict[str, Any]]) -> Signature:
+    return record_signature(scene_record(scene), body_summaries(bodies))
 
 
 def test_signature_structure_and_normalised_features() -> None:

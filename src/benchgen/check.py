@@ -49,10 +49,8 @@ from benchgen.geometry import (
     scene_fingerprint,
 )
 from benchgen.physics import (
-    CollisionInfo,
     CollisionPiece,
     PhysicsSettings,
-    SimulationMetrics,
     bounds_frame,
     build_spec,
     collision_pieces,
@@ -73,7 +71,21 @@ from benchgen.sandbox import (
     run_script,
 )
 from benchgen.settings import default_cache_dir
-from benchgen.verdict import CheckFailure, CheckReport, Deadline, RejectCode
+from benchgen.verdict import (
+    BodySummary,
+    BuildMetrics,
+    CheckFailure,
+    CheckMetrics,
+    CheckReport,
+    CollisionInfo,
+    Deadline,
+    GateVariant,
+    Randomization,
+    RejectCode,
+    SandboxTimes,
+    SimulationMetrics,
+    SolutionGate,
+)
 
 Progress = Callable[[str], None]
 
@@ -142,7 +154,7 @@ class _Run:
     def __init__(self, progress: Progress | None) -> None:
         self.progress = progress
         self.timings: dict[str, float] = {}
-        self.metrics: dict[str, Any] = {}
+        self.metrics = CheckMetrics()
         self.scenes: list[LoadedScene] = []
         """Scenes loaded so far, so artifacts can be written even for a rejected script."""
         self.first_pieces: dict[str, list[CollisionPiece]] | None = None
@@ -190,7 +202,7 @@ def check_script(
             _verify(script, options, run, workdir, loader)
             if solution is not None and options.simulate:
                 _solvable(solution, options, run, workdir, loader, out_dir)
-            non_finite = _non_finite(run.metrics)
+            non_finite = _non_finite(run.metrics.model_dump())
             if non_finite:
                 raise CheckFailure(
                     RejectCode.CONTRACT_ERROR, f"non-finite value at {non_finite}; nothing is published"
@@ -215,7 +227,7 @@ def check_script(
                     k: (f"solution/{v}" if isinstance(v, str) else [f"solution/{x}" for x in v])
                     for k, v in run.solution_artifacts.items()
                 }
-        report.metrics["timings_s"] = {k: round(v, 3) for k, v in run.timings.items()}
+        report.metrics.timings_s = {k: round(v, 3) for k, v in run.timings.items()}
         if out_dir is not None:
             (out_dir / "report.json").write_text(report.model_dump_json(indent=2))
             report.artifacts["report"] = "report.json"
@@ -275,12 +287,12 @@ def _verify(script: Path, options: CheckOptions, run: _Run, workdir: Path, loade
     """Run every stage; raises :class:`CheckFailure` at the first problem."""
     with run.stage("sandbox"):
         main, repeat = _run_sandboxes(script, options, workdir)
-    run.metrics["isolation"] = main.isolation
-    run.metrics["sandbox"] = {
-        "import_s": round(main.import_seconds, 3),
-        "wall_s": round(main.wall_seconds, 3),
-        "repeat_wall_s": round(repeat.wall_seconds, 3),
-    }
+    run.metrics.isolation = main.isolation
+    run.metrics.sandbox = SandboxTimes(
+        import_s=round(main.import_seconds, 3),
+        wall_s=round(main.wall_seconds, 3),
+        repeat_wall_s=round(repeat.wall_seconds, 3),
+    )
     _raise_for_sandbox(main)
     _raise_for_sandbox(repeat)
 
@@ -299,34 +311,30 @@ def _verify(script: Path, options: CheckOptions, run: _Run, workdir: Path, loade
             deadline.check(f"geometry checks at {scene.where}")
         _check_randomization(checked[: options.seeds], options, run)
 
-    run.metrics["scene"] = checked[0].record.model_dump(mode="json")
-    run.metrics["bodies"] = {
-        label: {
-            "volume_mm3": round(geom.volume_mm3, 3),
-            "bbox_min": [round(float(v), 4) for v in geom.bbox_min],
-            "bbox_max": [round(float(v), 4) for v in geom.bbox_max],
-        }
+    run.metrics.scene = checked[0].record
+    run.metrics.bodies = {
+        label: BodySummary(
+            volume_mm3=round(geom.volume_mm3, 3),
+            bbox_min=[round(float(v), 4) for v in geom.bbox_min],
+            bbox_max=[round(float(v), 4) for v in geom.bbox_max],
+        )
         for label, geom in checked[0].bodies.items()
     }
     if not options.simulate:
         return
     cache = decomposition_cache(options)
-    per_build: list[dict[str, Any]] = []
-    run.metrics["per_build"] = per_build
+    per_build: list[BuildMetrics] = []
+    run.metrics.per_build = per_build
     for scene in checked:
         with run.stage("decomposition"):
             pieces, infos = scene_collision_geometry(scene, options, cache, deadline)
         run.pieces.append(pieces)
         if scene is checked[0]:
             run.first_pieces = pieces
-            run.metrics["collision"] = {label: info.model_dump() for label, info in infos.items()}
+            run.metrics.collision = infos
         with run.stage("simulation"):
             metrics = _simulate(scene, pieces, options, deadline)
-        record = scene.record
-        # The script's own params per build, so a reader sees each one's range across the seeds.
-        per_build.append(
-            {"seed": record.seed, "scale": record.scale, **metrics.model_dump(), "params": record.params}
-        )
+        per_build.append(BuildMetrics(**metrics.model_dump(), params=scene.record.params))
         judge(metrics, scene.record, options.physics)
 
 
@@ -360,17 +368,17 @@ def _solvable(
         )
     report = solved.report
     budget = scenes[0].record.constraints
-    run.metrics["solution"] = {
-        "passed": report.passed,
-        "success_rate": report.success_rate,
-        "cost_usd": report.cost_usd,
-        "weight_g": report.weight_g,
-        "budget_headroom": round(budget.max_unit_cost / report.cost_usd, 4) if report.cost_usd else None,
-        "per_seed": [
-            {"seed": o.seed, "scale": o.scale, "success": o.success, "code": o.code, "cost_usd": o.cost_usd}
+    run.metrics.solution = SolutionGate(
+        passed=report.passed,
+        success_rate=report.success_rate,
+        cost_usd=report.cost_usd,
+        weight_g=report.weight_g,
+        budget_headroom=round(budget.max_unit_cost / report.cost_usd, 4) if report.cost_usd else None,
+        per_seed=[
+            GateVariant(seed=o.seed, scale=o.scale, success=o.success, code=o.code, cost_usd=o.cost_usd)
             for o in report.per_seed
         ],
-    }
+    )
     if out_dir is not None and solved.spec is not None and recorder is not None:
         from benchgen.evaluate import write_design_artifacts
 
@@ -512,7 +520,7 @@ def _check_scale(scenes: list[LoadedScene], options: CheckOptions, run: _Run) ->
                     f"scale ignored: at seed={seed}, scale={scale:g} the scene extent is {ratio:.2f}× that at "
                     f"scale=1 (expected {scale:g}× ± {options.scale_tolerance:.0%})",
                 )
-    run.metrics["scale_extent_ratios"] = ratios
+    run.metrics.scale_extent_ratios = ratios
 
 
 def _check_randomization(scenes: list[LoadedScene], options: CheckOptions, run: _Run) -> None:
@@ -523,13 +531,13 @@ def _check_randomization(scenes: list[LoadedScene], options: CheckOptions, run: 
     start_ratio = np.ptp(starts, axis=0) / workspace
     goal_ratio = np.ptp(goals, axis=0) / workspace
     best = float(max(start_ratio.max(), goal_ratio.max()))
-    run.metrics["randomization"] = {
-        "bar": options.randomization_bar,
-        "payload_start_spread_ratio": [round(float(v), 4) for v in start_ratio],
-        "goal_center_spread_ratio": [round(float(v), 4) for v in goal_ratio],
-        "best_ratio": round(best, 4),
-        "params_drawn": sorted({k for s in scenes for k in s.record.params}),
-    }
+    run.metrics.randomization = Randomization(
+        bar=options.randomization_bar,
+        payload_start_spread_ratio=[round(float(v), 4) for v in start_ratio],
+        goal_center_spread_ratio=[round(float(v), 4) for v in goal_ratio],
+        best_ratio=round(best, 4),
+        params_drawn=sorted({k for s in scenes for k in s.record.params}),
+    )
     if best < options.randomization_bar:
         raise CheckFailure(
             RejectCode.INSUFFICIENT_RANDOMIZATION,

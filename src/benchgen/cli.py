@@ -151,7 +151,7 @@ def _print_report(console: Console, report: object, out: Path | None) -> None:
         console.print("[bold green]ACCEPTED[/]")
     else:
         console.print(f"[bold red]REJECTED[/] [yellow]{report.code}[/]: {report.message}")
-    timings = report.metrics.get("timings_s", {})
+    timings = report.metrics.timings_s or {}
     if timings:
         table = Table("stage", "seconds", title="stage times")
         for stage, seconds in timings.items():
@@ -811,7 +811,7 @@ def _listing_row(dataset: Any, manifest: Any) -> dict[str, Any]:
         "tier": manifest.tier,
         "name": manifest.name,
         "family": manifest.family,
-        "difficulty": round(float(manifest.difficulty["score"]), 4),
+        "difficulty": round(manifest.difficulty.score, 4),
         "units": manifest.target_quantity,
         "max_unit_cost": manifest.max_unit_cost,
         "max_weight_g": manifest.max_weight_g,
@@ -847,15 +847,13 @@ def show(
     console = Console()
     console.print(f"[bold]{m.name}[/]  ({m.id})")
     console.print(
-        f"tier: {m.tier}   family: {m.family}   author: {m.author.get('kind')}   difficulty: {m.difficulty['score']:.2f}"
+        f"tier: {m.tier}   family: {m.family}   author: {m.author.kind}   difficulty: {m.difficulty.score:.2f}"
     )
     console.print(m.description)
     weight = f", max {m.max_weight_g:g} g" if m.max_weight_g else ""
     console.print(f"constraints: {m.target_quantity} units at max ${m.max_unit_cost:.2f}/unit{weight}")
     console.print(f"params (seed 0): {m.params}")
-    console.print(
-        f"validated seeds {m.seeds} at scales {m.scales}; review: {'; '.join(m.review.get('reasons', []))}"
-    )
+    console.print(f"validated seeds {m.seeds} at scales {m.scales}; review: {'; '.join(m.review.reasons)}")
     model = f"{bench.location}/assets/model.xml" if bench.remote else str(bench.mjcf_path)
     console.print(f"model: {model}")
     console.print(f"content hash: {m.content_hash}")

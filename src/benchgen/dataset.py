@@ -45,10 +45,13 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from fsspec.spec import AbstractFileSystem
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import from_json
 
+from benchgen.difficulty import Difficulty
 from benchgen.settings import default_cache_dir
+from benchgen.similarity import Signature
+from benchgen.verdict import BuildMetrics, CollisionInfo, Randomization, ReviewVerdict
 
 if TYPE_CHECKING:
     from benchgen.evaluate import EvaluationReport
@@ -67,6 +70,68 @@ PUBLISHING_DIR = ".publishing"
 LOCAL_LEASE_FILE = ".lease"
 
 
+class Validation(BaseModel):
+    """What the check measured that a consumer may want: every build's stability run, the
+    randomization across seeds, how each body's collision geometry was made, the scale ratios."""
+
+    per_build: list[BuildMetrics] = Field(default_factory=list)
+    randomization: Randomization | None = None
+    collision: dict[str, CollisionInfo] = Field(default_factory=dict)
+    scale_extent_ratios: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+
+class SolutionSummary(BaseModel):
+    """The reference solution (``<id>/solution.py``) as the gate judged it."""
+
+    file: str = "solution.py"
+    success_rate: float | None = None
+    """Over the checked variants."""
+    variants: int = 0
+    cost_usd: float | None = None
+    """The most expensive variant's design cost."""
+    weight_g: float | None = None
+    budget_headroom: float | None = None
+    """``max_unit_cost / cost_usd``."""
+    weight_headroom: float | None = None
+    """``max_weight_g / weight_g`` (None without a weight limit)."""
+    animation: str | None = None
+    """The solved rollout, relative to the benchmark directory."""
+
+
+class AuthorRecord(BaseModel):
+    """Who wrote the script: the author kind, the family and its structural choices; the agent
+    author adds its provenance (model, session, usage) as further fields."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str
+    family: str
+    choices: dict[str, Any] = Field(default_factory=dict)
+
+
+class EvaluatedWith(BaseModel):
+    """What the verdict was computed with, so a reader can tell whether it is still current."""
+
+    benchgen_version: str
+    check_options_sha256: str
+    isolation: str | None
+
+
+class CandidateRef(BaseModel):
+    """Where a candidate came from in its run: its index in the run's stream, the run seed and
+    the run key (the author settings); a decision recorded without a run key belongs to no stream."""
+
+    index: int
+    seed: int
+    run_key: str | None = None
+
+
+class RejectedCandidate(CandidateRef):
+    """A rejected candidate's origin plus its structural choices."""
+
+    choices: dict[str, Any] = Field(default_factory=dict)
+
+
 class Manifest(BaseModel):
     """Everything a consumer needs to know about one accepted benchmark."""
 
@@ -82,20 +147,26 @@ class Manifest(BaseModel):
     params: dict[str, float]
     seeds: list[int]
     scales: list[float]
-    validation: dict[str, Any]
-    review: dict[str, Any]
-    difficulty: dict[str, Any]
-    signature: dict[str, Any]
-    author: dict[str, Any]
+    validation: Validation
+    review: ReviewVerdict
+    difficulty: Difficulty
+    signature: Signature
+    author: AuthorRecord
     benchgen_version: str
     content_hash: str
     script_sha256: str
-    evaluated_with: dict[str, Any]
-    candidate: dict[str, Any]
+    evaluated_with: EvaluatedWith
+    candidate: CandidateRef
     created_at: str
-    solution: dict[str, Any] = Field(default_factory=dict)
-    """The reference solution (``<id>/solution.py``) as the gate judged it: success rate over the
-    checked variants, its worst-case cost and weight, and the budget headroom (budget ÷ cost)."""
+    solution: SolutionSummary | None = None
+    """The reference solution as the gate judged it: success rate over the checked variants,
+    its worst-case cost and weight, and the budget headroom (budget ÷ cost)."""
+
+    @field_validator("solution", mode="before")
+    @classmethod
+    def _no_solution(cls, value: object) -> object:
+        # Manifests written before the solvability gate existed carry an empty object.
+        return None if value == {} else value
 
 
 class Rejection(BaseModel):
@@ -106,7 +177,7 @@ class Rejection(BaseModel):
     code: str
     message: str
     family: str
-    candidate: dict[str, Any]
+    candidate: RejectedCandidate
     script_sha256: str
 
 

@@ -16,10 +16,11 @@ Each term is recorded so the score can be audited and re-weighted later.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from pydantic import BaseModel
+
+from benchgen.scene import SceneRecord
+from benchgen.verdict import BodySummary, SolutionGate
 
 TIER_BONUS = {"spatial": 0.0, "kinematic": 0.5, "mechanism": 1.0}
 WEIGHTS = {"distance": 2.0, "lift": 3.0, "blockers": 0.5, "hazards": 0.75, "tightness": 2.0, "budget": 2.0}
@@ -48,38 +49,36 @@ def _segment_hits_box(a: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarr
     return True
 
 
-def budget_use(scene: dict[str, Any], solution: dict[str, Any] | None) -> float:
+def budget_use(scene: SceneRecord, solution: SolutionGate | None) -> float:
     """The fraction of its budget the reference solution needs (cost or weight, whichever is tighter)."""
-    if not solution or not solution.get("cost_usd"):
+    if solution is None or not solution.cost_usd:
         return 0.0
-    constraints = scene["constraints"]
-    use = float(solution["cost_usd"]) / float(constraints["max_unit_cost"])
-    if solution.get("weight_g") and constraints.get("max_weight_g"):
-        use = max(use, float(solution["weight_g"]) / float(constraints["max_weight_g"]))
+    constraints = scene.constraints
+    use = solution.cost_usd / constraints.max_unit_cost
+    if solution.weight_g and constraints.max_weight_g:
+        use = max(use, solution.weight_g / constraints.max_weight_g)
     return min(use, 1.0)
 
 
 def score(
-    scene: dict[str, Any], bodies: dict[str, dict[str, Any]], solution: dict[str, Any] | None = None
+    scene: SceneRecord, bodies: dict[str, BodySummary], solution: SolutionGate | None = None
 ) -> Difficulty:
-    """Score a scene given the check report's ``metrics["scene"]``, ``metrics["bodies"]`` and, when the
-    solvability gate ran, ``metrics["solution"]``."""
-    bounds_lo, bounds_hi = np.array(scene["bounds"]["min"]), np.array(scene["bounds"]["max"])
+    """Score a check report's seed-0 scene given its body summaries and, when the solvability
+    gate ran, the gate's result."""
+    bounds_lo, bounds_hi = np.array(scene.bounds.min), np.array(scene.bounds.max)
     size = bounds_hi - bounds_lo
-    start = np.array(scene["payload"]["start"], dtype=float)
-    goal_lo, goal_hi = np.array(scene["goal_zone"]["min"]), np.array(scene["goal_zone"]["max"])
+    start = np.array(scene.payload.start, dtype=float)
+    goal_lo, goal_hi = np.array(scene.goal_zone.min), np.array(scene.goal_zone.max)
     goal = (goal_lo + goal_hi) / 2
-    payload = bodies[scene["payload"]["label"]]
-    payload_width = float(np.max(np.array(payload["bbox_max"][:2]) - np.array(payload["bbox_min"][:2])))
-    fixed = [p["label"] for p in scene["parts"] if p["joint"]["kind"] == "fixed"]
+    payload = bodies[scene.payload.label]
+    payload_width = float(np.max(np.array(payload.bbox_max[:2]) - np.array(payload.bbox_min[:2])))
+    fixed = [p.label for p in scene.parts if p.joint.kind == "fixed"]
     blockers = sum(
-        _segment_hits_box(
-            start, goal, np.array(bodies[label]["bbox_min"]), np.array(bodies[label]["bbox_max"])
-        )
+        _segment_hits_box(start, goal, np.array(bodies[label].bbox_min), np.array(bodies[label].bbox_max))
         for label in fixed
     )
     hazards = sum(
-        _segment_hits_box(start, goal, np.array(z["min"]), np.array(z["max"])) for z in scene["forbid_zones"]
+        _segment_hits_box(start, goal, np.array(z.min), np.array(z.max)) for z in scene.forbid_zones
     )
     terms = {
         "distance": float(np.linalg.norm(goal - start) / np.linalg.norm(size)),
@@ -89,6 +88,6 @@ def score(
         "tightness": float(min(payload_width / max(float(np.min(goal_hi[:2] - goal_lo[:2])), 1e-9), 1.0)),
         "budget": budget_use(scene, solution),
     }
-    total = 1.0 + sum(WEIGHTS[k] * v for k, v in terms.items()) + TIER_BONUS.get(scene["tier"], 0.0)
-    terms["tier"] = TIER_BONUS.get(scene["tier"], 0.0)
+    total = 1.0 + sum(WEIGHTS[k] * v for k, v in terms.items()) + TIER_BONUS.get(scene.tier, 0.0)
+    terms["tier"] = TIER_BONUS.get(scene.tier, 0.0)
     return Difficulty(score=round(total, 3), terms={k: round(v, 4) for k, v in terms.items()})

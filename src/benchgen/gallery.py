@@ -245,7 +245,7 @@ def _card(manifest: Manifest) -> str:
         page=_e(page_path(manifest.id)),
         sheet=_e(f"{manifest.id}/assets/contact_sheet.png"),
         name=_e(manifest.name),
-        difficulty=float(manifest.difficulty.get("score", 0.0)),
+        difficulty=manifest.difficulty.score,
         description=_e(manifest.description),
         quantity=manifest.target_quantity,
         cost=manifest.max_unit_cost,
@@ -274,7 +274,7 @@ def index_page(manifests: list[Manifest], stats: Any = None, plots: list[str] | 
     ``plots`` (paths relative to the dataset) go at the top when given."""
     tiers = sorted({m.tier for m in manifests})
     families = sorted({m.family for m in manifests})
-    scores = [float(m.difficulty.get("score", 0.0)) for m in manifests]
+    scores = [m.difficulty.score for m in manifests]
     return INDEX.format(
         count=len(manifests),
         stats=_stats_block(stats, plots or []) if stats is not None else "",
@@ -463,7 +463,7 @@ def _params_section(manifest: Manifest, metrics: dict[str, Any]) -> str:
             for key, value in build["params"].items():
                 if isinstance(value, int | float):
                     by_seed.setdefault(key, []).append(float(value))
-    choices = manifest.author.get("choices", {}) if isinstance(manifest.author, dict) else {}
+    choices = manifest.author.choices
     rows: list[list[Any]] = []
     for name in sorted(manifest.params):
         value = manifest.params[name]
@@ -499,15 +499,16 @@ def _params_section(manifest: Manifest, metrics: dict[str, Any]) -> str:
 
 def _verdict_section(manifest: Manifest, report: dict[str, Any], metrics: dict[str, Any]) -> str:
     parts: list[str] = []
-    review = manifest.review or {}
-    solution = manifest.solution or metrics.get("solution") or {}
+    review = manifest.review
+    recorded = manifest.solution.model_dump() if manifest.solution else metrics.get("solution") or {}
+    solution = {k: v for k, v in recorded.items() if v is not None}
     overview = [
         ["accepted", report.get("accepted", True)],
         ["checked seeds", ", ".join(str(s) for s in manifest.seeds)],
         ["scales", ", ".join(f"{s:g}" for s in manifest.scales)],
-        ["review", review.get("approved")],
-        ["reviewer", review.get("reviewer", "—")],
-        ["review notes", "; ".join(str(r) for r in review.get("reasons", [])) or "—"],
+        ["review", review.approved],
+        ["reviewer", review.reviewer],
+        ["review notes", "; ".join(review.reasons) or "—"],
         [
             "reference solves",
             f"{solution['success_rate']:.0%} of {solution.get('variants', '?')} variants"
@@ -610,7 +611,7 @@ def _constraints_section(manifest: Manifest, scene: dict[str, Any]) -> str:
 def _difficulty_section(manifest: Manifest) -> str:
     from benchgen.difficulty import WEIGHTS
 
-    terms = manifest.difficulty.get("terms", {}) or {}
+    terms = manifest.difficulty.terms
     rows: list[list[Any]] = [["base", "", "", 1.0]]
     for name, value in terms.items():
         if name == "tier":
@@ -618,7 +619,7 @@ def _difficulty_section(manifest: Manifest) -> str:
         else:
             weight = WEIGHTS.get(name)
             rows.append([name, value, weight if weight is not None else "", value * weight if weight else ""])
-    rows.append(["score", "", "", float(manifest.difficulty.get("score", 0.0))])
+    rows.append(["score", "", "", manifest.difficulty.score])
     note = (
         '<p class="note">score = 1 + Σ weight × term + tier bonus (see <code>benchgen.difficulty</code>).</p>'
     )
@@ -631,8 +632,9 @@ def detail_page(manifest: Manifest, report: dict[str, Any] | None, has: Any) -> 
     file of the benchmark exists. Links are relative to ``pages/``."""
     report = report or {}
     metrics: dict[str, Any] = dict(report.get("metrics") or {})
-    for key, value in (manifest.validation or {}).items():
-        metrics.setdefault(key, value)
+    for key, value in manifest.validation.model_dump(mode="json").items():
+        if value is not None:
+            metrics.setdefault(key, value)
     artifacts: dict[str, Any] = report.get("artifacts") or {}
     solution_artifacts: dict[str, Any] = artifacts.get("solution") or {}
     base = f"../{manifest.id}"
@@ -647,11 +649,10 @@ def detail_page(manifest: Manifest, report: dict[str, Any] | None, has: Any) -> 
     passive_poster = str(artifacts.get("poster") or "rollout_poster.png")
     passive, passive_ok = asset(passive_name, "animation" in artifacts)
     poster_src, poster_ok = asset(passive_poster, "poster" in artifacts)
-    solved_name = str(
-        solution_artifacts.get("animation") or manifest.solution.get("animation") or "solution/rollout.gif"
-    )
+    recorded_animation = manifest.solution.animation if manifest.solution else None
+    solved_name = str(solution_artifacts.get("animation") or recorded_animation or "solution/rollout.gif")
     solved, solved_ok = asset(
-        solved_name, "animation" in solution_artifacts or "animation" in manifest.solution
+        solved_name, "animation" in solution_artifacts or recorded_animation is not None
     )
     solved_poster_name = str(solution_artifacts.get("poster") or "solution/rollout_poster.png")
     solved_poster, solved_poster_ok = asset(solved_poster_name, "poster" in solution_artifacts)
@@ -702,7 +703,11 @@ def detail_page(manifest: Manifest, report: dict[str, Any] | None, has: Any) -> 
 
     files: list[tuple[str, str, bool]] = [
         ("script.py", "the scenario script", True),
-        (manifest.solution.get("file") or "solution.py", "the reference solution", bool(manifest.solution)),
+        (
+            manifest.solution.file if manifest.solution else "solution.py",
+            "the reference solution",
+            bool(manifest.solution),
+        ),
         (f"assets/{artifacts.get('model', 'model.xml')}", "MJCF model (seed 0, scale 1)", True),
         ("manifest.json", "manifest", True),
         ("report.json", "full check report", bool(report)),
@@ -726,7 +731,7 @@ def detail_page(manifest: Manifest, report: dict[str, Any] | None, has: Any) -> 
         name=_e(manifest.name),
         tier=_e(manifest.tier),
         family=_e(manifest.family),
-        difficulty=float(manifest.difficulty.get("score", 0.0)),
+        difficulty=manifest.difficulty.score,
         id=_e(manifest.id),
         theme=theme,
         description=_e(manifest.description),

@@ -44,7 +44,20 @@ from benchgen.authors import AuthorFailure
 from benchgen.authors.offline import Candidate, solvable_families, write_candidate
 from benchgen.balance import FamilyPlan
 from benchgen.check import CheckOptions, check_script
-from benchgen.dataset import GALLERY_FILE, REJECTED_DIR, Manifest, Rejection, content_hash, sha256_bytes
+from benchgen.dataset import (
+    GALLERY_FILE,
+    REJECTED_DIR,
+    AuthorRecord,
+    CandidateRef,
+    EvaluatedWith,
+    Manifest,
+    RejectedCandidate,
+    Rejection,
+    SolutionSummary,
+    Validation,
+    content_hash,
+    sha256_bytes,
+)
 from benchgen.difficulty import score
 from benchgen.executors import Executor, ExecutorKind, Task, WorkerSettings, make_executor
 from benchgen.publishing import Publisher, open_writer
@@ -52,7 +65,7 @@ from benchgen.rendering import contact_sheet
 from benchgen.retry import call_with_retries
 from benchgen.review import ReviewDecision, ReviewSettings, review_scene
 from benchgen.similarity import DEFAULT_TOLERANCE, Signature, near_duplicate, signature
-from benchgen.verdict import CheckReport, RejectCode
+from benchgen.verdict import CheckReport, RejectCode, ReviewVerdict
 
 LOOKAHEAD_PER_WORKER = 4
 """How far past the oldest undecided candidate the run authors and checks, per worker: enough
@@ -185,9 +198,9 @@ def _evaluate(staged: Path, check: CheckOptions, review: ReviewSettings) -> Eval
     renders = [assets / r for r in report.artifacts["renders"]]
     contact_sheet(renders, assets / "contact_sheet.png")
     model = mujoco.MjModel.from_xml_path(str(assets / "model.xml"))
-    scene = report.metrics["scene"]
-    frame = (np.array(scene["bounds"]["min"]) * MM, np.array(scene["bounds"]["max"]) * MM)
-    decision = review_scene(model, frame, scene["payload"]["label"], review, check.render)
+    scene, _ = report.metrics.checked_scene()
+    frame = (np.array(scene.bounds.min) * MM, np.array(scene.bounds.max) * MM)
+    decision = review_scene(model, frame, scene.payload.label, review, check.render)
     return Evaluation(report=report, review=decision)
 
 
@@ -381,9 +394,9 @@ class Generator:
             known.benchmarks += 1
             known.accepted_by_sha[manifest.script_sha256] = manifest.id
             known.family_of[manifest.id] = manifest.family
-            known.add_signature(Signature.model_validate(manifest.signature))
+            known.add_signature(manifest.signature)
             if _same_stream(manifest.candidate, options.seed, run_key):
-                known.decided[int(manifest.candidate["index"])] = ("accepted", manifest.id)
+                known.decided[manifest.candidate.index] = ("accepted", manifest.id)
             else:
                 known.prior_families[manifest.family] += 1
             if manifest.id not in in_db[0]:
@@ -392,7 +405,7 @@ class Generator:
             known.rejections += 1
             known.archived[rejection.candidate_id] = rejection.code
             if _same_stream(rejection.candidate, options.seed, run_key):
-                known.decided[int(rejection.candidate["index"])] = ("rejected", rejection.code)
+                known.decided[rejection.candidate.index] = ("rejected", rejection.code)
             if rejection.candidate_id not in in_db[1]:
                 missing_rejections.append(rejection)
         return known, missing_assets, missing_rejections
@@ -408,8 +421,8 @@ class Generator:
         note = [f"backfilled from the store by run {self.run_id}"]
         rows: list[tuple[type[db.Base], dict[str, Any]]] = []
         for manifest in assets:
-            name = candidate_id(int(manifest.candidate.get("index", 0)), manifest.script_sha256)
-            seed = int(manifest.candidate.get("seed", self.options.seed))
+            name = candidate_id(manifest.candidate.index, manifest.script_sha256)
+            seed = manifest.candidate.seed
             rows.append(
                 (
                     db.GenerationSession,
@@ -418,7 +431,7 @@ class Generator:
             )
             rows.append((db.BenchmarkAsset, self._asset_fields(manifest, name, seed)))
         for rejection in rejections:
-            seed = int(rejection.candidate.get("seed", self.options.seed))
+            seed = rejection.candidate.seed
             session = self._session_fields(
                 rejection.candidate_id,
                 seed,
@@ -602,8 +615,7 @@ class Generator:
         if not review.approved:
             self._archive(item, "review", "review_rejected", "; ".join(review.reasons))
             return
-        scene, bodies = report.metrics["scene"], report.metrics["bodies"]
-        sig = signature(scene, bodies)
+        sig = signature(*report.metrics.checked_scene())
         peers = self.known.signatures.get(sig.structure, [])
         if any(near_duplicate(sig, other, self.options.dedup_tolerance) for other in peers):
             self._archive(item, "duplicate", "near_duplicate", "a near-duplicate of an accepted benchmark")
@@ -630,12 +642,12 @@ class Generator:
             code=code,
             message=message,
             family=item.candidate.family,
-            candidate={
-                "index": item.index,
-                "seed": self.options.seed,
-                "run_key": self.options.run_key,
-                "choices": item.candidate.choices,
-            },
+            candidate=RejectedCandidate(
+                index=item.index,
+                seed=self.options.seed,
+                run_key=self.options.run_key,
+                choices=item.candidate.choices,
+            ),
             script_sha256=item.script_sha,
         )
         self.writer.archive_rejection(item.staged, rejection)
@@ -663,46 +675,49 @@ class Generator:
     def _manifest(self, item: _Slot, report: CheckReport, review: ReviewDecision, sig: Signature) -> Manifest:
         assert item.candidate is not None and item.staged is not None
         candidate = item.candidate
-        scene, bodies = report.metrics["scene"], report.metrics["bodies"]
-        constraints = scene["constraints"]
+        metrics = report.metrics
+        scene, bodies = metrics.checked_scene()
+        constraints = scene.constraints
         options = self.options
         check_options = options.check.model_dump(mode="json", exclude={"cache_dir"})
         return Manifest(
             id=benchmark_id(candidate, item.script_sha),
-            name=scene["name"],
-            tier=scene["tier"],
+            name=scene.name,
+            tier=scene.tier,
             theme=options.theme,
-            description=scene["description"],
+            description=scene.description,
             family=candidate.family,
-            target_quantity=constraints["target_quantity"],
-            max_unit_cost=constraints["max_unit_cost"],
-            max_weight_g=constraints["max_weight_g"],
-            params=scene["params"],
+            target_quantity=constraints.target_quantity,
+            max_unit_cost=constraints.max_unit_cost,
+            max_weight_g=constraints.max_weight_g,
+            params=scene.params,
             seeds=report.seeds,
             scales=report.scales,
-            validation={
-                k: report.metrics[k]
-                for k in ("per_build", "randomization", "collision", "scale_extent_ratios")
-            },
-            review=review.model_dump(exclude={"views"}),
-            difficulty=score(scene, bodies, report.metrics.get("solution")).model_dump(),
+            validation=Validation(
+                per_build=metrics.per_build or [],
+                randomization=metrics.randomization,
+                collision=metrics.collision or {},
+                scale_extent_ratios=metrics.scale_extent_ratios or {},
+            ),
+            review=ReviewVerdict.model_validate(review.model_dump(exclude={"views"})),
+            difficulty=score(scene, bodies, metrics.solution),
             solution=_solution_summary(report),
-            signature=sig.model_dump(),
-            author={
-                "kind": options.author,
-                "family": candidate.family,
-                "choices": candidate.choices,
+            signature=sig,
+            author=AuthorRecord(
+                kind=options.author,
+                family=candidate.family,
+                choices=candidate.choices,
                 **candidate.provenance,
-            },
+            ),
             benchgen_version=__version__,
             content_hash=content_hash(item.staged),
             script_sha256=item.script_sha,
-            evaluated_with={
-                "benchgen_version": __version__,
-                "check_options_sha256": sha256_bytes(json.dumps(check_options, sort_keys=True).encode()),
-                "isolation": report.metrics.get("isolation"),
-            },
-            candidate={"index": item.index, "seed": options.seed, "run_key": options.run_key},
+            evaluated_with=EvaluatedWith(
+                benchgen_version=__version__,
+                check_options_sha256=sha256_bytes(json.dumps(check_options, sort_keys=True).encode()),
+                isolation=metrics.isolation,
+            ),
+            candidate=CandidateRef(index=item.index, seed=options.seed, run_key=options.run_key),
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
 
@@ -726,30 +741,32 @@ class Generator:
             "preview_url": storage.url_of(location, manifest.id, "assets", "contact_sheet.png"),
             "variants": [{"seed": s, "scale": 1.0} for s in manifest.seeds]
             + [{"seed": 0, "scale": x} for x in (0.5, 2.0)],
-            "difficulty": manifest.difficulty["score"],
+            "difficulty": manifest.difficulty.score,
             "content_hash": manifest.content_hash,
-            "candidate_index": int(manifest.candidate.get("index", 0)),
+            "candidate_index": manifest.candidate.index,
         }
 
 
-def _solution_summary(report: CheckReport) -> dict[str, Any]:
+def _solution_summary(report: CheckReport) -> SolutionSummary:
     """What the manifest records of the reference solution, from the gate's metrics."""
-    gate = report.metrics.get("solution") or {}
-    constraints = report.metrics["scene"]["constraints"]
-    weight, limit = gate.get("weight_g"), constraints.get("max_weight_g")
-    return {
-        "file": "solution.py",
-        "success_rate": gate.get("success_rate"),
-        "variants": len(gate.get("per_seed", [])),
-        "cost_usd": gate.get("cost_usd"),
-        "weight_g": weight,
-        "budget_headroom": gate.get("budget_headroom"),
-        "weight_headroom": round(limit / weight, 4) if weight and limit else None,
-        "animation": report.artifacts.get("solution", {}).get("animation"),
-    }
+    gate = report.metrics.solution
+    scene, _ = report.metrics.checked_scene()
+    animation = report.artifacts.get("solution", {}).get("animation")
+    if gate is None:
+        return SolutionSummary(animation=animation)
+    weight, limit = gate.weight_g, scene.constraints.max_weight_g
+    return SolutionSummary(
+        success_rate=gate.success_rate,
+        variants=len(gate.per_seed),
+        cost_usd=gate.cost_usd,
+        weight_g=weight,
+        budget_headroom=gate.budget_headroom,
+        weight_headroom=round(limit / weight, 4) if weight and limit else None,
+        animation=animation,
+    )
 
 
-def _same_stream(candidate: dict[str, Any], seed: int, run_key: str) -> bool:
+def _same_stream(candidate: CandidateRef, seed: int, run_key: str) -> bool:
     """Whether a recorded decision belongs to this run's candidate stream (same seed and
     author settings), so its index decides the same candidate."""
-    return candidate.get("seed") == seed and candidate.get("run_key") == run_key and "index" in candidate
+    return candidate.seed == seed and candidate.run_key == run_key

@@ -31,7 +31,7 @@ from benchgen.geometry import BodyGeometry, LoadedScene, SolidGeometry, TriMesh
 from benchgen.materials import get_material
 from benchgen.scenario import Zone
 from benchgen.scene import BodyRecord, JointRecord, SceneRecord
-from benchgen.verdict import CheckFailure, Deadline, RejectCode
+from benchgen.verdict import CheckFailure, CollisionInfo, Deadline, RejectCode, SimulationMetrics
 
 MM = 0.001
 """Metres per millimetre."""
@@ -404,21 +404,6 @@ def binary_stl(vertices: np.ndarray, faces: np.ndarray) -> bytes:
     return header.tobytes() + packed.tobytes()
 
 
-class SimulationMetrics(BaseModel):
-    """What one stability run measured (SI units unless the name says mm)."""
-
-    steps: int
-    max_speed: float
-    initial_penetration_mm: float
-    final_kinetic_energy: float
-    final_part_speed: float
-    slowest_settling_part: str | None
-    payload_end_mm: tuple[float, float, float]
-    """Payload centre of mass at the end of the run."""
-    payload_in_goal: bool
-    warnings: dict[str, int]
-
-
 @dataclass(frozen=True)
 class _Tracked:
     label: str
@@ -634,6 +619,8 @@ def simulate(
     # The payload's centre of mass, so where its origin was modelled does not matter.
     payload_end = np.asarray(data.xipos[model.body(record.payload.label).id])
     return SimulationMetrics(
+        seed=record.seed,
+        scale=record.scale,
         steps=settings.steps,
         max_speed=max_speed,
         initial_penetration_mm=penetration / MM,
@@ -711,24 +698,6 @@ def judge(metrics: SimulationMetrics, record: SceneRecord, settings: PhysicsSett
             f"payload {record.payload.label!r} ends inside goal zone {record.goal_zone.name!r} at ({end}) mm "
             f"with no solver ({where})",
         )
-
-
-class CollisionInfo(BaseModel):
-    """How one body's collision geometry was made, and how faithful it is.
-
-    ``gap_mm`` is the largest over-fill gap (how far the pieces reach outside the
-    exact part, measured), ``overfill`` and ``uncovered`` the pieces' volume outside
-    the part and the part's volume outside the pieces, both relative to its volume.
-    """
-
-    pieces: int
-    methods: list[str]
-    error: float
-    seconds: float
-    cached: bool
-    gap_mm: float = 0.0
-    overfill: float = 0.0
-    uncovered: float = 0.0
 
 
 COLLISION_GAP_FACTOR = 2.0

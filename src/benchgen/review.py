@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import mujoco
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from benchgen.rendering import RenderSettings, View, box_corners, frame_camera, standard_views
+from benchgen.verdict import ReviewVerdict
 
 
 class ReviewSettings(BaseModel):
@@ -40,16 +41,9 @@ class ViewReview(BaseModel):
     blank: bool
 
 
-class ReviewDecision(BaseModel):
+class ReviewDecision(ReviewVerdict):
     """The reviewer's verdict, with reasons and the per-view evidence."""
 
-    reviewer: str = "offline-segmentation"
-    approved: bool
-    reasons: list[str] = Field(default_factory=list)
-    payload_visible_views: int
-    goal_visible_views: int
-    clipped_views: int
-    blank_views: int
     views: list[ViewReview]
 
 

@@ -9,10 +9,13 @@ names or a nudge of a few millimetres are therefore duplicates; a different layo
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 from pydantic import BaseModel
+
+from benchgen.scene import SceneRecord
+from benchgen.verdict import BodySummary
 
 DEFAULT_TOLERANCE = 0.03
 
@@ -24,26 +27,26 @@ class Signature(BaseModel):
     features: list[float]
 
 
-def signature(scene: dict[str, Any], bodies: dict[str, dict[str, Any]]) -> Signature:
-    """Build the signature from a check report's ``metrics["scene"]`` and ``metrics["bodies"]``."""
-    lo, hi = np.array(scene["bounds"]["min"]), np.array(scene["bounds"]["max"])
+def signature(scene: SceneRecord, bodies: dict[str, BodySummary]) -> Signature:
+    """Build the signature from a check report's seed-0 scene and its body summaries."""
+    lo, hi = np.array(scene.bounds.min), np.array(scene.bounds.max)
     size = hi - lo
 
-    def norm(point: list[float]) -> list[float]:
+    def norm(point: Sequence[float]) -> list[float]:
         return [float(v) for v in (np.array(point) - lo) / size]
 
-    parts = sorted(scene["parts"], key=lambda p: (p["joint"]["kind"], p["material"], p["label"]))
+    parts = sorted(scene.parts, key=lambda p: (p.joint.kind, p.material, p.label))
     structure = "|".join(
-        [scene["tier"], f"forbid={len(scene['forbid_zones'])}"]
-        + [f"{p['joint']['kind']}:{p['material']}" for p in parts]
-        + [f"payload:{scene['payload']['material']}"]
+        [scene.tier, f"forbid={len(scene.forbid_zones)}"]
+        + [f"{p.joint.kind}:{p.material}" for p in parts]
+        + [f"payload:{scene.payload.material}"]
     )
     features: list[float] = []
     for part in parts:
-        features += norm(bodies[part["label"]]["bbox_min"]) + norm(bodies[part["label"]]["bbox_max"])
-    features += norm(scene["payload"]["start"])
-    for zone in [scene["goal_zone"], *sorted(scene["forbid_zones"], key=lambda z: z["min"])]:
-        features += norm(zone["min"]) + norm(zone["max"])
+        features += norm(bodies[part.label].bbox_min) + norm(bodies[part.label].bbox_max)
+    features += norm(scene.payload.start)
+    for zone in [scene.goal_zone, *sorted(scene.forbid_zones, key=lambda z: z.min)]:
+        features += norm(zone.min) + norm(zone.max)
     return Signature(structure=structure, features=[round(f, 5) for f in features])
 
 

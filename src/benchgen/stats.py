@@ -143,10 +143,10 @@ def _tier_key(tier: str) -> tuple[int, str]:
 
 def cost_budget_ratio(manifest: Manifest) -> float | None:
     """The reference solution's worst-case unit cost ÷ the benchmark's ``max_unit_cost``, if recorded."""
-    cost = manifest.solution.get("cost_usd") if manifest.solution else None
+    cost = manifest.solution.cost_usd if manifest.solution else None
     if cost is None or not manifest.max_unit_cost:
         return None
-    return float(cost) / float(manifest.max_unit_cost)
+    return cost / manifest.max_unit_cost
 
 
 def compute_stats(
@@ -163,7 +163,7 @@ def compute_stats(
         count += 1
         tiers[manifest.tier] += 1
         families[manifest.family] += 1
-        score = float(manifest.difficulty.get("score", 0.0))
+        score = manifest.difficulty.score
         scores.append(score)
         bands[math.floor(score / BAND_WIDTH) * BAND_WIDTH] += 1
         ratio = cost_budget_ratio(manifest)

@@ -94,26 +94,24 @@ def report_summary(report: CheckReport) -> dict[str, Any]:
         "code": report.code,
         "message": _clip(report.message),
     }
-    scene = metrics.get("scene")
-    if isinstance(scene, dict):
-        summary["scene"] = {k: scene.get(k) for k in ("name", "tier", "description")}
-    if "randomization" in metrics:
-        summary["randomization"] = metrics["randomization"]
-    builds = metrics.get("per_build")
-    if builds:
+    if metrics.scene is not None:
+        scene = metrics.scene
+        summary["scene"] = {"name": scene.name, "tier": scene.tier, "description": scene.description}
+    if metrics.randomization is not None:
+        summary["randomization"] = metrics.randomization.model_dump()
+    if metrics.per_build:
         summary["simulation"] = [
-            {
-                k: b.get(k)
-                for k in (
+            b.model_dump(
+                include={
                     "seed",
                     "scale",
                     "max_speed",
                     "final_part_speed",
                     "payload_end_mm",
                     "payload_in_goal",
-                )
-            }
-            for b in builds
+                }
+            )
+            for b in metrics.per_build
         ]
     return summary
 
@@ -330,9 +328,8 @@ class CheckTools:
     def budget(self, script_sha: str) -> Constraints | None:
         """The benchmark's budget (seed 0), from this script version's check report."""
         report = self.cached(script_sha, "simulate") or self.cached(script_sha, "validate")
-        scene = report.metrics.get("scene") if report is not None else None
-        constraints = scene.get("constraints") if isinstance(scene, dict) else None
-        return Constraints(**constraints) if isinstance(constraints, dict) else None
+        scene = report.metrics.scene if report is not None else None
+        return scene.constraints if scene is not None else None
 
     def evaluation_state(self, script_sha: str, solution_sha: str) -> dict[str, Any] | None:
         """What the session keeps of the pair's evaluation (None when it was not evaluated)."""
