@@ -26,10 +26,7 @@ import math
 import shutil
 import tempfile
 import threading
-import time
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,14 +77,14 @@ from benchgen.verdict import (
     CollisionInfo,
     Deadline,
     GateVariant,
+    Progress,
     Randomization,
     RejectCode,
     SandboxTimes,
     SimulationMetrics,
     SolutionGate,
+    StageTimer,
 )
-
-Progress = Callable[[str], None]
 
 REFERENCE_SCALES: tuple[float, float] = (0.5, 2.0)
 SOLUTION_VIEWS = [View(elevation=-35.0, azimuth=a) for a in (0.0, 90.0, 180.0, 270.0)]
@@ -148,12 +145,11 @@ SANDBOX_CODES: dict[str, RejectCode] = {
 }
 
 
-class _Run:
+class _Run(StageTimer):
     """Mutable bookkeeping of one check: stage timings and metrics for the report."""
 
     def __init__(self, progress: Progress | None) -> None:
-        self.progress = progress
-        self.timings: dict[str, float] = {}
+        super().__init__(progress)
         self.metrics = CheckMetrics()
         self.scenes: list[LoadedScene] = []
         """Scenes loaded so far, so artifacts can be written even for a rejected script."""
@@ -162,16 +158,6 @@ class _Run:
         """Collision pieces of every checked (simulated) scene, in order."""
         self.deadline: Deadline | None = None
         self.solution_artifacts: dict[str, Any] = {}
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        if self.progress:
-            self.progress(name)
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
 
 
 def check_script(
@@ -227,7 +213,7 @@ def check_script(
                     k: (f"solution/{v}" if isinstance(v, str) else [f"solution/{x}" for x in v])
                     for k, v in run.solution_artifacts.items()
                 }
-        report.metrics.timings_s = {k: round(v, 3) for k, v in run.timings.items()}
+        report.metrics.timings_s = run.rounded()
         if out_dir is not None:
             (out_dir / "report.json").write_text(report.model_dump_json(indent=2))
             report.artifacts["report"] = "report.json"

@@ -45,9 +45,7 @@ from benchgen.physics import (
     MM,
     CollisionPiece,
     PhysicsSettings,
-    _add_joint,
-    _add_piece,
-    body_frame_origin,
+    add_part,
     bounds_frame,
     build_spec,
     collision_pieces,
@@ -369,15 +367,8 @@ def add_design(
     settings: EvaluateSettings,
 ) -> None:
     """Add the design's parts (bodies named after their labels) and motors (``<label>_motor``) to a scene's spec."""
-    world = spec.worldbody
     for part, geom in design.parts:
-        movable = part.joint.kind != "fixed"
-        origin = body_frame_origin(part, part.joint if movable else None, geom)
-        body = world.add_body(name=part.label, pos=list(origin * MM))
-        if movable:
-            _add_joint(body, part.label, part.joint, physics)
-        for index, piece in enumerate(pieces[part.label]):
-            _add_piece(spec, body, f"{part.label}_{index}", piece, origin, part.material)
+        add_part(spec, part, geom, pieces[part.label], physics)
     kinds = {p.label: p.joint for p in design.record.parts}
     for motor in design.record.motors:
         joint = kinds[motor.part]

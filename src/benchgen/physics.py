@@ -30,7 +30,7 @@ from benchgen.decomposition import (
 from benchgen.geometry import BodyGeometry, LoadedScene, SolidGeometry, TriMesh
 from benchgen.materials import get_material
 from benchgen.scenario import Zone
-from benchgen.scene import BodyRecord, JointRecord, SceneRecord
+from benchgen.scene import BodyRecord, JointRecord, PartRecord, SceneRecord
 from benchgen.verdict import CheckFailure, CollisionInfo, Deadline, RejectCode, SimulationMetrics
 
 MM = 0.001
@@ -225,6 +225,25 @@ def _add_zone_outline(parent: mujoco.MjsBody, name: str, zone: Zone, rgba: tuple
                 index += 1
 
 
+def add_part(
+    spec: mujoco.MjSpec,
+    part: PartRecord,
+    geom: BodyGeometry,
+    pieces: list[CollisionPiece],
+    settings: PhysicsSettings,
+) -> mujoco.MjsBody:
+    """A part as a body of the world named after its label: its joint (unless fixed) and its
+    collision pieces, framed at :func:`body_frame_origin`. Scene parts and design parts alike."""
+    movable = part.joint.kind != "fixed"
+    origin = body_frame_origin(part, part.joint if movable else None, geom)
+    body = spec.worldbody.add_body(name=part.label, pos=list(origin * MM))
+    if movable:
+        _add_joint(body, part.label, part.joint, settings)
+    for index, piece in enumerate(pieces):
+        _add_piece(spec, body, f"{part.label}_{index}", piece, origin, part.material)
+    return body
+
+
 def _add_joint(body: mujoco.MjsBody, label: str, joint: JointRecord, settings: PhysicsSettings) -> None:
     if joint.kind == "free":
         body.add_freejoint(name=f"{label}_free")
@@ -320,14 +339,7 @@ def build_spec(
     )
 
     for part in record.parts:
-        geom = scene.bodies[part.label]
-        movable = part.joint.kind != "fixed"
-        origin = body_frame_origin(part, part.joint if movable else None, geom)
-        body = world.add_body(name=part.label, pos=list(origin * MM))
-        if movable:
-            _add_joint(body, part.label, part.joint, settings)
-        for index, piece in enumerate(pieces[part.label]):
-            _add_piece(spec, body, f"{part.label}_{index}", piece, origin, part.material)
+        add_part(spec, part, scene.bodies[part.label], pieces[part.label], settings)
 
     payload = record.payload
     spawn = np.asarray(payload.start, dtype=float) + payload_offset(record)

@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -37,9 +34,7 @@ from benchgen.geometry import GeometryLoader, LoadedScene, check_bounds, check_i
 from benchgen.physics import CollisionPiece, bounds_frame
 from benchgen.rendering import RolloutRecorder
 from benchgen.sandbox import BuildRequest, SandboxLimits, run_script
-from benchgen.verdict import CheckFailure, Deadline
-
-Progress = Callable[[str], None]
+from benchgen.verdict import CheckFailure, Deadline, Progress, StageTimer
 
 
 class BenchmarkError(Exception):
@@ -70,22 +65,6 @@ class EvaluateOptions(BaseModel):
     def limits(self) -> SandboxLimits:
         """The sandbox limits of both processes."""
         return SandboxLimits(timeout_s=self.timeout_s, memory_mb=self.memory_mb)
-
-
-class _Timings:
-    def __init__(self, progress: Progress | None) -> None:
-        self.progress = progress
-        self.seconds: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        if self.progress:
-            self.progress(name)
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 
 
 def build_variants(
@@ -130,7 +109,7 @@ def evaluate_solution(
     :class:`benchgen.sandbox.SandboxError` when the sandbox cannot run.
     """
     options = options or EvaluateOptions()
-    timings = _Timings(progress)
+    timings = StageTimer(progress)
     workdir = Path(tempfile.mkdtemp(prefix="benchgen-evaluate-"))
     check = options.check
     deadline = Deadline(check.trusted_budget_s)
@@ -172,7 +151,7 @@ def evaluate_solution(
                     out_dir, run.spec, scenes[0], recorder, check.render
                 )
             recorder.close()
-        report.metrics["timings_s"] = {k: round(v, 3) for k, v in timings.seconds.items()}
+        report.metrics["timings_s"] = timings.rounded()
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
             (out_dir / "evaluation.json").write_text(report.model_dump_json(indent=2))

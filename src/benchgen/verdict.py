@@ -8,6 +8,8 @@ JSON written (``report.json``, ``--json``) keeps its flat, documented shape.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any
 
@@ -195,6 +197,33 @@ class CheckReport(BaseModel):
     scales: list[float] = Field(default_factory=list)
     metrics: CheckMetrics = Field(default_factory=CheckMetrics)
     artifacts: dict[str, Any] = Field(default_factory=dict)
+
+
+Progress = Callable[[str], None]
+"""Told the name of each stage as it starts (the CLI shows it)."""
+
+
+class StageTimer:
+    """Wall-clock seconds per stage (summed when a stage runs more than once), announced to ``progress``."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time the enclosed work as ``name``."""
+        if self.progress:
+            self.progress(name)
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
+
+    def rounded(self) -> dict[str, float]:
+        """The timings in milliseconds' precision, as reports record them."""
+        return {k: round(v, 3) for k, v in self.timings.items()}
 
 
 class Deadline:
