@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
 from benchgen.materials import MATERIALS
@@ -56,6 +56,12 @@ def check_material(material: str) -> str:
     if material not in MATERIALS:
         raise ValueError(f"unknown material {material!r} (known: {', '.join(sorted(MATERIALS))})")
     return material
+
+
+Label = Annotated[str, AfterValidator(check_label)]
+"""A part or payload label, validated by :func:`check_label`."""
+MaterialId = Annotated[str, AfterValidator(check_material)]
+"""A material id from the library, validated by :func:`check_material`."""
 
 
 def check_finite(values: tuple[float, ...], what: str) -> None:
@@ -175,41 +181,21 @@ _SHAPES = ConfigDict(arbitrary_types_allowed=True, allow_inf_nan=False)
 class Part:
     """A part of the scene: a build123d shape already placed in world coordinates."""
 
-    label: str
+    label: Label
     shape: Any
-    material: str = "aluminum_6061"
+    material: MaterialId = "aluminum_6061"
     joint: Joint = "fixed"
-
-    @field_validator("label")
-    @classmethod
-    def _label(cls, v: str) -> str:
-        return check_label(v)
-
-    @field_validator("material")
-    @classmethod
-    def _material(cls, v: str) -> str:
-        return check_material(v)
 
 
 @dataclass(frozen=True, config=_SHAPES)
 class Payload:
     """The object to deliver, modelled around its own origin and spawned at ``start`` ± ``jitter``."""
 
-    label: str
+    label: Label
     shape: Any
-    material: str = "abs"
+    material: MaterialId = "abs"
     start: Vec3 = (0.0, 0.0, 0.0)
     jitter: Vec3 = (0.0, 0.0, 0.0)
-
-    @field_validator("label")
-    @classmethod
-    def _label(cls, v: str) -> str:
-        return check_label(v)
-
-    @field_validator("material")
-    @classmethod
-    def _material(cls, v: str) -> str:
-        return check_material(v)
 
     @model_validator(mode="after")
     def _vectors(self) -> Payload:

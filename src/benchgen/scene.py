@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from benchgen.scenario import (
     Constraints,
     Hinge,
+    Label,
+    MaterialId,
     Slide,
     Tier,
     Vec3,
     Zone,
     check_coordinates,
-    check_label,
-    check_material,
     check_params,
     check_unique_labels,
 )
@@ -82,19 +82,9 @@ class BodyRecord(BaseModel):
 
     model_config = RECORD_CONFIG
 
-    label: str
-    material: str
+    label: Label
+    material: MaterialId
     brep: str = Field(pattern=BREP_NAME_PATTERN)
-
-    @field_validator("label")
-    @classmethod
-    def _label(cls, v: str) -> str:
-        return check_label(v)
-
-    @field_validator("material")
-    @classmethod
-    def _material(cls, v: str) -> str:
-        return check_material(v)
 
 
 class PartRecord(BodyRecord):
