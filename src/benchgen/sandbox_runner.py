@@ -35,7 +35,7 @@ import socket
 import stat
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any, Literal, NoReturn
@@ -534,20 +534,26 @@ def load_script(path: Path) -> ModuleType:
     return module
 
 
+def _entry_point(module: ModuleType, name: str, owner: str, example: tuple[Any, ...], signature: str) -> Any:
+    """The module's function ``name`` if it can be called with arguments like ``example``."""
+    function = getattr(module, name, None)
+    if function is None:
+        raise RunFailure("contract_error", f"the {owner} defines no {name} function")
+    if not callable(function):
+        raise RunFailure("contract_error", f"{name} is a {type(function).__name__}, not a function")
+    try:
+        inspect.signature(function).bind(*example)
+    except (TypeError, ValueError) as exc:
+        raise RunFailure("contract_error", f"{name} must accept {signature}: {exc}") from None
+    return function
+
+
 def find_build(module: ModuleType) -> Callable[[int, float], Any]:
     """Return the script's ``build`` if it can be called as ``build(seed, scale)``."""
-    build = getattr(module, "build", None)
-    if build is None:
-        raise RunFailure("contract_error", "the script defines no build function")
-    if not callable(build):
-        raise RunFailure("contract_error", f"build is a {type(build).__name__}, not a function")
-    try:
-        inspect.signature(build).bind(0, 1.0)
-    except (TypeError, ValueError) as exc:
-        raise RunFailure(
-            "contract_error", f"build must accept (seed, scale) as two positional arguments: {exc}"
-        ) from None
-    return build  # type: ignore[no-any-return]
+    build: Callable[[int, float], Any] = _entry_point(
+        module, "build", "script", (0, 1.0), "(seed, scale) as two positional arguments"
+    )
+    return build
 
 
 def scene_record(scenario: Any, seed: int, scale: float) -> Any:
@@ -587,18 +593,18 @@ def scene_record(scenario: Any, seed: int, scale: float) -> Any:
     )
 
 
-def write_build(result: Any, seed: int, scale: float, directory: Path, what: str) -> None:
-    """Check the returned value's types, then write ``scene.json`` and one BREP per body."""
+def _write_record(
+    bodies: Sequence[Any],
+    make_record: Callable[[], Any],
+    directory: Path,
+    filename: str,
+    what: str,
+    noun: str,
+) -> None:
+    """Check every body's shape is a build123d Shape, build the record, then write it and one
+    BREP per body (``body_<index>.brep``, in ``bodies`` order)."""
     from build123d import Shape, export_brep
 
-    from benchgen.scenario import Part, Payload, Scenario
-    from benchgen.scene import SCENE_FILE
-
-    if not isinstance(result, Scenario):
-        raise RunFailure(
-            "contract_error", f"{what} returned {type(result).__name__}, not a benchgen.scenario.Scenario"
-        )
-    bodies: list[Part | Payload] = [*result.parts, result.payload]
     for body in bodies:
         if not isinstance(body.shape, Shape):
             raise RunFailure(
@@ -606,10 +612,10 @@ def write_build(result: Any, seed: int, scale: float, directory: Path, what: str
                 f"{what}: the shape of {body.label!r} is a {type(body.shape).__name__}, not a build123d Shape",
             )
     try:
-        record = scene_record(result, seed, scale)
+        record = make_record()
     except ValidationError as exc:
         raise RunFailure(
-            "contract_error", _clip(f"{what} returned an invalid scene: {exc}", MAX_MESSAGE_CHARS)
+            "contract_error", _clip(f"{what} returned an invalid {noun}: {exc}", MAX_MESSAGE_CHARS)
         ) from None
     directory.mkdir(parents=True, exist_ok=True)
     for index, body in enumerate(bodies):
@@ -617,54 +623,41 @@ def write_build(result: Any, seed: int, scale: float, directory: Path, what: str
             raise RunFailure(
                 "contract_error", f"{what}: the shape of {body.label!r} could not be exported as BREP"
             )
-    (directory / SCENE_FILE).write_text(record.model_dump_json(), encoding="utf-8")
+    (directory / filename).write_text(record.model_dump_json(), encoding="utf-8")
+
+
+def write_build(result: Any, seed: int, scale: float, directory: Path, what: str) -> None:
+    """Check the returned value's types, then write ``scene.json`` and one BREP per body."""
+    from benchgen.scenario import Scenario
+    from benchgen.scene import SCENE_FILE
+
+    if not isinstance(result, Scenario):
+        raise RunFailure(
+            "contract_error", f"{what} returned {type(result).__name__}, not a benchgen.scenario.Scenario"
+        )
+    bodies = [*result.parts, result.payload]
+    _write_record(bodies, lambda: scene_record(result, seed, scale), directory, SCENE_FILE, what, "scene")
 
 
 def find_design(module: ModuleType) -> Callable[[Any], Any]:
     """Return the solution's ``design`` if it can be called as ``design(view)``."""
-    design = getattr(module, "design", None)
-    if design is None:
-        raise RunFailure("contract_error", "the solution defines no design function")
-    if not callable(design):
-        raise RunFailure("contract_error", f"design is a {type(design).__name__}, not a function")
-    try:
-        inspect.signature(design).bind(None)
-    except (TypeError, ValueError) as exc:
-        raise RunFailure(
-            "contract_error", f"design must accept (view) as one positional argument: {exc}"
-        ) from None
-    return design  # type: ignore[no-any-return]
+    design: Callable[[Any], Any] = _entry_point(
+        module, "design", "solution", (None,), "(view) as one positional argument"
+    )
+    return design
 
 
 def write_design(result: Any, seed: int, scale: float, directory: Path, what: str) -> None:
     """Check the returned value's types, then write ``design.json`` and one BREP per part."""
-    from build123d import Shape, export_brep
-
     from benchgen.solution import DESIGN_FILE, Design, design_record
 
     if not isinstance(result, Design):
         raise RunFailure(
             "contract_error", f"{what} returned {type(result).__name__}, not a benchgen.solution.Design"
         )
-    for part in result.parts:
-        if not isinstance(part.shape, Shape):
-            raise RunFailure(
-                "contract_error",
-                f"{what}: the shape of {part.label!r} is a {type(part.shape).__name__}, not a build123d Shape",
-            )
-    try:
-        record = design_record(result, seed, scale)
-    except ValidationError as exc:
-        raise RunFailure(
-            "contract_error", _clip(f"{what} returned an invalid design: {exc}", MAX_MESSAGE_CHARS)
-        ) from None
-    directory.mkdir(parents=True, exist_ok=True)
-    for index, part in enumerate(result.parts):
-        if not export_brep(part.shape, directory / f"body_{index}.brep"):
-            raise RunFailure(
-                "contract_error", f"{what}: the shape of {part.label!r} could not be exported as BREP"
-            )
-    (directory / DESIGN_FILE).write_text(record.model_dump_json(), encoding="utf-8")
+    _write_record(
+        result.parts, lambda: design_record(result, seed, scale), directory, DESIGN_FILE, what, "design"
+    )
 
 
 def run_design_requests(channel: Channel, workdir: Path, job: RunnerJob) -> None:
