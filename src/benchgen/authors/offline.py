@@ -1,12 +1,13 @@
 """The offline author: writes real scenario scripts procedurally, with no language model.
 
-Each *family* is a reviewed ``build`` template (see :mod:`benchgen.authors.templates`)
-that refers to named constants. The author's random generator picks a family and then
-its structural choices (obstacle count and shape, materials, whether there is a
-forbidden pit, the ranges the script draws from, ...) and writes them as constants at
-the top of the script. The script's own ``build(seed, scale)`` then draws per-seed
-values inside those ranges. The output follows exactly the contract an LLM author must
-follow, so it goes through the same checker.
+Each *family* is one module of :mod:`benchgen.authors.families` (its metadata, its chooser,
+its reviewed ``build`` template and its reference solution), registered there in a fixed
+order. The author's random generator picks a family and then its structural choices
+(obstacle count and shape, materials, whether there is a forbidden pit, the ranges the
+script draws from, ...) and writes them as constants at the top of the script. The
+script's own ``build(seed, scale)`` then draws per-seed values inside those ranges. The
+output follows exactly the contract an LLM author must follow, so it goes through the
+same checker.
 
 Every family lays its scene out in a canonical frame (start on -x, goal on +x) and
 mirrors it on odd seeds, which guarantees the checker's randomization bar for any
@@ -17,114 +18,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from string import Template
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from build123d import Location
 from pydantic import BaseModel, Field
 
-from benchgen.authors import templates
+from benchgen.authors import families
+from benchgen.authors.families import FAMILIES, Const, Family
+from benchgen.authors.families import source as _source
 from benchgen.materials import MATERIALS
 from benchgen.scenario import Scenario, Zone
 
-ConstValue = float | int | str | bool | tuple[float, float]
-
-
-class Family(BaseModel):
-    """A kind of puzzle the offline author can write."""
-
-    name: str
-    tier: Literal["spatial", "kinematic", "mechanism"]
-    keywords: tuple[str, ...]
-    summary: str
-
-
-FAMILIES: tuple[Family, ...] = (
-    Family(
-        name="shelf_to_bin",
-        tier="spatial",
-        keywords=("shelf", "bin", "container", "concave", "ramp", "roll", "ball", "chute"),
-        summary="A ball rolls off a sloped launch shelf; deliver it into an open bin on the floor.",
-    ),
-    Family(
-        name="arch_tunnel",
-        tier="spatial",
-        keywords=("arch", "tunnel", "wall", "opening", "doorway", "block", "pocket"),
-        summary="Route a dropped block through an arched opening in a wall into a kerbed pocket behind it.",
-    ),
-    Family(
-        name="peg_in_hole",
-        tier="spatial",
-        keywords=("peg", "hole", "socket", "insertion", "fit", "clearance", "assembly"),
-        summary="Seat a dropped peg upright in a blind hole of a socket block with little radial play.",
-    ),
-    Family(
-        name="gap_pit",
-        tier="spatial",
-        keywords=("gap", "pit", "chasm", "bridge", "ledge", "forbidden", "cross"),
-        summary="Carry a ball that rolls off a high ledge across a forbidden pit onto a lower ledge.",
-    ),
-    Family(
-        name="step_up",
-        tier="spatial",
-        keywords=("stairs", "stair", "staircase", "step", "steps", "landing", "climb"),
-        summary="Lower a block released up high onto the landing at the top of a staircase.",
-    ),
-    Family(
-        name="obstacle_field",
-        tier="spatial",
-        keywords=("obstacle", "obstacles", "field", "posts", "clutter", "avoid", "pen", "maze"),
-        summary="Thread a dropped payload past posts and blocks into a kerbed pen on the floor.",
-    ),
-    Family(
-        name="lever_seesaw",
-        tier="kinematic",
-        keywords=("lever", "seesaw", "see-saw", "plank", "pivot", "hinge", "hinged", "tipping", "balance"),
-        summary="A hinged plank on a post, resting on its stop, tips a ball into a bin or back at you.",
-    ),
-    Family(
-        name="drawer_slide",
-        tier="kinematic",
-        keywords=("drawer", "slide", "slider", "rail", "runner", "prismatic", "cabinet"),
-        summary="Land a ball in a half-open drawer that slides freely on its runners in a cabinet.",
-    ),
-    Family(
-        name="flap_gate",
-        tier="kinematic",
-        keywords=("gate", "flap", "door", "hinge", "hinged", "one-way", "trapdoor", "wall"),
-        summary="Push a ball through a one-way hinged flap in a wall into the pocket behind it.",
-    ),
-    Family(
-        name="table_push",
-        tier="mechanism",
-        keywords=(
-            "push",
-            "pusher",
-            "motor",
-            "motorised",
-            "motorized",
-            "actuator",
-            "table",
-            "conveyor",
-            "mechanism",
-        ),
-        summary="A ball rests on a flat table; only a driven mechanism can move it into the bin beyond.",
-    ),
-    Family(
-        name="funnel_to_cup",
-        tier="spatial",
-        keywords=("funnel", "cup", "cone", "outlet", "drop", "pour", "hopper", "round", "curved"),
-        summary="A ball is released in mid-air; get it into a funnel on legs that empties into a cup.",
-    ),
-    Family(
-        name="bowl_landing",
-        tier="spatial",
-        keywords=("bowl", "dish", "basin", "round", "curved", "land", "landing", "shelf", "roll", "ball"),
-        summary="A ball rolls off a sloped shelf; land it in a round-bottomed bowl on the floor.",
-    ),
-)
+__all__ = [
+    "FAMILIES",
+    "Candidate",
+    "Const",
+    "Family",
+    "NoFamilyMatches",
+    "choose",
+    "render_script",
+    "select_families",
+    "solvable_families",
+    "write_candidate",
+]
 
 _STOPWORDS = frozenset({"the", "and", "for", "with", "into", "onto", "from", "that", "this", "its", "off"})
 
@@ -182,7 +100,7 @@ def solvable_families(
     families matched and lack a reference.
     """
     matching = select_families(theme, tier, names)
-    solvable = [f for f in matching if templates.solution(f.name) is not None]
+    solvable = [f for f in matching if families.solution(f.name) is not None]
     if not solvable:
         raise NoFamilyMatches(
             f"no family with a reference solution matches: {', '.join(f.name for f in matching)} "
@@ -202,273 +120,6 @@ class Candidate(BaseModel):
     """The reference ``solution.py`` that shows every variant can be solved (``None``: none written yet)."""
     provenance: dict[str, Any] = Field(default_factory=dict)
     """Who wrote it beyond the family: for agent-authored scripts the session, models and token usage."""
-
-
-@dataclass(frozen=True)
-class Const:
-    """A constant written at the top of a generated script."""
-
-    name: str
-    value: ConstValue
-    comment: str = ""
-
-    def line(self) -> str:
-        text = f"{self.name} = {_literal(self.value)}"
-        return f"{text}  # {self.comment}" if self.comment else text
-
-
-def _literal(value: ConstValue) -> str:
-    """Source text for a constant; floats with one decimal so scripts read (and diff) cleanly."""
-    if isinstance(value, bool):
-        return repr(value)
-    if isinstance(value, float):
-        return f"{value:.1f}"
-    if isinstance(value, tuple):
-        return f"({value[0]:.1f}, {value[1]:.1f})"
-    if isinstance(value, str):
-        return f'"{value}"'
-    return repr(value)
-
-
-# --- Choosing --------------------------------------------------------------------
-
-Rng = np.random.Generator
-_PART_MATERIALS = ("aluminum_6061", "steel", "wood", "pla", "abs")
-
-
-def _u(rng: Rng, lo: float, hi: float) -> float:
-    return round(float(rng.uniform(lo, hi)), 1)
-
-
-def _span(rng: Rng, lo: float, hi: float, min_width: float) -> tuple[float, float]:
-    """A sub-range of [lo, hi] at least ``min_width`` wide, for a script to draw from."""
-    width = _u(rng, min_width, hi - lo)
-    start = _u(rng, lo, hi - width)
-    return (start, round(start + width, 1))
-
-
-def _pick(rng: Rng, options: tuple[str, ...]) -> str:
-    return str(options[int(rng.integers(len(options)))])
-
-
-def _common(rng: Rng, family: str, height: float) -> list[Const]:
-    """Workspace, lane dressing (obstacles, pit) and budget, shared by all families."""
-    n_min = 2 if family == "obstacle_field" else 0
-    tall = family == "obstacle_field"
-    return [
-        Const("WIDTH", 640.0, "workspace along x at scale 1 (mm)"),
-        Const("DEPTH", 320.0, "workspace along y"),
-        Const("HEIGHT", height, "workspace along z"),
-        Const("N_OBSTACLES", int(rng.integers(n_min, 4)), "obstacles in the lane between start and goal"),
-        Const("OBSTACLE_SHAPE", _pick(rng, ("post", "block"))),
-        Const("OBSTACLE_SIZE", _span(rng, 30.0, 60.0, 8.0), "diameter or side (mm)"),
-        Const("OBSTACLE_HEIGHT", _span(rng, 80.0, 180.0, 30.0) if tall else _span(rng, 40.0, 140.0, 20.0)),
-        Const("OBSTACLE_MATERIAL", _pick(rng, _PART_MATERIALS)),
-        Const("PIT", family != "gap_pit" and bool(rng.random() < 0.5), "a forbidden pit in the lane"),
-        Const("PIT_HEIGHT", _u(rng, 25.0, 60.0), "how high above the floor the pit's keep-out reaches"),
-        Const("TARGET_QUANTITY", int(_pick(rng, ("50", "100", "500", "1000", "5000")))),
-        Const("MAX_UNIT_COST", _u(rng, 5.0, 25.0), "USD"),
-        Const("MAX_WEIGHT_G", float(_pick(rng, ("500", "800", "1200", "2000")))),
-    ]
-
-
-def _ball(rng: Rng, radius: tuple[float, float], materials: tuple[str, ...]) -> list[Const]:
-    return [
-        Const("BALL_RADIUS", _span(rng, radius[0], radius[1], 2.0), "mm"),
-        Const("BALL_MATERIAL", _pick(rng, materials)),
-    ]
-
-
-def _shelf_to_bin(rng: Rng) -> list[Const]:
-    return [
-        *_common(rng, "shelf_to_bin", 300.0),
-        *_ball(rng, (12.0, 20.0), ("steel", "abs", "rubber", "pla")),
-        Const("SHELF_HEIGHT", _span(rng, 130.0, 200.0, 20.0), "mm"),
-        Const("SHELF_TILT", _span(rng, 4.0, 9.0, 1.5), "degrees, down towards the bin"),
-        Const("SHELF_LENGTH", _u(rng, 140.0, 180.0)),
-        Const("SHELF_MATERIAL", _pick(rng, ("aluminum_6061", "wood", "steel"))),
-        Const("BIN_SIZE", _span(rng, 110.0, 160.0, 15.0), "outer width and depth (mm)"),
-        Const("BIN_HEIGHT", _span(rng, 50.0, 90.0, 10.0)),
-        Const("BIN_WALL", _u(rng, 5.0, 10.0)),
-        Const("BIN_MATERIAL", _pick(rng, ("pla", "abs", "wood", "aluminum_6061"))),
-    ]
-
-
-def _arch_tunnel(rng: Rng) -> list[Const]:
-    return [
-        *_common(rng, "arch_tunnel", 300.0),
-        Const("WALL_THICKNESS", _u(rng, 12.0, 24.0)),
-        Const("WALL_HEIGHT", _span(rng, 170.0, 240.0, 20.0)),
-        Const("WALL_MATERIAL", _pick(rng, ("wood", "steel", "aluminum_6061", "pla"))),
-        # Wide and tall enough for a chute carrying the block to pass through.
-        Const("OPENING_WIDTH", _span(rng, 95.0, 130.0, 15.0), "mm"),
-        Const("OPENING_HEIGHT", _span(rng, 75.0, 100.0, 10.0)),
-        Const("ARCH_TOP", bool(rng.random() < 0.6), "round the opening's top into an arch"),
-        Const("BLOCK_SIZE", _span(rng, 22.0, 34.0, 3.0), "payload cube side (mm)"),
-        Const("PAYLOAD_MATERIAL", _pick(rng, ("abs", "pla", "wood", "aluminum_6061"))),
-    ]
-
-
-def _peg_in_hole(rng: Rng) -> list[Const]:
-    return [
-        *_common(rng, "peg_in_hole", 300.0),
-        Const("PEG_RADIUS", _span(rng, 7.0, 13.0, 1.5), "mm"),
-        Const("PEG_LENGTH", _span(rng, 40.0, 60.0, 5.0)),
-        Const("HOLE_CLEARANCE", _u(rng, 1.5, 5.0), "radial play (mm)"),
-        Const("HOLE_DEPTH_FRACTION", round(float(rng.uniform(0.6, 0.8)), 2), "of the socket height"),
-        Const("SOCKET_SIZE", _span(rng, 80.0, 130.0, 15.0)),
-        Const("SOCKET_HEIGHT", _span(rng, 50.0, 80.0, 8.0)),
-        Const("SOCKET_MATERIAL", _pick(rng, ("steel", "aluminum_6061", "wood", "abs"))),
-        Const("PAYLOAD_MATERIAL", _pick(rng, ("steel", "aluminum_6061", "pla"))),
-    ]
-
-
-def _gap_pit(rng: Rng) -> list[Const]:
-    return [
-        *_common(rng, "gap_pit", 300.0),
-        *_ball(rng, (12.0, 20.0), ("steel", "abs", "rubber")),
-        Const("START_LEDGE_HEIGHT", _span(rng, 140.0, 190.0, 15.0), "mm"),
-        Const("DECK_TILT", _span(rng, 4.0, 9.0, 1.5), "degrees, down towards the gap"),
-        Const("GAP", _span(rng, 180.0, 260.0, 20.0), "from the start ledge's lip to the far ledge"),
-        Const("FAR_LEDGE_HEIGHT", _span(rng, 60.0, 110.0, 15.0)),
-        Const("LEDGE_MATERIAL", _pick(rng, ("wood", "steel", "aluminum_6061"))),
-    ]
-
-
-def _step_up(rng: Rng) -> list[Const]:
-    steps = int(rng.integers(2, 5))
-    run_hi = min(60.0, (300.0 - 140.0) / steps)
-    return [
-        *_common(rng, "step_up", 360.0),  # room to release the block high above the landing
-        Const("N_STEPS", steps, "including the landing"),
-        Const("STEP_RISE", _span(rng, 25.0, 40.0, 4.0), "mm"),
-        Const("STEP_RUN", _span(rng, 35.0, run_hi, 3.0)),
-        Const("LANDING_LENGTH", _span(rng, 100.0, 140.0, 10.0)),
-        Const("STAIR_WIDTH", _span(rng, 150.0, 240.0, 20.0)),
-        Const("STAIR_MATERIAL", _pick(rng, ("wood", "steel", "aluminum_6061", "pla"))),
-        Const("BLOCK_SIZE", _span(rng, 22.0, 34.0, 3.0), "payload cube side (mm)"),
-        # Not rubber: a rubber block (friction 1.0) only slides down slopes steeper than 45°.
-        Const("PAYLOAD_MATERIAL", _pick(rng, ("abs", "pla", "wood", "steel"))),
-    ]
-
-
-def _obstacle_field(rng: Rng) -> list[Const]:
-    return [
-        *_common(rng, "obstacle_field", 300.0),
-        # A ball: a sliding block cannot be carried this far this low (it needs slopes past ~30°).
-        Const("PAYLOAD_KIND", "ball"),
-        Const("PAYLOAD_SIZE", _span(rng, 22.0, 36.0, 3.0), "ball diameter or cube side (mm)"),
-        Const("PAYLOAD_MATERIAL", _pick(rng, ("steel", "abs", "pla", "rubber", "wood"))),
-        Const("PEN_SIZE", _span(rng, 100.0, 160.0, 15.0), "outer side of the square pen (mm)"),
-        Const("KERB_HEIGHT", _u(rng, 25.0, 45.0)),
-        Const("PEN_MATERIAL", _pick(rng, ("abs", "wood", "steel"))),
-    ]
-
-
-def _lever_seesaw(rng: Rng) -> list[Const]:
-    return [
-        *_common(rng, "lever_seesaw", 300.0),
-        *_ball(rng, (12.0, 20.0), ("steel", "abs", "rubber")),
-        Const("POST_HEIGHT", _span(rng, 110.0, 150.0, 10.0), "mm"),
-        Const("POST_MATERIAL", _pick(rng, ("steel", "wood", "aluminum_6061"))),
-        Const("PLANK_LENGTH", _span(rng, 200.0, 240.0, 10.0)),
-        Const("PLANK_TILT", _span(rng, 8.0, 14.0, 2.0), "degrees, resting on the stop, goal end down"),
-        Const("PIVOT_OFFSET", _u(rng, 20.0, 40.0), "pivot's distance from mid-plank, towards the start"),
-        Const("PLANK_MATERIAL", _pick(rng, ("wood", "pla", "aluminum_6061"))),
-    ]
-
-
-def _drawer_slide(rng: Rng) -> list[Const]:
-    return [
-        *_common(rng, "drawer_slide", 280.0),
-        *_ball(rng, (10.0, 18.0), ("steel", "abs", "rubber", "pla")),
-        Const("DRAWER_LENGTH", _span(rng, 160.0, 200.0, 10.0), "mm"),
-        Const("DRAWER_WIDTH", _span(rng, 120.0, 170.0, 15.0)),
-        Const("DRAWER_HEIGHT", _span(rng, 45.0, 75.0, 8.0)),
-        Const("PULL_OUT", _span(rng, 90.0, 130.0, 10.0), "how far the drawer stands open"),
-        Const("EXTRA_PULL", _u(rng, 10.0, 40.0), "further travel outwards before the stop"),
-        Const("CARCASS_MATERIAL", _pick(rng, ("wood", "steel", "aluminum_6061"))),
-        Const("DRAWER_MATERIAL", _pick(rng, ("wood", "pla", "abs"))),
-    ]
-
-
-def _flap_gate(rng: Rng) -> list[Const]:
-    return [
-        *_common(rng, "flap_gate", 300.0),
-        # Only a steel ball carries the momentum to swing a flap open; a rubber one stalls under it.
-        *_ball(rng, (12.0, 18.0), ("steel",)),
-        Const("DOOR_WIDTH", _span(rng, 85.0, 125.0, 10.0), "mm"),
-        Const("DOOR_HEIGHT", _span(rng, 70.0, 100.0, 8.0)),
-        Const("FLAP_LEAN", _u(rng, 8.0, 15.0), "degrees past vertical, onto the stop"),
-        Const("OPEN_LIMIT", _u(rng, 60.0, 80.0), "degrees the flap can swing open"),
-        Const("FLAP_MATERIAL", _pick(rng, ("wood", "pla"))),
-        Const("WALL_MATERIAL", _pick(rng, ("wood", "steel", "aluminum_6061"))),
-    ]
-
-
-def _table_push(rng: Rng) -> list[Const]:
-    return [
-        *_common(rng, "table_push", 300.0),
-        *_ball(rng, (12.0, 20.0), ("steel", "abs", "rubber", "pla")),
-        Const("TABLE_HEIGHT", _span(rng, 100.0, 170.0, 15.0), "mm"),
-        Const("TABLE_LENGTH", _span(rng, 140.0, 200.0, 15.0)),
-        Const("TABLE_WIDTH", _span(rng, 110.0, 180.0, 15.0)),
-        Const("TABLE_MATERIAL", _pick(rng, ("wood", "steel", "aluminum_6061"))),
-        Const("GAP", _span(rng, 30.0, 140.0, 20.0), "floor between the table and the bin"),
-        Const("BIN_SIZE", _span(rng, 110.0, 160.0, 15.0), "outer width and depth (mm)"),
-        Const("BIN_HEIGHT", _span(rng, 50.0, 90.0, 10.0)),
-        Const("BIN_WALL", _u(rng, 5.0, 10.0)),
-        Const("BIN_MATERIAL", _pick(rng, ("pla", "abs", "wood", "aluminum_6061"))),
-    ]
-
-
-def _funnel_to_cup(rng: Rng) -> list[Const]:
-    return [
-        *_common(rng, "funnel_to_cup", 300.0),
-        *_ball(rng, (10.0, 14.0), ("steel", "abs", "rubber", "pla")),
-        Const("FUNNEL_TOP", _u(rng, 54.0, 66.0), "inner radius of the funnel's mouth (mm)"),
-        Const("FUNNEL_HEIGHT", _span(rng, 45.0, 70.0, 8.0), "height of the conical part"),
-        Const("OUTLET_PLAY", _u(rng, 5.0, 9.0), "radial play of the ball in the outlet"),
-        Const("SPOUT", 20.0, "length of the outlet's straight spout"),
-        Const("FUNNEL_WALL", 3.0),
-        Const("LEG_RADIUS", 5.0),
-        Const("FUNNEL_MATERIAL", _pick(rng, ("abs", "pla", "aluminum_6061", "steel"))),
-        Const("CUP_RADIUS", _span(rng, 32.0, 44.0, 4.0), "outer radius of the cup (mm)"),
-        Const("CUP_HEIGHT", _span(rng, 40.0, 60.0, 8.0)),
-        Const("CUP_WALL", 4.0),
-        Const("CUP_MATERIAL", _pick(rng, ("pla", "abs", "wood", "aluminum_6061"))),
-    ]
-
-
-def _bowl_landing(rng: Rng) -> list[Const]:
-    return [
-        *_common(rng, "bowl_landing", 300.0),
-        *_ball(rng, (12.0, 18.0), ("steel", "abs", "rubber", "pla")),
-        Const("SHELF_HEIGHT", _span(rng, 130.0, 200.0, 20.0), "mm"),
-        Const("SHELF_TILT", _span(rng, 4.0, 9.0, 1.5), "degrees, down towards the bowl"),
-        Const("SHELF_LENGTH", _u(rng, 140.0, 180.0)),
-        Const("SHELF_MATERIAL", _pick(rng, ("aluminum_6061", "wood", "steel"))),
-        Const("BOWL_RADIUS", _span(rng, 55.0, 75.0, 8.0), "outer radius of the spherical bowl (mm)"),
-        Const("BOWL_WALL", 5.0),
-        Const("FOOT", 2.0, "how far the sphere is flattened where it stands on the floor"),
-        Const("BOWL_MATERIAL", _pick(rng, ("pla", "abs", "wood", "aluminum_6061"))),
-    ]
-
-
-_CHOOSERS: dict[str, Callable[[Rng], list[Const]]] = {
-    "shelf_to_bin": _shelf_to_bin,
-    "arch_tunnel": _arch_tunnel,
-    "peg_in_hole": _peg_in_hole,
-    "gap_pit": _gap_pit,
-    "step_up": _step_up,
-    "obstacle_field": _obstacle_field,
-    "lever_seesaw": _lever_seesaw,
-    "drawer_slide": _drawer_slide,
-    "flap_gate": _flap_gate,
-    "table_push": _table_push,
-    "funnel_to_cup": _funnel_to_cup,
-    "bowl_landing": _bowl_landing,
-}
 
 
 # --- Writing ---------------------------------------------------------------------
@@ -495,8 +146,8 @@ def _imports(code: str) -> str:
 
 def render_script(family: Family, consts: list[Const]) -> str:
     """Assemble a family's script from its constants; pure text, deterministic."""
-    code = templates.FRAME + templates.body(family.name)
-    head = Template(templates.HEAD).substitute(
+    code = _source.FRAME + _source.FILL_LANE + families.get(family.name).BODY
+    head = Template(_source.HEAD).substitute(
         title=family.name.replace("_", " ").capitalize(),
         tier=family.tier,
         family=family.name,
@@ -523,7 +174,7 @@ def _flatten(consts: list[Const]) -> dict[str, float | int | str]:
 
 def choose(family: str, rng: np.random.Generator) -> list[Const]:
     """Draw the structural choices of the named family (what its script's constants will be)."""
-    return _CHOOSERS[family](rng)
+    return families.get(family).choose(rng)
 
 
 def write_candidate(
@@ -535,8 +186,8 @@ def write_candidate(
     The same generator state always gives byte-identical script text.
     """
     if family is None:
-        families = select_families(theme, tier)
-        spec = families[int(rng.integers(len(families)))]
+        matching = select_families(theme, tier)
+        spec = matching[int(rng.integers(len(matching)))]
     else:
         spec = select_families(None, None, [family])[0]
     consts = choose(spec.name, rng)
@@ -548,7 +199,7 @@ def write_candidate(
         tier=spec.tier,
         script=render_script(spec, consts),
         choices=_flatten(consts),
-        solution=templates.solution(spec.name),
+        solution=families.solution(spec.name),
     )
 
 
