@@ -18,12 +18,11 @@ from benchgen.authors.offline import (
     FAMILIES,
     Candidate,
     NoFamilyMatches,
-    audit_script,
-    load_build,
     select_families,
     write_candidate,
 )
 from benchgen.scenario import Hinge, Slide
+from script_audit import audit_script, load_build
 
 FAMILY_NAMES = [f.name for f in FAMILIES]
 PYPROJECT = Path(benchgen.__file__).parents[2] / "pyproject.toml"

@@ -20,11 +20,12 @@ from build123d import Location, Solid, Vector
 
 from benchgen import toolkit
 from benchgen.authors import families
-from benchgen.authors.offline import load_build, write_candidate
+from benchgen.authors.offline import write_candidate
 from benchgen.materials import get_material
 from benchgen.scenario import Scenario, Zone
 from benchgen.scene import JointRecord
 from benchgen.solution import Design, PartView, PayloadView, SceneView
+from script_audit import load_build
 
 SPATIAL = ("shelf_to_bin", "gap_pit", "obstacle_field", "step_up", "arch_tunnel")
 ALLOWED_IMPORTS = {
