@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchgen.authors import templates
+from benchgen.authors import families
 from benchgen.authors.offline import (
     FAMILIES,
     NoFamilyMatches,
@@ -70,9 +70,9 @@ def test_families_by_name() -> None:
 
 def test_only_families_with_a_reference_are_dealt(monkeypatch: pytest.MonkeyPatch) -> None:
     """generate rejects a candidate without a reference solution, so such a family is not dealt."""
-    assert all(templates.solution(f.name) is not None for f in solvable_families(None, None))
-    real = templates.solution
-    monkeypatch.setattr(templates, "solution", lambda name: None if name == "gap_pit" else real(name))
+    assert all(families.solution(f.name) is not None for f in solvable_families(None, None))
+    real = families.solution
+    monkeypatch.setattr(families, "solution", lambda name: None if name == "gap_pit" else real(name))
     assert "gap_pit" not in {f.name for f in solvable_families(None, None)}
     with pytest.raises(NoFamilyMatches, match="gap_pit have none yet"):
         solvable_families(None, None, ["gap_pit"])

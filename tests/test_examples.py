@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import benchgen
-from benchgen.authors.offline import audit_script
 from benchgen.scenario import Hinge, Scenario, Slide
+from script_audit import audit_script
 
 EXAMPLES = Path(benchgen.__file__).parent / "examples"
 NAMES = ("concave_bin", "hinged_gate", "drawer_slide")

@@ -356,9 +356,9 @@ def test_a_run_deals_one_benchmark_per_family(tmp_path: Path) -> None:
     """Nine benchmarks from nine families are nine different families (issue 15): candidates
     are dealt in rounds over the families, the under-represented first, not drawn at random.
     Fewer checked seeds keep it quick; every candidate still goes through the whole pipeline."""
-    from benchgen.authors import offline, templates
+    from benchgen.authors import families, offline
 
-    names = [f.name for f in offline.FAMILIES if templates.solution(f.name) is not None][:9]
+    names = [f.name for f in offline.FAMILIES if families.solution(f.name) is not None][:9]
     assert len(names) == 9
     options = GenerateOptions(
         out=tmp_path / "ds", count=9, seed=11, workers=2, families=names, check=CheckOptions(seeds=2)

@@ -14,16 +14,17 @@ import numpy as np
 import pytest
 
 import benchgen
+from benchgen.authors.families import REGISTRY
 from benchgen.authors.offline import (
     FAMILIES,
     Candidate,
     NoFamilyMatches,
-    audit_script,
-    load_build,
     select_families,
     write_candidate,
 )
+from benchgen.materials import MATERIALS
 from benchgen.scenario import Hinge, Slide
+from script_audit import audit_script, load_build
 
 FAMILY_NAMES = [f.name for f in FAMILIES]
 PYPROJECT = Path(benchgen.__file__).parents[2] / "pyproject.toml"
@@ -37,6 +38,38 @@ def test_families_cover_tiers() -> None:
     assert len(FAMILIES) >= 8
     assert len(set(FAMILY_NAMES)) == len(FAMILY_NAMES)
     assert {f.tier for f in FAMILIES} >= {"spatial", "kinematic"}
+
+
+def test_registry_order_is_fixed() -> None:
+    """The author draws a family by its index, so the order is part of the output: new ones go last."""
+    assert FAMILY_NAMES[:12] == [
+        "shelf_to_bin",
+        "arch_tunnel",
+        "peg_in_hole",
+        "gap_pit",
+        "step_up",
+        "obstacle_field",
+        "lever_seesaw",
+        "drawer_slide",
+        "flap_gate",
+        "table_push",
+        "funnel_to_cup",
+        "bowl_landing",
+    ]
+    assert [m.FAMILY for m in REGISTRY.values()] == list(FAMILIES)
+
+
+@pytest.mark.parametrize("family", FAMILY_NAMES)
+def test_family_module_is_complete(family: str) -> None:
+    """Each family module has its entry, a chooser, a ``build`` body and a reference (or ``None``)."""
+    module = REGISTRY[family]
+    assert module.__name__ == f"benchgen.authors.families.{family}"
+    assert "\ndef build(seed: int, scale: float = 1.0) -> Scenario:\n" in module.BODY
+    assert module.SOLUTION is None or "\ndef design(view: SceneView) -> Design:" in module.SOLUTION
+    consts = module.choose(np.random.default_rng(0))
+    names = [c.name for c in consts]
+    assert len(set(names)) == len(names) and names[:3] == ["WIDTH", "DEPTH", "HEIGHT"]
+    assert all(c.value in MATERIALS for c in consts if c.name.endswith("MATERIAL"))
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import benchgen
-from benchgen.authors import templates
+from benchgen.authors import families
 
 FAMILIES = ["lever_seesaw", "drawer_slide", "flap_gate"]
 EXAMPLES = Path(benchgen.__file__).parent / "examples"
@@ -34,7 +34,7 @@ ALLOWED_IMPORTS = {
 def _sources() -> dict[str, str]:
     sources = {}
     for family in FAMILIES:
-        text = templates.solution(family)
+        text = families.solution(family)
         assert text is not None, f"{family} has no SOLUTION"
         sources[family] = text
     for name in EXAMPLE_SOLUTIONS:

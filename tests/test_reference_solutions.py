@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import benchgen
-from benchgen.authors import offline, templates
+from benchgen.authors import families, offline
 from benchgen.solving import EvaluateOptions, evaluate_solution
 
 UNSEEN_FIRST_SEED = 100
@@ -28,7 +28,7 @@ WITHOUT_REFERENCE = {"peg_in_hole"}
 
 
 def test_only_the_known_families_lack_a_reference() -> None:
-    missing = {f.name for f in offline.FAMILIES if templates.solution(f.name) is None}
+    missing = {f.name for f in offline.FAMILIES if families.solution(f.name) is None}
     assert missing == WITHOUT_REFERENCE
 
 
@@ -36,7 +36,7 @@ def test_only_the_known_families_lack_a_reference() -> None:
 @pytest.mark.parametrize("family", [f.name for f in offline.FAMILIES if f.name not in WITHOUT_REFERENCE])
 def test_reference_solves_unseen_seeds(family: str, tmp_path: Path) -> None:
     spec = next(f for f in offline.FAMILIES if f.name == family)
-    solution = templates.solution(family)
+    solution = families.solution(family)
     assert solution is not None
     script = tmp_path / "script.py"
     script.write_text(offline.render_script(spec, offline.choose(family, np.random.default_rng(AUTHOR_SEED))))

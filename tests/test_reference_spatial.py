@@ -19,12 +19,13 @@ import pytest
 from build123d import Location, Solid, Vector
 
 from benchgen import toolkit
-from benchgen.authors import templates
-from benchgen.authors.offline import load_build, write_candidate
+from benchgen.authors import families
+from benchgen.authors.offline import write_candidate
 from benchgen.materials import get_material
 from benchgen.scenario import Scenario, Zone
 from benchgen.scene import JointRecord
 from benchgen.solution import Design, PartView, PayloadView, SceneView
+from script_audit import load_build
 
 SPATIAL = ("shelf_to_bin", "gap_pit", "obstacle_field", "step_up", "arch_tunnel")
 ALLOWED_IMPORTS = {
@@ -39,7 +40,7 @@ ALLOWED_IMPORTS = {
 
 
 def _solution_module(family: str) -> dict[str, Any]:
-    source = templates.solution(family)
+    source = families.solution(family)
     assert source is not None, f"{family} has no reference solution"
     namespace: dict[str, Any] = {"__name__": f"reference_{family}"}
     exec(compile(source, f"<{family} solution>", "exec"), namespace)
@@ -141,7 +142,7 @@ def _assert_static_rules(scene: Scenario, design: Design) -> None:
 
 @pytest.mark.parametrize("family", SPATIAL)
 def test_solution_text_is_a_solution_file(family: str) -> None:
-    source = templates.solution(family)
+    source = families.solution(family)
     assert source is not None
     tree = ast.parse(source)
     assert ast.get_docstring(tree), "the reference explains its idea in a module docstring"
@@ -158,7 +159,7 @@ def test_solution_text_is_a_solution_file(family: str) -> None:
 @pytest.mark.parametrize("family", SPATIAL)
 def test_candidate_carries_the_reference(family: str) -> None:
     candidate = write_candidate(np.random.default_rng([0, 1]), theme=family)
-    assert candidate.solution == templates.solution(family)
+    assert candidate.solution == families.solution(family)
 
 
 @pytest.mark.e2e  # builds scenes and reference designs (~5 s each)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import random
 
-from build123d import Box, Pos, Sphere
+from build123d import Box, Cylinder, Pos, Rot, Sphere
 
-from benchgen.scenario import Constraints, Part, Payload, Scenario, Slide, Zone
+from benchgen.scenario import Constraints, Hinge, Part, Payload, Scenario, Slide, Zone
 
 WIDTH, DEPTH, HEIGHT = 640.0, 320.0, 280.0  # workspace at scale 1 (mm)
 GAP = 3.0  # running clearance between drawer and carcass
@@ -41,12 +41,29 @@ class Frame:
             abs(x1 - x0) * k, abs(y1 - y0) * k, abs(z1 - z0) * k
         )
 
+    def slab(
+        self, center: tuple[float, float, float], length: float, width: float, thick: float, tilt: float
+    ) -> Box:
+        """A box centred at ``center`` and tilted by ``tilt`` degrees about y (its +x end down)."""
+        k = self.k
+        return Pos(*self.point(*center)) * Rot(0, self.sx * tilt, 0) * Box(length * k, width * k, thick * k)
+
+    def post(self, x: float, y: float, radius: float, height: float) -> Cylinder:
+        """A vertical cylinder standing on the ground."""
+        return Pos(*self.point(x, y, height / 2)) * Cylinder(radius * self.k, height * self.k)
+
     def zone(self, x0: float, x1: float, y0: float, y1: float, z0: float, z1: float, name: str) -> Zone:
         a, b = sorted((self.sx * x0 * self.k, self.sx * x1 * self.k))
         return Zone(min=(a, y0 * self.k, z0 * self.k), max=(b, y1 * self.k, z1 * self.k), name=name)
 
+    def hinge_y(
+        self, anchor: tuple[float, float, float], axis_y: float, limits: tuple[float, float]
+    ) -> Hinge:
+        """A hinge about y; mirroring x flips the axis so the same range turns the mirrored way."""
+        return Hinge(anchor=self.point(*anchor), axis=(0.0, self.sx * axis_y, 0.0), range=limits)
+
     def slide_x(self, travel: tuple[float, float]) -> Slide:
-        """A slide along canonical +x; the range is a length, so it scales."""
+        """A slide along canonical +x; its range is a length, so it scales."""
         return Slide(axis=(self.sx, 0.0, 0.0), range=(travel[0] * self.k, travel[1] * self.k))
 
 

@@ -1,5 +1,35 @@
 """Family ``step_up``: lower a block released up high onto the landing at the top of a staircase."""
 
+from __future__ import annotations
+
+from benchgen.authors.families.base import Const, Family, Rng, common, pick, span
+
+FAMILY = Family(
+    name="step_up",
+    tier="spatial",
+    keywords=("stairs", "stair", "staircase", "step", "steps", "landing", "climb"),
+    summary="Lower a block released up high onto the landing at the top of a staircase.",
+)
+
+
+def choose(rng: Rng) -> list[Const]:
+    """Draw the structural choices (the script's constants); the order of draws is fixed."""
+    steps = int(rng.integers(2, 5))
+    run_hi = min(60.0, (300.0 - 140.0) / steps)
+    return [
+        *common(rng, 360.0),  # room to release the block high above the landing
+        Const("N_STEPS", steps, "including the landing"),
+        Const("STEP_RISE", span(rng, 25.0, 40.0, 4.0), "mm"),
+        Const("STEP_RUN", span(rng, 35.0, run_hi, 3.0)),
+        Const("LANDING_LENGTH", span(rng, 100.0, 140.0, 10.0)),
+        Const("STAIR_WIDTH", span(rng, 150.0, 240.0, 20.0)),
+        Const("STAIR_MATERIAL", pick(rng, ("wood", "steel", "aluminum_6061", "pla"))),
+        Const("BLOCK_SIZE", span(rng, 22.0, 34.0, 3.0), "payload cube side (mm)"),
+        # Not rubber: a rubber block (friction 1.0) only slides down slopes steeper than 45°.
+        Const("PAYLOAD_MATERIAL", pick(rng, ("abs", "pla", "wood", "steel"))),
+    ]
+
+
 BODY = '''
 
 def build(seed: int, scale: float = 1.0) -> Scenario:

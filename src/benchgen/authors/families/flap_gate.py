@@ -1,6 +1,33 @@
 """Family ``flap_gate``: push a ball through a one-way hinged flap into the pocket behind a wall."""
 
+from __future__ import annotations
+
 from importlib.resources import files
+
+from benchgen.authors.families.base import Const, Family, Rng, ball, common, pick, span, u
+
+FAMILY = Family(
+    name="flap_gate",
+    tier="kinematic",
+    keywords=("gate", "flap", "door", "hinge", "hinged", "one-way", "trapdoor", "wall"),
+    summary="Push a ball through a one-way hinged flap in a wall into the pocket behind it.",
+)
+
+
+def choose(rng: Rng) -> list[Const]:
+    """Draw the structural choices (the script's constants); the order of draws is fixed."""
+    return [
+        *common(rng, 300.0),
+        # Only a steel ball carries the momentum to swing a flap open; a rubber one stalls under it.
+        *ball(rng, (12.0, 18.0), ("steel",)),
+        Const("DOOR_WIDTH", span(rng, 85.0, 125.0, 10.0), "mm"),
+        Const("DOOR_HEIGHT", span(rng, 70.0, 100.0, 8.0)),
+        Const("FLAP_LEAN", u(rng, 8.0, 15.0), "degrees past vertical, onto the stop"),
+        Const("OPEN_LIMIT", u(rng, 60.0, 80.0), "degrees the flap can swing open"),
+        Const("FLAP_MATERIAL", pick(rng, ("wood", "pla"))),
+        Const("WALL_MATERIAL", pick(rng, ("wood", "steel", "aluminum_6061"))),
+    ]
+
 
 BODY = '''
 

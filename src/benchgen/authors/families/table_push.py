@@ -6,6 +6,45 @@ driven mechanism can deliver it: the reference pushes the ball off the table wit
 motorised slide and catches it in a chute that drops it into the bin.
 """
 
+from __future__ import annotations
+
+from benchgen.authors.families.base import Const, Family, Rng, ball, common, pick, span, u
+
+FAMILY = Family(
+    name="table_push",
+    tier="mechanism",
+    keywords=(
+        "push",
+        "pusher",
+        "motor",
+        "motorised",
+        "motorized",
+        "actuator",
+        "table",
+        "conveyor",
+        "mechanism",
+    ),
+    summary="A ball rests on a flat table; only a driven mechanism can move it into the bin beyond.",
+)
+
+
+def choose(rng: Rng) -> list[Const]:
+    """Draw the structural choices (the script's constants); the order of draws is fixed."""
+    return [
+        *common(rng, 300.0),
+        *ball(rng, (12.0, 20.0), ("steel", "abs", "rubber", "pla")),
+        Const("TABLE_HEIGHT", span(rng, 100.0, 170.0, 15.0), "mm"),
+        Const("TABLE_LENGTH", span(rng, 140.0, 200.0, 15.0)),
+        Const("TABLE_WIDTH", span(rng, 110.0, 180.0, 15.0)),
+        Const("TABLE_MATERIAL", pick(rng, ("wood", "steel", "aluminum_6061"))),
+        Const("GAP", span(rng, 30.0, 140.0, 20.0), "floor between the table and the bin"),
+        Const("BIN_SIZE", span(rng, 110.0, 160.0, 15.0), "outer width and depth (mm)"),
+        Const("BIN_HEIGHT", span(rng, 50.0, 90.0, 10.0)),
+        Const("BIN_WALL", u(rng, 5.0, 10.0)),
+        Const("BIN_MATERIAL", pick(rng, ("pla", "abs", "wood", "aluminum_6061"))),
+    ]
+
+
 BODY = '''
 
 def build(seed: int, scale: float = 1.0) -> Scenario:

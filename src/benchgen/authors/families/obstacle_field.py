@@ -1,5 +1,31 @@
 """Family ``obstacle_field``: thread a dropped payload through a field of posts into a kerbed pen."""
 
+from __future__ import annotations
+
+from benchgen.authors.families.base import Const, Family, Rng, common, pick, span, u
+
+FAMILY = Family(
+    name="obstacle_field",
+    tier="spatial",
+    keywords=("obstacle", "obstacles", "field", "posts", "clutter", "avoid", "pen", "maze"),
+    summary="Thread a dropped payload past posts and blocks into a kerbed pen on the floor.",
+)
+
+
+def choose(rng: Rng) -> list[Const]:
+    """Draw the structural choices (the script's constants); the order of draws is fixed."""
+    return [
+        *common(rng, 300.0, min_obstacles=2, tall_obstacles=True),
+        # A ball: a sliding block cannot be carried this far this low (it needs slopes past ~30°).
+        Const("PAYLOAD_KIND", "ball"),
+        Const("PAYLOAD_SIZE", span(rng, 22.0, 36.0, 3.0), "ball diameter or cube side (mm)"),
+        Const("PAYLOAD_MATERIAL", pick(rng, ("steel", "abs", "pla", "rubber", "wood"))),
+        Const("PEN_SIZE", span(rng, 100.0, 160.0, 15.0), "outer side of the square pen (mm)"),
+        Const("KERB_HEIGHT", u(rng, 25.0, 45.0)),
+        Const("PEN_MATERIAL", pick(rng, ("abs", "wood", "steel"))),
+    ]
+
+
 BODY = '''
 
 def build(seed: int, scale: float = 1.0) -> Scenario:

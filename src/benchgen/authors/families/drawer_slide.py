@@ -1,6 +1,33 @@
 """Family ``drawer_slide``: land a ball in a half-open drawer that slides freely on its runners."""
 
+from __future__ import annotations
+
 from importlib.resources import files
+
+from benchgen.authors.families.base import Const, Family, Rng, ball, common, pick, span, u
+
+FAMILY = Family(
+    name="drawer_slide",
+    tier="kinematic",
+    keywords=("drawer", "slide", "slider", "rail", "runner", "prismatic", "cabinet"),
+    summary="Land a ball in a half-open drawer that slides freely on its runners in a cabinet.",
+)
+
+
+def choose(rng: Rng) -> list[Const]:
+    """Draw the structural choices (the script's constants); the order of draws is fixed."""
+    return [
+        *common(rng, 280.0),
+        *ball(rng, (10.0, 18.0), ("steel", "abs", "rubber", "pla")),
+        Const("DRAWER_LENGTH", span(rng, 160.0, 200.0, 10.0), "mm"),
+        Const("DRAWER_WIDTH", span(rng, 120.0, 170.0, 15.0)),
+        Const("DRAWER_HEIGHT", span(rng, 45.0, 75.0, 8.0)),
+        Const("PULL_OUT", span(rng, 90.0, 130.0, 10.0), "how far the drawer stands open"),
+        Const("EXTRA_PULL", u(rng, 10.0, 40.0), "further travel outwards before the stop"),
+        Const("CARCASS_MATERIAL", pick(rng, ("wood", "steel", "aluminum_6061"))),
+        Const("DRAWER_MATERIAL", pick(rng, ("wood", "pla", "abs"))),
+    ]
+
 
 BODY = '''
 

@@ -1,5 +1,33 @@
 """Family ``shelf_to_bin``: a ball rolls off a sloped launch shelf; deliver it into an open bin."""
 
+from __future__ import annotations
+
+from benchgen.authors.families.base import Const, Family, Rng, ball, common, pick, span, u
+
+FAMILY = Family(
+    name="shelf_to_bin",
+    tier="spatial",
+    keywords=("shelf", "bin", "container", "concave", "ramp", "roll", "ball", "chute"),
+    summary="A ball rolls off a sloped launch shelf; deliver it into an open bin on the floor.",
+)
+
+
+def choose(rng: Rng) -> list[Const]:
+    """Draw the structural choices (the script's constants); the order of draws is fixed."""
+    return [
+        *common(rng, 300.0),
+        *ball(rng, (12.0, 20.0), ("steel", "abs", "rubber", "pla")),
+        Const("SHELF_HEIGHT", span(rng, 130.0, 200.0, 20.0), "mm"),
+        Const("SHELF_TILT", span(rng, 4.0, 9.0, 1.5), "degrees, down towards the bin"),
+        Const("SHELF_LENGTH", u(rng, 140.0, 180.0)),
+        Const("SHELF_MATERIAL", pick(rng, ("aluminum_6061", "wood", "steel"))),
+        Const("BIN_SIZE", span(rng, 110.0, 160.0, 15.0), "outer width and depth (mm)"),
+        Const("BIN_HEIGHT", span(rng, 50.0, 90.0, 10.0)),
+        Const("BIN_WALL", u(rng, 5.0, 10.0)),
+        Const("BIN_MATERIAL", pick(rng, ("pla", "abs", "wood", "aluminum_6061"))),
+    ]
+
+
 BODY = '''
 
 def build(seed: int, scale: float = 1.0) -> Scenario:

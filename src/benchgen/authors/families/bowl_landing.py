@@ -1,5 +1,33 @@
 """Family ``bowl_landing``: a ball rolls off a sloped shelf; land it in a round-bottomed bowl."""
 
+from __future__ import annotations
+
+from benchgen.authors.families.base import Const, Family, Rng, ball, common, pick, span, u
+
+FAMILY = Family(
+    name="bowl_landing",
+    tier="spatial",
+    keywords=("bowl", "dish", "basin", "round", "curved", "land", "landing", "shelf", "roll", "ball"),
+    summary="A ball rolls off a sloped shelf; land it in a round-bottomed bowl on the floor.",
+)
+
+
+def choose(rng: Rng) -> list[Const]:
+    """Draw the structural choices (the script's constants); the order of draws is fixed."""
+    return [
+        *common(rng, 300.0),
+        *ball(rng, (12.0, 18.0), ("steel", "abs", "rubber", "pla")),
+        Const("SHELF_HEIGHT", span(rng, 130.0, 200.0, 20.0), "mm"),
+        Const("SHELF_TILT", span(rng, 4.0, 9.0, 1.5), "degrees, down towards the bowl"),
+        Const("SHELF_LENGTH", u(rng, 140.0, 180.0)),
+        Const("SHELF_MATERIAL", pick(rng, ("aluminum_6061", "wood", "steel"))),
+        Const("BOWL_RADIUS", span(rng, 55.0, 75.0, 8.0), "outer radius of the spherical bowl (mm)"),
+        Const("BOWL_WALL", 5.0),
+        Const("FOOT", 2.0, "how far the sphere is flattened where it stands on the floor"),
+        Const("BOWL_MATERIAL", pick(rng, ("pla", "abs", "wood", "aluminum_6061"))),
+    ]
+
+
 BODY = '''
 
 def build(seed: int, scale: float = 1.0) -> Scenario:

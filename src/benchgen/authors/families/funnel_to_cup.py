@@ -1,5 +1,36 @@
 """Family ``funnel_to_cup``: a funnel on three legs empties into a cup; get a dropped ball into the cup."""
 
+from __future__ import annotations
+
+from benchgen.authors.families.base import Const, Family, Rng, ball, common, pick, span, u
+
+FAMILY = Family(
+    name="funnel_to_cup",
+    tier="spatial",
+    keywords=("funnel", "cup", "cone", "outlet", "drop", "pour", "hopper", "round", "curved"),
+    summary="A ball is released in mid-air; get it into a funnel on legs that empties into a cup.",
+)
+
+
+def choose(rng: Rng) -> list[Const]:
+    """Draw the structural choices (the script's constants); the order of draws is fixed."""
+    return [
+        *common(rng, 300.0),
+        *ball(rng, (10.0, 14.0), ("steel", "abs", "rubber", "pla")),
+        Const("FUNNEL_TOP", u(rng, 54.0, 66.0), "inner radius of the funnel's mouth (mm)"),
+        Const("FUNNEL_HEIGHT", span(rng, 45.0, 70.0, 8.0), "height of the conical part"),
+        Const("OUTLET_PLAY", u(rng, 5.0, 9.0), "radial play of the ball in the outlet"),
+        Const("SPOUT", 20.0, "length of the outlet's straight spout"),
+        Const("FUNNEL_WALL", 3.0),
+        Const("LEG_RADIUS", 5.0),
+        Const("FUNNEL_MATERIAL", pick(rng, ("abs", "pla", "aluminum_6061", "steel"))),
+        Const("CUP_RADIUS", span(rng, 32.0, 44.0, 4.0), "outer radius of the cup (mm)"),
+        Const("CUP_HEIGHT", span(rng, 40.0, 60.0, 8.0)),
+        Const("CUP_WALL", 4.0),
+        Const("CUP_MATERIAL", pick(rng, ("pla", "abs", "wood", "aluminum_6061"))),
+    ]
+
+
 BODY = '''
 
 def build(seed: int, scale: float = 1.0) -> Scenario:

@@ -1,14 +1,17 @@
-"""Source templates the offline author assembles into scenario scripts.
+"""The shared source of every generated script, around one family's ``BODY``.
 
-A generated script is: ``HEAD`` (docstring, imports, the author's constants), the
-shared helpers ``FRAME`` and ``FILL_LANE``, then one family's ``BODY`` (its ``build``).
-Bodies are plain Python that refer to the constants by name, so the author only ever
-writes the constants block; everything else is fixed, reviewed code.
+A generated script is: ``HEAD`` (docstring, imports, the author's constants), the shared
+helpers ``FRAME`` (the :class:`Frame` that maps canonical millimetres into the world) and
+``FILL_LANE`` (obstacles and a pit between start and goal), then the family's ``BODY``
+(its ``build``). Bodies are plain Python that refer to the constants by name, so the author
+only ever writes the constants block; everything else is fixed, reviewed code.
+
+Every script carries its own copy of ``FRAME`` so it runs standalone, and so do the
+bundled examples (``benchgen/examples``); ``tests/test_frame_copies.py`` holds every copy
+to this one.
 """
 
 from __future__ import annotations
-
-from importlib import import_module
 
 HEAD = '''"""$title ($tier tier), written by the benchgen offline author (family `$family`).
 
@@ -73,7 +76,9 @@ class Frame:
     def slide_x(self, travel: tuple[float, float]) -> Slide:
         """A slide along canonical +x; its range is a length, so it scales."""
         return Slide(axis=(self.sx, 0.0, 0.0), range=(travel[0] * self.k, travel[1] * self.k))
+'''
 
+FILL_LANE = '''
 
 def fill_lane(
     f: Frame, rng: random.Random, x0: float, x1: float, params: dict[str, float]
@@ -108,21 +113,3 @@ def fill_lane(
         parts.append(Part(name, shape, material=OBSTACLE_MATERIAL))
     return parts, zones
 '''
-
-
-def body(family: str) -> str:
-    """The ``build`` function source of one family (``templates/<family>.py``, constant ``BODY``)."""
-    module = import_module(f"{__name__}.{family}")
-    text: str = module.BODY
-    return text
-
-
-def solution(family: str) -> str | None:
-    """The reference ``solution.py`` source of one family (constant ``SOLUTION``), if it has one.
-
-    A reference solution is a complete file: it reads only the :class:`benchgen.solution.SceneView`
-    it is given, never the family's constants, so it shows that every variant can be solved.
-    """
-    module = import_module(f"{__name__}.{family}")
-    text: str | None = getattr(module, "SOLUTION", None)
-    return text

@@ -1,5 +1,32 @@
 """Family ``peg_in_hole``: drop a peg, upright, into a blind hole in a socket block."""
 
+from __future__ import annotations
+
+from benchgen.authors.families.base import Const, Family, Rng, common, pick, span, u
+
+FAMILY = Family(
+    name="peg_in_hole",
+    tier="spatial",
+    keywords=("peg", "hole", "socket", "insertion", "fit", "clearance", "assembly"),
+    summary="Seat a dropped peg upright in a blind hole of a socket block with little radial play.",
+)
+
+
+def choose(rng: Rng) -> list[Const]:
+    """Draw the structural choices (the script's constants); the order of draws is fixed."""
+    return [
+        *common(rng, 300.0),
+        Const("PEG_RADIUS", span(rng, 7.0, 13.0, 1.5), "mm"),
+        Const("PEG_LENGTH", span(rng, 40.0, 60.0, 5.0)),
+        Const("HOLE_CLEARANCE", u(rng, 1.5, 5.0), "radial play (mm)"),
+        Const("HOLE_DEPTH_FRACTION", round(float(rng.uniform(0.6, 0.8)), 2), "of the socket height"),
+        Const("SOCKET_SIZE", span(rng, 80.0, 130.0, 15.0)),
+        Const("SOCKET_HEIGHT", span(rng, 50.0, 80.0, 8.0)),
+        Const("SOCKET_MATERIAL", pick(rng, ("steel", "aluminum_6061", "wood", "abs"))),
+        Const("PAYLOAD_MATERIAL", pick(rng, ("steel", "aluminum_6061", "pla"))),
+    ]
+
+
 BODY = '''
 
 def build(seed: int, scale: float = 1.0) -> Scenario:
@@ -58,3 +85,5 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
         params=params,
     )
 '''
+
+SOLUTION = None  # no reference yet: generate does not deal this family

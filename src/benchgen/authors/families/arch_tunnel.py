@@ -1,5 +1,33 @@
 """Family ``arch_tunnel``: route a dropped block through an arch in a wall into a pocket behind it."""
 
+from __future__ import annotations
+
+from benchgen.authors.families.base import Const, Family, Rng, common, pick, span, u
+
+FAMILY = Family(
+    name="arch_tunnel",
+    tier="spatial",
+    keywords=("arch", "tunnel", "wall", "opening", "doorway", "block", "pocket"),
+    summary="Route a dropped block through an arched opening in a wall into a kerbed pocket behind it.",
+)
+
+
+def choose(rng: Rng) -> list[Const]:
+    """Draw the structural choices (the script's constants); the order of draws is fixed."""
+    return [
+        *common(rng, 300.0),
+        Const("WALL_THICKNESS", u(rng, 12.0, 24.0)),
+        Const("WALL_HEIGHT", span(rng, 170.0, 240.0, 20.0)),
+        Const("WALL_MATERIAL", pick(rng, ("wood", "steel", "aluminum_6061", "pla"))),
+        # Wide and tall enough for a chute carrying the block to pass through.
+        Const("OPENING_WIDTH", span(rng, 95.0, 130.0, 15.0), "mm"),
+        Const("OPENING_HEIGHT", span(rng, 75.0, 100.0, 10.0)),
+        Const("ARCH_TOP", bool(rng.random() < 0.6), "round the opening's top into an arch"),
+        Const("BLOCK_SIZE", span(rng, 22.0, 34.0, 3.0), "payload cube side (mm)"),
+        Const("PAYLOAD_MATERIAL", pick(rng, ("abs", "pla", "wood", "aluminum_6061"))),
+    ]
+
+
 BODY = '''
 
 def build(seed: int, scale: float = 1.0) -> Scenario:

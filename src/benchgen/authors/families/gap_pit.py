@@ -1,5 +1,30 @@
 """Family ``gap_pit``: carry a ball across a forbidden pit from a high ledge to a lower one."""
 
+from __future__ import annotations
+
+from benchgen.authors.families.base import Const, Family, Rng, ball, common, pick, span
+
+FAMILY = Family(
+    name="gap_pit",
+    tier="spatial",
+    keywords=("gap", "pit", "chasm", "bridge", "ledge", "forbidden", "cross"),
+    summary="Carry a ball that rolls off a high ledge across a forbidden pit onto a lower ledge.",
+)
+
+
+def choose(rng: Rng) -> list[Const]:
+    """Draw the structural choices (the script's constants); the order of draws is fixed."""
+    return [
+        *common(rng, 300.0, pit=False),
+        *ball(rng, (12.0, 20.0), ("steel", "abs", "rubber")),
+        Const("START_LEDGE_HEIGHT", span(rng, 140.0, 190.0, 15.0), "mm"),
+        Const("DECK_TILT", span(rng, 4.0, 9.0, 1.5), "degrees, down towards the gap"),
+        Const("GAP", span(rng, 180.0, 260.0, 20.0), "from the start ledge's lip to the far ledge"),
+        Const("FAR_LEDGE_HEIGHT", span(rng, 60.0, 110.0, 15.0)),
+        Const("LEDGE_MATERIAL", pick(rng, ("wood", "steel", "aluminum_6061"))),
+    ]
+
+
 BODY = '''
 
 def build(seed: int, scale: float = 1.0) -> Scenario:

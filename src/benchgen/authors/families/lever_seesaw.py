@@ -1,5 +1,31 @@
 """Family ``lever_seesaw``: a hinged plank on a post tips a ball into a bin, or back at you."""
 
+from __future__ import annotations
+
+from benchgen.authors.families.base import Const, Family, Rng, ball, common, pick, span, u
+
+FAMILY = Family(
+    name="lever_seesaw",
+    tier="kinematic",
+    keywords=("lever", "seesaw", "see-saw", "plank", "pivot", "hinge", "hinged", "tipping", "balance"),
+    summary="A hinged plank on a post, resting on its stop, tips a ball into a bin or back at you.",
+)
+
+
+def choose(rng: Rng) -> list[Const]:
+    """Draw the structural choices (the script's constants); the order of draws is fixed."""
+    return [
+        *common(rng, 300.0),
+        *ball(rng, (12.0, 20.0), ("steel", "abs", "rubber")),
+        Const("POST_HEIGHT", span(rng, 110.0, 150.0, 10.0), "mm"),
+        Const("POST_MATERIAL", pick(rng, ("steel", "wood", "aluminum_6061"))),
+        Const("PLANK_LENGTH", span(rng, 200.0, 240.0, 10.0)),
+        Const("PLANK_TILT", span(rng, 8.0, 14.0, 2.0), "degrees, resting on the stop, goal end down"),
+        Const("PIVOT_OFFSET", u(rng, 20.0, 40.0), "pivot's distance from mid-plank, towards the start"),
+        Const("PLANK_MATERIAL", pick(rng, ("wood", "pla", "aluminum_6061"))),
+    ]
+
+
 BODY = '''
 
 def build(seed: int, scale: float = 1.0) -> Scenario:
