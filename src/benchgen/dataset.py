@@ -48,6 +48,7 @@ from fsspec.spec import AbstractFileSystem
 from pydantic import BaseModel, Field
 from pydantic_core import from_json
 
+from benchgen.errors import InfrastructureError, UsageError
 from benchgen.settings import default_cache_dir
 
 if TYPE_CHECKING:
@@ -155,15 +156,15 @@ def fresh_dir(path: Path) -> Path:
     return path
 
 
-class IndexChanged(RuntimeError):
+class IndexChanged(InfrastructureError, RuntimeError):
     """The compacted index was replaced while it was being read (a compaction finished)."""
 
 
-class NotADataset(FileNotFoundError):
+class NotADataset(UsageError, FileNotFoundError):
     """The location exists (or may) but holds no benchgen index."""
 
 
-class LeaseHeld(RuntimeError):
+class LeaseHeld(UsageError, RuntimeError):
     """Another process is writing this dataset (one writer per dataset)."""
 
 

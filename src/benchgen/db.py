@@ -49,6 +49,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from benchgen.errors import InfrastructureError
 from benchgen.retry import ConfigurationError, RetriesExhausted, RetryPolicy, call_with_retries
 
 SESSION_STATUSES = ("planning", "executing", "validating", "accepted", "rejected", "abandoned")
@@ -135,12 +136,16 @@ class RejectionRecord(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
-class DatabaseUnavailable(RuntimeError):
+class DatabaseUnavailable(InfrastructureError, RuntimeError):
     """The metadata database could not be reached, even after retries."""
+
+    kind = "database"
 
 
 class DatabaseConfigError(ConfigurationError):
     """The database URL, driver or credentials are wrong, or the server never answered."""
+
+    kind = "database"
 
 
 _REJECTED_CREDENTIALS = re.compile(

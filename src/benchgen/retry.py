@@ -19,6 +19,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from benchgen.errors import InfrastructureError, UsageError
+
 T = TypeVar("T")
 
 
@@ -50,14 +52,14 @@ class RetryPolicy(BaseModel):
         return cls.model_validate(values)
 
 
-class ConfigurationError(Exception):
+class ConfigurationError(UsageError):
     """A setting is wrong (credentials, host, port, URL, scheme): retrying cannot help.
 
     The message is one line that names the setting to fix.
     """
 
 
-class RetriesExhausted(RuntimeError):
+class RetriesExhausted(InfrastructureError, RuntimeError):
     """Every try of a call failed; ``__cause__`` is the last error."""
 
     def __init__(self, what: str, attempts: int, last: BaseException) -> None:

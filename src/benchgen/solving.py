@@ -27,6 +27,7 @@ from benchgen.check import (
     decomposition_cache,
     scene_collision_geometry,
 )
+from benchgen.errors import UsageError
 from benchgen.evaluate import (
     EvaluateSettings,
     EvaluationReport,
@@ -42,7 +43,7 @@ from benchgen.verdict import CheckFailure, Deadline
 Progress = Callable[[str], None]
 
 
-class BenchmarkError(Exception):
+class BenchmarkError(UsageError):
     """The target does not build valid variants, so no solution can be scored against it (misuse)."""
 
 

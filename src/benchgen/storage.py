@@ -40,6 +40,7 @@ from fsspec.asyn import AsyncFileSystem, sync
 from fsspec.spec import AbstractFileSystem
 from pydantic import BaseModel, Field
 
+from benchgen.errors import UsageError
 from benchgen.retry import ConfigurationError, RetryPolicy
 from benchgen.settings import default_cache_dir
 
@@ -55,24 +56,40 @@ _DENIED_CODES = {"AccessDenied", "403", "AllAccessDisabled", "Forbidden"}
 _MISSING_CODES = {"NoSuchBucket", "NoSuchKey", "404"}
 
 
-class StoreError(Exception):
-    """A dataset location cannot be used; the message is one line that says why."""
+class StoreError(UsageError):
+    """A dataset location cannot be used; the message is one line that says why.
+
+    A usage error (exit 2): a store error surfaces from the first, unretried contact with
+    the store (see :mod:`benchgen.retry`), when a location that never answered is
+    misconfigured until proven otherwise. Failures after that are retried and end as
+    :class:`~benchgen.retry.RetriesExhausted` (an infrastructure error, exit 1).
+    """
+
+    kind = "storage"
 
 
 class StoreConfigError(StoreError, ConfigurationError):
     """Malformed URL, unknown scheme, missing bucket, invalid endpoint or rejected credentials."""
 
+    kind = "misconfigured"
+
 
 class StoreNotFound(StoreError, FileNotFoundError):
     """The bucket (or the dataset) does not exist."""
+
+    kind = "not found"
 
 
 class StoreAccessDenied(StoreError, PermissionError):
     """The credentials are valid but not allowed to do this."""
 
+    kind = "access denied"
+
 
 class StoreUnreachable(StoreError, ConnectionError):
     """No answer from the store: unknown host, connection refused, time-out."""
+
+    kind = "unreachable"
 
 
 class StorageSettings(BaseModel):

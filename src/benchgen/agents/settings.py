@@ -7,13 +7,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from benchgen.check import CheckOptions
+from benchgen.errors import UsageError
 
 Role = Literal["planner", "coder", "reviewer"]
 ROLES: tuple[Role, ...] = ("planner", "coder", "reviewer")
 Status = Literal["approved", "rejected", "budget_exhausted", "failed"]
 
 
-class AgentConfigError(ValueError):
+class AgentConfigError(UsageError, ValueError):
     """The agent author cannot start: bad model string, missing package or API key, unknown session."""
 
 

@@ -26,6 +26,7 @@ from build123d import Location
 from pydantic import BaseModel, Field
 
 from benchgen.authors import templates
+from benchgen.errors import UsageError
 from benchgen.materials import MATERIALS
 from benchgen.scenario import Scenario, Zone
 
@@ -129,7 +130,7 @@ FAMILIES: tuple[Family, ...] = (
 _STOPWORDS = frozenset({"the", "and", "for", "with", "into", "onto", "from", "that", "this", "its", "off"})
 
 
-class NoFamilyMatches(ValueError):
+class NoFamilyMatches(UsageError, ValueError):
     """No family matches the requested theme and tier; the message lists what exists."""
 
 
