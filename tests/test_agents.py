@@ -906,7 +906,8 @@ def seed_review(dataset: Path, settings: AgentSettings, session_id: str = REVIEW
     scene and 24 of the solved scene plus a rollout poster in its workspace."""
     from PIL import Image
 
-    from benchgen.agents.graph import CHECKPOINT_FILE, SessionRunner, open_checkpointer
+    from benchgen.agents.graph import SessionRunner
+    from benchgen.checkpoints import CHECKPOINT_FILE, open_checkpointer
 
     sha, solution_sha = sha256_text(GOOD), sha256_text(SOLUTION)
     runner = SessionRunner(settings, dataset.resolve(), session_id, _never_check)

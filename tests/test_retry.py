@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
 
 from benchgen.retry import RetriesExhausted, RetryPolicy, call_with_retries
 
@@ -70,21 +69,3 @@ def test_one_attempt_means_no_retry() -> None:
     with pytest.raises(RetriesExhausted):
         call_with_retries(action, "x", RetryPolicy(attempts=1), lambda e: True, sleep=lambda s: None)
     assert action.calls == 1
-
-
-def test_policy_from_env_overrides_only_what_is_set() -> None:
-    env = {"DEMO_ATTEMPTS": "3", "DEMO_MAX_DELAY_S": "2.5", "DEMO_BASE_DELAY_S": "", "OTHER_ATTEMPTS": "9"}
-    policy = RetryPolicy.from_env("DEMO", env)
-    assert policy == RetryPolicy(attempts=3, base_delay_s=0.5, max_delay_s=2.5)
-    assert RetryPolicy.from_env("NONE", {}) == RetryPolicy()
-
-
-def test_policy_from_env_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BENCHGEN_TEST_RETRY_ATTEMPTS", "2")
-    assert RetryPolicy.from_env("BENCHGEN_TEST_RETRY").attempts == 2
-
-
-@pytest.mark.parametrize("env", [{"P_ATTEMPTS": "0"}, {"P_BASE_DELAY_S": "-1"}, {"P_ATTEMPTS": "many"}])
-def test_invalid_policy_settings_are_refused(env: dict[str, str]) -> None:
-    with pytest.raises(ValidationError):
-        RetryPolicy.from_env("P", env)

@@ -624,17 +624,64 @@ def test_checkpointer_on_postgres(services: Services) -> None:
     """The agent author's LangGraph checkpoints can live in the same PostgreSQL server."""
     from langgraph.graph import END, START, StateGraph
 
-    from benchgen.checkpoints import open_checkpointer
+    from benchgen.checkpoints import has_thread, open_checkpointer
 
     graph = StateGraph(_Counter)
     graph.add_node("step", lambda state: {"n": 1})
     graph.add_edge(START, "step")
     graph.add_edge("step", END)
-    thread = {"configurable": {"thread_id": uuid.uuid4().hex}}
+    thread_id = uuid.uuid4().hex
+    thread = {"configurable": {"thread_id": thread_id}}
+    assert not has_thread(services.pg_url, thread_id)
     with open_checkpointer(services.pg_url) as saver:
         graph.compile(checkpointer=saver).invoke({"n": 1}, thread)  # type: ignore[arg-type]
     with open_checkpointer(services.pg_url) as saver:
         assert graph.compile(checkpointer=saver).get_state(thread).values == {"n": 2}  # type: ignore[arg-type]
+    assert has_thread(services.pg_url, thread_id)
+
+
+@pytest.mark.e2e  # PostgreSQL and a stub LLM server on loopback
+def test_agent_sessions_checkpoint_to_the_db_server(
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``generate --author agent --db postgresql://...`` checkpoints its sessions in that server:
+    the session runs, is found and resumes through the same code as production (AgentSettings.checkpoints),
+    and no SQLite file appears beside the dataset."""
+    from benchgen.agents import AgentSettings, run_agent_session, session_exists
+    from stub_llm import StubLLM, call, say
+
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    vague = "# Idea\nA ball and some levers.\n"
+    replies = [
+        call("planner", "write_file", file_path="/plan.md", content=vague),
+        say("planner", "done"),
+    ]
+
+    def never_check(*args: Any) -> Any:
+        raise AssertionError("no script is checked in this session")
+
+    session_id = f"pg-{uuid.uuid4().hex[:8]}"
+    with StubLLM(replies) as server:
+        settings = AgentSettings(
+            model="openai:stub-model",
+            base_url=server.base_url,
+            max_retries=0,
+            max_plan_attempts=1,
+            checkpoints=services.pg_url,
+        )
+        outcome = run_agent_session(
+            "levers", None, settings, tmp_path, session_id=session_id, checker=never_check
+        )
+        assert outcome.status == "failed" and "no acceptable plan" in outcome.reason
+        assert session_exists(tmp_path, session_id, services.pg_url)
+        assert not session_exists(tmp_path, session_id)  # nothing in the SQLite default
+        assert not (tmp_path / "checkpoints.sqlite").exists()
+        resumed = run_agent_session(
+            None, None, settings, tmp_path, session_id=session_id, resume=True, checker=never_check
+        )
+    assert resumed.status == "failed" and resumed.reason == outcome.reason
+    assert resumed.plan == vague
 
 
 def test_scratch_round_trip_of_a_remote_task(tmp_path: Path) -> None:

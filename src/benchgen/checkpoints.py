@@ -2,8 +2,14 @@
 
 ``open_checkpointer(target)`` takes a SQLite file path (``DIR/checkpoints.sqlite``), a
 ``sqlite:///`` URL, or a ``postgresql://`` URL (``postgresql+psycopg://`` is accepted,
-the same URLs as ``--db``). PostgreSQL uses a connection pool that checks connections
-before handing them out, so a database restart between two graph nodes is survived.
+the same URLs as ``--db``). :func:`checkpoint_target` says which one an agent session uses:
+``benchgen generate --author agent --db postgresql://...`` keeps the checkpoints in that
+server (the same database as the metadata), any other run in ``DIR/checkpoints.sqlite``
+beside the dataset.
+
+SQLite runs in WAL mode with a generous busy timeout, so several sessions (processes) can
+share one dataset's file. PostgreSQL uses a connection pool that checks connections before
+handing them out, so a database restart between two graph nodes is survived.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 POSTGRES_PREFIXES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+CHECKPOINT_FILE = "checkpoints.sqlite"
+"""The SQLite checkpoint file in a dataset directory (or a remote dataset's local directory)."""
 
 
 def is_postgres(target: str | os.PathLike[str]) -> bool:
@@ -28,6 +36,19 @@ def is_postgres(target: str | os.PathLike[str]) -> bool:
 def libpq_url(url: str) -> str:
     """A SQLAlchemy-style PostgreSQL URL as libpq understands it (no ``+driver``)."""
     return "postgresql://" + url.split("://", 1)[1]
+
+
+def checkpoint_target(dataset_dir: Path, db_url: str | None = None) -> str | Path:
+    """Where an agent session's checkpoints go: the PostgreSQL server of ``db_url`` (``--db``),
+    otherwise ``dataset_dir/checkpoints.sqlite``."""
+    if db_url is not None and is_postgres(db_url):
+        return db_url
+    return dataset_dir.resolve() / CHECKPOINT_FILE
+
+
+def _sqlite_path(target: str | os.PathLike[str]) -> Path:
+    text = os.fspath(target)
+    return Path(text.removeprefix("sqlite:///")) if text.startswith("sqlite:///") else Path(text)
 
 
 @contextmanager
@@ -56,10 +77,18 @@ def open_checkpointer(
         return
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    text = os.fspath(target)
-    path = Path(text.removeprefix("sqlite:///")) if text.startswith("sqlite:///") else Path(text)
+    path = _sqlite_path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with closing(sqlite3.connect(str(path), check_same_thread=False)) as conn:
+    with closing(sqlite3.connect(str(path), check_same_thread=False, timeout=60.0)) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
         sqlite_saver = SqliteSaver(conn)
         sqlite_saver.setup()
         yield sqlite_saver
+
+
+def has_thread(target: str | os.PathLike[str], thread_id: str) -> bool:
+    """Whether ``target`` holds a checkpoint of ``thread_id`` (a missing SQLite file is not created)."""
+    if not is_postgres(target) and not _sqlite_path(target).is_file():
+        return False
+    with open_checkpointer(target, max_connections=1) as saver:
+        return saver.get_tuple({"configurable": {"thread_id": thread_id}}) is not None

@@ -1,35 +1,109 @@
-"""The ``benchgen`` command line: ``check``, ``doctor`` and (in later modules) dataset commands.
+"""The ``benchgen`` command line: ``check``, ``evaluate``, ``generate`` and the dataset commands.
 
 Exit codes: 0 accepted/success, 1 rejected/failure, 2 the command itself was misused.
+
+Errors are mapped to exit codes in one place, by class (:class:`BenchgenApp`): a
+:class:`~benchgen.errors.UsageError` prints one line and exits 2, an
+:class:`~benchgen.errors.InfrastructureError` (or an operating-system error) prints one line
+and exits 1. Commands that give a verdict (``check``, ``evaluate``) keep exit 1 for a negative
+verdict, so there an error that leaves no verdict exits 2 whatever its class. Commands raise
+errors; they do not print them or choose exit codes for them.
+
+Each command reads the environment once (:meth:`benchgen.settings.Settings.from_env`) and
+passes the settings down.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from benchgen import __version__
+from benchgen.errors import BenchgenError, InfrastructureError, UsageError
+from benchgen.executors import ExecutorKind
+from benchgen.scenario import Tier
+from benchgen.settings import Settings
 
-app = typer.Typer(
+AuthorKind = Literal["offline", "agent"]
+"""``GenerateOptions.author`` (:data:`benchgen.generate.AuthorKind`, which takes seconds to
+import; a test keeps the two equal)."""
+
+MISUSE = UsageError.exit_code
+NO_VERDICT = MISUSE
+"""Exit status of ``check`` / ``evaluate`` when an error leaves no verdict (1 is "rejected")."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _stderr() -> Console:
+    return Console(stderr=True)
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for the user: ``<kind>: <message>`` when the error has a kind."""
+    kind = getattr(exc, "kind", "")
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{kind}: {text}" if kind else text
+
+
+def exit_code_of(exc: BaseException, verdict: bool = False) -> int:
+    """The exit status for an error: its class's (usage 2, infrastructure 1; an OSError 1), or
+    :data:`NO_VERDICT` for any error of a command whose exit 1 means a negative verdict."""
+    code = exc.exit_code if isinstance(exc, BenchgenError) else 1
+    return NO_VERDICT if verdict else code
+
+
+def handle_errors(func: F, verdict: bool = False, hint: str | None = None) -> F:
+    """``func`` with benchgen's errors turned into one line on stderr and an exit status
+    (:func:`exit_code_of`); ``hint`` is printed after an infrastructure error (e.g. how to resume)."""
+
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (BenchgenError, OSError) as exc:
+            console = _stderr()
+            console.print(f"[red]error:[/] {describe_error(exc)}", highlight=False, soft_wrap=True)
+            code = exit_code_of(exc, verdict)
+            if hint and isinstance(exc, InfrastructureError):
+                console.print(hint, highlight=False)
+            raise typer.Exit(code) from None
+
+    return run  # type: ignore[return-value]
+
+
+class BenchgenApp(typer.Typer):
+    """A typer app whose commands have their errors mapped to exit codes (:func:`handle_errors`)."""
+
+    def command(  # type: ignore[override]
+        self, *args: Any, verdict: bool = False, hint: str | None = None, **kwargs: Any
+    ) -> Callable[[F], F]:
+        register = super().command(*args, **kwargs)
+
+        def decorator(func: F) -> F:
+            register(handle_errors(func, verdict, hint))
+            return func
+
+        return decorator
+
+
+app = BenchgenApp(
     name="benchgen",
     help="Generate simulation-checked benchmark datasets of physics puzzles for engineering agents.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-MISUSE = 2
-
-
-def _stderr() -> Console:
-    return Console(stderr=True)
 
 
 def output_dir_problem(out: Path) -> str | None:
@@ -63,8 +137,13 @@ UNSAFE_HELP = (
 )
 
 
+class IsolationRefused(UsageError):
+    """Untrusted code cannot run isolated here and the user did not opt out (``--unsafe-no-isolation``)."""
+
+
 def require_isolation(unsafe_no_isolation: bool, console: Console | None = None) -> None:
-    """Stop with exit 2 and one line unless untrusted code can run isolated, or the user opted out loudly.
+    """Raise :class:`IsolationRefused` (exit 2) unless untrusted code can run isolated, or the
+    user opted out loudly.
 
     The opt-in is recorded in ``$BENCHGEN_UNSAFE_NO_ISOLATION`` so that every sandbox this
     command starts, in this process or in its worker processes, honours it.
@@ -77,24 +156,22 @@ def require_isolation(unsafe_no_isolation: bool, console: Console | None = None)
         os.environ[UNSAFE_ENV] = "1"
     try:
         isolation = plan_isolation(unsafe_no_isolation)
-    except SandboxError as exc:
-        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(MISUSE) from None
+    except SandboxError as exc:  # the machine lacks isolation: the user fixes it or opts out
+        raise IsolationRefused(str(exc)) from None
     if isolation.startswith("UNSAFE"):
         console.print(f"[bold red]WARNING: {isolation}[/]", highlight=False, soft_wrap=True)
 
 
-def require_output_dir(out: Path | None, console: Console | None = None) -> None:
-    """Stop the command with exit 2 and one line on stderr when ``out`` cannot be written."""
+def require_output_dir(out: Path | None) -> None:
+    """Raise a :class:`~benchgen.errors.UsageError` (exit 2) when ``out`` cannot be written."""
     if out is None:
         return
     problem = output_dir_problem(out)
     if problem is not None:
-        (console or _stderr()).print(f"[red]error:[/] {problem}", highlight=False, soft_wrap=True)
-        raise typer.Exit(MISUSE)
+        raise UsageError(problem)
 
 
-@app.command()
+@app.command(verdict=True)
 def check(
     script: Annotated[Path, typer.Argument(help="Scenario script defining build(seed, scale) -> Scenario")],
     seeds: Annotated[int, typer.Option(min=2, help="Check seeds 0..N-1 at scale 1")] = 8,
@@ -111,31 +188,27 @@ def check(
     unsafe_no_isolation: Annotated[bool, typer.Option("--unsafe-no-isolation", help=UNSAFE_HELP)] = False,
 ) -> None:
     """Check a scenario script: sandboxed builds, geometry, physics and renders. Exit 0 = accepted, 1 = rejected."""
-    from benchgen.sandbox import SandboxError, prestart
+    from benchgen.sandbox import prestart
 
+    settings = Settings.from_env()
     for path, what in ((script, "script"), (solution, "solution")):
         if path is not None and not path.is_file():
-            _stderr().print(f"[red]error:[/] no such {what}: {path}")
-            raise typer.Exit(MISUSE)
+            raise UsageError(f"no such {what}: {path}")
     require_output_dir(out)
     console = _stderr()
     require_isolation(unsafe_no_isolation, console)
     prestart()  # the sandbox imports build123d while this process imports the checker
     from benchgen.check import CheckOptions, check_script
 
-    options = CheckOptions(seeds=seeds, timeout_s=timeout, memory_mb=memory)
-    try:
-        with console.status("checking…") as status:
-            report = check_script(
-                script,
-                options,
-                out_dir=out,
-                progress=lambda stage: status.update(f"checking: {stage}"),
-                solution=solution,
-            )
-    except SandboxError as exc:  # no verdict is possible: the sandbox itself failed
-        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(MISUSE) from None
+    options = CheckOptions(seeds=seeds, timeout_s=timeout, memory_mb=memory, cache_dir=settings.cache_dir)
+    with console.status("checking…") as status:
+        report = check_script(
+            script,
+            options,
+            out_dir=out,
+            progress=lambda stage: status.update(f"checking: {stage}"),
+            solution=solution,
+        )
     if as_json:
         sys.stdout.write(report.model_dump_json() + "\n")
     else:
@@ -161,7 +234,7 @@ def _print_report(console: Console, report: object, out: Path | None) -> None:
         console.print(f"artifacts: {out}")
 
 
-@app.command()
+@app.command(verdict=True)
 def evaluate(
     target: Annotated[
         str, typer.Argument(help="A scenario script, or a benchmark (DIR/<id> or URL) as `show` takes")
@@ -208,14 +281,14 @@ def evaluate(
 
     With a dataset (DIR or URL) and a directory of solutions, score every benchmark against
     SOLUTIONS_DIR/<id>.py and write the results JSONL and a summary (exit 0 = all solved)."""
+    from benchgen.check import CheckOptions
     from benchgen.evaluate import EvaluateSettings
-    from benchgen.sandbox import SandboxError
-    from benchgen.solving import BenchmarkError, EvaluateOptions, evaluate_solution
+    from benchgen.solving import EvaluateOptions, evaluate_solution
 
+    settings = Settings.from_env()
     console = _stderr()
     if not solution.exists():
-        console.print(f"[red]error:[/] no such solution: {solution}")
-        raise typer.Exit(MISUSE)
+        raise UsageError(f"no such solution: {solution}")
     options = EvaluateOptions(
         seeds=seeds,
         first_seed=first_seed,
@@ -223,11 +296,11 @@ def evaluate(
         timeout_s=timeout,
         memory_mb=memory,
         settings=EvaluateSettings(duration_s=duration),
+        check=CheckOptions(cache_dir=settings.cache_dir),
     )
     if solution.is_dir():
         if out is not None:
-            console.print("[red]error:[/] --out is for one benchmark; a dataset run writes --results")
-            raise typer.Exit(MISUSE)
+            raise UsageError("--out is for one benchmark; a dataset run writes --results")
         dataset = _open_dataset(target)
         require_isolation(unsafe_no_isolation, console)
         _evaluate_dataset(
@@ -236,17 +309,13 @@ def evaluate(
         return
     script = Path(target)
     if not script.is_file():
-        script = _open_benchmark(target, console).script_path
+        script = _open_benchmark(target).script_path
     require_output_dir(out)
     require_isolation(unsafe_no_isolation, console)
-    try:
-        with console.status("evaluating…") as status:
-            report = evaluate_solution(
-                script, solution, options, out_dir=out, progress=lambda s: status.update(f"evaluating: {s}")
-            )
-    except (SandboxError, BenchmarkError) as exc:
-        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(MISUSE) from None
+    with console.status("evaluating…") as status:
+        report = evaluate_solution(
+            script, solution, options, out_dir=out, progress=lambda s: status.update(f"evaluating: {s}")
+        )
     if as_json:
         sys.stdout.write(report.model_dump_json() + "\n")
     else:
@@ -267,12 +336,8 @@ def _evaluate_dataset(
     from rich.progress import Progress
 
     from benchgen.leaderboard import NO_SOLUTION, LeaderboardRow, evaluate_dataset, summary_json
-    from benchgen.sandbox import SandboxError
 
-    problem = output_dir_problem(results.parent)
-    if problem is not None:
-        console.print(f"[red]error:[/] {problem}", highlight=False, soft_wrap=True)
-        raise typer.Exit(MISUSE)
+    require_output_dir(results.parent)
     total = len(dataset)
     with Progress(console=console, transient=True) as progress:
         bar = progress.add_task("evaluating", total=total)
@@ -284,11 +349,7 @@ def _evaluate_dataset(
                 progress.console.print(f"{row.id}: {verdict} {row.success_rate:.0%}{note}", highlight=False)
             progress.advance(bar)
 
-        try:
-            summary = evaluate_dataset(dataset, solutions, results, options, workers=workers, on_row=on_row)
-        except SandboxError as exc:
-            console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(MISUSE) from None
+        summary = evaluate_dataset(dataset, solutions, results, options, workers=workers, on_row=on_row)
     if as_json:
         sys.stdout.write(summary_json(summary) + "\n")
     else:
@@ -398,7 +459,7 @@ def _probe_rendering() -> str:
         return f"[red]failed: {exc}[/]"
 
 
-@app.command()
+@app.command(hint="nothing partial is visible; re-run the same command to resume")
 def generate(
     out: Annotated[
         str,
@@ -408,14 +469,16 @@ def generate(
     ] = "dataset",
     count: Annotated[int, typer.Option(min=1, help="How many accepted benchmarks to produce")] = 5,
     theme: Annotated[str | None, typer.Option(help="Steer the author, e.g. 'hinge', 'bin', 'stairs'")] = None,
-    tier: Annotated[str | None, typer.Option(help="spatial | kinematic | mechanism")] = None,
+    tier: Annotated[Tier | None, typer.Option(help="Only this tier (default: all)")] = None,
     families: Annotated[
         str | None,
         typer.Option(help="Offline families by name, comma-separated (default: all matching --theme/--tier)"),
     ] = None,
     seed: Annotated[int, typer.Option(help="Run seed: same seed and options, same benchmarks")] = 0,
     workers: Annotated[int, typer.Option(min=1, help="Parallel check workers")] = 1,
-    author: Annotated[str, typer.Option(help="offline (procedural, no LLM) | agent (LLM graph)")] = "offline",
+    author: Annotated[
+        AuthorKind, typer.Option(help="offline (procedural, no LLM) | agent (LLM graph)")
+    ] = "offline",
     budget_factor: Annotated[float, typer.Option(help="Give up after this × COUNT candidates")] = 5.0,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Plain log lines instead of a live display")
@@ -424,7 +487,9 @@ def generate(
         str | None,
         typer.Option("--db", help="Metadata database URL (postgresql://...); default SQLite beside the data"),
     ] = None,
-    executor: Annotated[str, typer.Option(help="Where checks run: process (local pool) | ray")] = "process",
+    executor: Annotated[
+        ExecutorKind, typer.Option(help="Where checks run: process (local pool) | ray")
+    ] = "process",
     ray_address: Annotated[
         str | None, typer.Option(help="Ray cluster to join (ray://host:10001 | auto); default: a local Ray")
     ] = None,
@@ -471,57 +536,47 @@ def generate(
     unsafe_no_isolation: Annotated[bool, typer.Option("--unsafe-no-isolation", help=UNSAFE_HELP)] = False,
 ) -> None:
     """Generate a dataset of accepted, physics-verified benchmarks (resumable: re-run to continue)."""
-    from benchgen.authors.offline import NoFamilyMatches, solvable_families
+    settings = Settings.from_env()
+    console = _stderr()
+    names = [n.strip() for n in families.split(",") if n.strip()] if families is not None else None
+    if names is not None and author != "offline":
+        raise UsageError("--families picks offline families; the agent author takes --theme")
+    if author == "offline":
+        from benchgen.authors.offline import solvable_families
+
+        solvable_families(theme, tier, names)  # NoFamilyMatches (exit 2) before any work
+    require_isolation(unsafe_no_isolation, console)
+    from benchgen.check import CheckOptions
     from benchgen.generate import GenerateOptions
 
-    console = _stderr()
-    require_isolation(unsafe_no_isolation, console)
-    if tier is not None and tier not in ("spatial", "kinematic", "mechanism"):
-        console.print(f"[red]error:[/] unknown tier {tier!r} (spatial, kinematic, mechanism)")
-        raise typer.Exit(MISUSE)
-    if author not in ("offline", "agent"):
-        console.print(f"[red]error:[/] unknown author {author!r} (offline, agent)")
-        raise typer.Exit(MISUSE)
+    options = GenerateOptions(
+        out=out,
+        count=count,
+        theme=theme,
+        tier=tier,
+        families=names,
+        seed=seed,
+        workers=workers,
+        author=author,
+        budget_factor=budget_factor,
+        db_url=db,
+        executor=executor,
+        ray_address=ray_address,
+        work_dir=work_dir,
+        check=CheckOptions(cache_dir=settings.cache_dir),
+    )
     author_fn = None
     if author == "agent":
         agent_options = {
             "max_images": max_images,
             "context_tokens": context_tokens,
             "tool_choice": tool_choice,
+            "check": options.check,
+            "checkpoints": db,
         }
         author_fn = _agent_author(
             console, out, work_dir, model, reviewer_model, base_url, resume, agent_options
         )
-    if executor not in ("process", "ray"):
-        console.print(f"[red]error:[/] unknown executor {executor!r} (process, ray)")
-        raise typer.Exit(MISUSE)
-    names = [n.strip() for n in families.split(",") if n.strip()] if families is not None else None
-    if names is not None and author != "offline":
-        console.print("[red]error:[/] --families picks offline families; the agent author takes --theme")
-        raise typer.Exit(MISUSE)
-    try:
-        if author == "offline":
-            solvable_families(theme, tier, names)
-    except NoFamilyMatches as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(MISUSE) from None
-    options = GenerateOptions.model_validate(
-        {
-            "out": out,
-            "count": count,
-            "theme": theme,
-            "tier": tier,
-            "families": names,
-            "seed": seed,
-            "workers": workers,
-            "author": author,
-            "budget_factor": budget_factor,
-            "db_url": db,
-            "executor": executor,
-            "ray_address": ray_address,
-            "work_dir": work_dir,
-        }
-    )
     summary = _run_generator(console, options, quiet, author_fn)
     verdict = "[green]done[/]" if summary.stopped_because == "count_reached" else "[yellow]budget spent[/]"
     console.print(
@@ -543,23 +598,18 @@ def _agent_author(
     options: dict[str, Any],
 ) -> Any:
     """The agent author, after checking its configuration and, with one short call per model, that
-    the servers can do what the agents need (any problem stops here, in one line, exit 2)."""
-    from benchgen.agents import AgentConfigError, AgentSettings, preflight
+    the servers can do what the agents need (any problem raises an AgentConfigError: exit 2)."""
+    from benchgen.agents import AgentSettings, preflight
     from benchgen.agents.capabilities import probe_capabilities
     from benchgen.authors.agent import AgentAuthor
 
     if not model:
-        console.print("[red]error:[/] --author agent needs --model PROVIDER:MODEL (e.g. openai:gpt-4.1)")
-        raise typer.Exit(MISUSE)
+        raise UsageError("--author agent needs --model PROVIDER:MODEL (e.g. openai:gpt-4.1)")
     settings = AgentSettings(model=model, reviewer_model=reviewer_model, base_url=base_url, **options)
-    try:
-        preflight(settings)
-        models = ", ".join(dict.fromkeys((settings.model, settings.reviewer)))
-        console.print(f"checking the model server(s): {models}", highlight=False)
-        capabilities = probe_capabilities(settings)
-    except AgentConfigError as exc:
-        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(MISUSE) from None
+    preflight(settings)
+    models = ", ".join(dict.fromkeys((settings.model, settings.reviewer)))
+    console.print(f"checking the model server(s): {models}", highlight=False)
+    capabilities = probe_capabilities(settings)
     local = Path(out) if "://" not in out else (work_dir or Path(".benchgen-agent"))
     local.mkdir(parents=True, exist_ok=True)
     return AgentAuthor(settings, local, resume_session=resume, capabilities=capabilities)
@@ -567,32 +617,15 @@ def _agent_author(
 
 def _run_generator(console: Console, options: object, quiet: bool, author_fn: Any = None) -> Any:
     """Run a generation. A wrong setting (store, database), an unusable location or another
-    writer on the dataset ends the command before any work, in one line with exit 2; a
-    storage or database failure during the run ends it with exit 1 and says how to resume."""
-    from benchgen.dataset import LeaseHeld
-    from benchgen.db import DatabaseConfigError, DatabaseUnavailable
+    writer on the dataset raises a usage error before any work (exit 2); a storage or
+    database failure during the run an infrastructure error (exit 1, with how to resume)."""
     from benchgen.generate import GenerateOptions, Generator
-    from benchgen.publishing import PublishError
-    from benchgen.retry import ConfigurationError, RetriesExhausted
-    from benchgen.storage import StoreError
 
     assert isinstance(options, GenerateOptions)
-    display = ProgressDisplay(console, quiet)
-    try:
-        with display:
-            if author_fn is None:
-                return Generator(options, on_progress=display.update).run()
-            return Generator(options, on_progress=display.update, author=author_fn).run()
-    except (ConfigurationError, StoreError, LeaseHeld) as exc:
-        kind = "database" if isinstance(exc, DatabaseConfigError) else "storage"
-        console.print(f"[red]error ({kind}):[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(MISUSE) from None
-    except (PublishError, DatabaseUnavailable, RetriesExhausted, FileNotFoundError, PermissionError) as exc:
-        kind = "database" if isinstance(exc, DatabaseUnavailable) else "storage"
-        console.print(f"[red]error ({kind}):[/] {exc}", highlight=False, soft_wrap=True)
-        if not isinstance(exc, FileNotFoundError | PermissionError):  # transient: worth a re-run
-            console.print("nothing partial is visible; re-run the same command to resume", highlight=False)
-        raise typer.Exit(1) from None
+    with ProgressDisplay(console, quiet) as display:
+        if author_fn is None:
+            return Generator(options, on_progress=display.update).run()
+        return Generator(options, on_progress=display.update, author=author_fn).run()
 
 
 class ProgressDisplay:
@@ -709,15 +742,12 @@ def stats_command(
     from benchgen.dataset import Rejection, rejection_index
     from benchgen.stats import compute_stats, publish_plots, write_plots
 
+    settings = Settings.from_env()
     dataset = _open_dataset(directory)
     err = _stderr()
-    try:
-        fs, root = storage.filesystem(directory)
-        rejections = (Rejection.model_validate(r) for r in rejection_index(fs, root).records())
-        result = compute_stats(dataset.iter_manifests(), rejections, str(dataset.root))
-    except (storage.StoreError, OSError) as exc:
-        err.print(f"[red]error:[/] {_store_problem(exc)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+    fs, root = storage.filesystem(directory, settings.storage)
+    rejections = (Rejection.model_validate(r) for r in rejection_index(fs, root).records())
+    result = compute_stats(dataset.iter_manifests(), rejections, str(dataset.root))
     written: list[str] = []
     if not no_plots:
         try:
@@ -777,32 +807,38 @@ def _print_stats(console: Console, stats: Any) -> None:
         console.print(table)
 
 
+class LocationNotFound(UsageError, FileNotFoundError):
+    """A local dataset or benchmark the user named does not exist."""
+
+    kind = "not found"
+
+
+class LocationDenied(UsageError, PermissionError):
+    """A local dataset or benchmark the user named cannot be read."""
+
+    kind = "access denied"
+
+
 def _open_dataset(location: str) -> Any:
-    """Open a dataset or stop with exit 2 and one line: not found, unreachable, denied, not a dataset."""
+    """Open a dataset; a location that is missing, unreachable, denied or not a dataset is a
+    usage error (exit 2)."""
     from benchgen.dataset import open as open_dataset
-    from benchgen.storage import StoreError
 
-    try:
+    with _user_location():
         return open_dataset(location)
-    except (StoreError, FileNotFoundError, PermissionError) as exc:
-        _stderr().print(f"[red]error:[/] {_store_problem(exc)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(MISUSE) from None
 
 
-def _store_problem(exc: BaseException) -> str:
-    """A store error in one line, with what kind of problem it is."""
-    from benchgen.storage import StoreAccessDenied, StoreConfigError, StoreNotFound, StoreUnreachable
-
-    kinds: list[tuple[type[BaseException], str]] = [
-        (StoreUnreachable, "unreachable"),
-        (StoreAccessDenied, "access denied"),
-        (StoreConfigError, "misconfigured"),
-        (StoreNotFound, "not found"),
-    ]
-    for kind, label in kinds:
-        if isinstance(exc, kind):
-            return f"{label}: {exc}"
-    return str(exc)
+@contextmanager
+def _user_location() -> Iterator[None]:
+    """A missing or unreadable local path the user named is a usage error, as a store's is."""
+    try:
+        yield
+    except BenchgenError:
+        raise
+    except FileNotFoundError as exc:
+        raise LocationNotFound(str(exc)) from None
+    except PermissionError as exc:
+        raise LocationDenied(str(exc)) from None
 
 
 def _listing_row(dataset: Any, manifest: Any) -> dict[str, Any]:
@@ -819,17 +855,13 @@ def _listing_row(dataset: Any, manifest: Any) -> dict[str, Any]:
     }
 
 
-def _open_benchmark(benchmark: str, console: Console) -> Any:
-    """Open ``DIR/<id>`` or ``URL/<id>`` (an id as ``list`` prints it, or a unique prefix),
-    or stop with exit 2 and one line."""
+def _open_benchmark(benchmark: str) -> Any:
+    """Open ``DIR/<id>`` or ``URL/<id>`` (an id as ``list`` prints it, or a unique prefix);
+    one that cannot be opened is a usage error (exit 2)."""
     from benchgen.dataset import open_benchmark
-    from benchgen.storage import StoreError
 
-    try:
+    with _user_location():
         return open_benchmark(benchmark)
-    except (StoreError, FileNotFoundError, PermissionError) as exc:
-        console.print(f"[red]error:[/] {_store_problem(exc)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(MISUSE) from None
 
 
 @app.command()
@@ -842,7 +874,7 @@ def show(
     ],
 ) -> None:
     """Show one benchmark's manifest in readable form."""
-    bench = _open_benchmark(benchmark, _stderr())
+    bench = _open_benchmark(benchmark)
     m = bench.manifest
     console = Console()
     console.print(f"[bold]{m.name}[/]  ({m.id})")
@@ -879,9 +911,9 @@ def variant(
     from benchgen.verdict import CheckFailure
 
     console = _stderr()
-    require_output_dir(out, console)
+    require_output_dir(out)
     require_isolation(unsafe_no_isolation, console)
-    bench = _open_benchmark(benchmark, console)
+    bench = _open_benchmark(benchmark)
     try:
         with console.status(f"building {bench.id} seed={seed} scale={scale:g}…"):
             xml = bench.variant(seed, scale, out, render=not no_render)
@@ -891,7 +923,7 @@ def variant(
     console.print(f"model: {xml}")
 
 
-db_app = typer.Typer(help="The metadata database: schema migrations.", no_args_is_help=True)
+db_app = BenchgenApp(help="The metadata database: schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
@@ -908,23 +940,19 @@ def db_upgrade(
     """Create or migrate the metadata database's schema (generate does it too, on start)."""
     from benchgen import db as database
 
+    settings = Settings.from_env()
     url = db or database.sqlite_url(out / "benchgen.db")
     console = _stderr()
-    try:
-        engine = database.make_engine(url)
-        database.ensure_directory(engine)
-        database.check_connection(engine)
-        current = database.with_retries(lambda: database.upgrade(engine, revision), "upgrading the database")
-    except database.DatabaseConfigError as exc:
-        console.print(f"[red]error (database):[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(MISUSE) from None
-    except database.DatabaseUnavailable as exc:
-        console.print(f"[red]error (database):[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+    engine = database.make_engine(url)
+    database.ensure_directory(engine)
+    database.check_connection(engine)
+    current = database.with_retries(
+        lambda: database.upgrade(engine, revision), "upgrading the database", policy=settings.db_retry
+    )
     console.print(f"{database.describe(engine)}: at revision {current}", highlight=False)
 
 
-index_app = typer.Typer(help="The dataset index: compaction and repair.", no_args_is_help=True)
+index_app = BenchgenApp(help="The dataset index: compaction and repair.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 
 
@@ -947,28 +975,18 @@ def index_compact(
     Takes the dataset's lease, so it fails at once while a generate writes the dataset."""
     import uuid
 
-    from benchgen.dataset import LeaseHeld
-    from benchgen.publishing import PublishError, open_writer
-    from benchgen.retry import ConfigurationError, RetriesExhausted
-    from benchgen.storage import StoreError
+    from benchgen.publishing import open_writer
 
     console = _stderr()
+    writer = open_writer(directory, work_dir, on_event=lambda line: console.print(line, highlight=False))
+    writer.check()
+    writer.acquire(uuid.uuid4().hex[:12])
     try:
-        writer = open_writer(directory, work_dir, on_event=lambda line: console.print(line, highlight=False))
-        writer.check()
-        writer.acquire(uuid.uuid4().hex[:12])
-        try:
-            writer.prepare()
-            added = writer.rescan() if rescan else 0
-            gallery = writer.compact()
-        finally:
-            writer.release()
-    except (ConfigurationError, StoreError, LeaseHeld) as exc:
-        console.print(f"[red]error:[/] {_store_problem(exc)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(MISUSE) from None
-    except (PublishError, RetriesExhausted, OSError) as exc:
-        console.print(f"[red]error (storage):[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        writer.prepare()
+        added = writer.rescan() if rescan else 0
+        gallery = writer.compact()
+    finally:
+        writer.release()
     if rescan:
         console.print(f"indexed {added} entries the index missed", highlight=False)
     console.print(f"compacted; gallery: {gallery}", highlight=False)

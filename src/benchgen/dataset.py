@@ -49,6 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import from_json
 
 from benchgen.difficulty import Difficulty
+from benchgen.errors import InfrastructureError, UsageError
 from benchgen.settings import default_cache_dir
 from benchgen.similarity import Signature
 from benchgen.verdict import BuildMetrics, CollisionInfo, Randomization, ReviewVerdict
@@ -226,15 +227,15 @@ def fresh_dir(path: Path) -> Path:
     return path
 
 
-class IndexChanged(RuntimeError):
+class IndexChanged(InfrastructureError, RuntimeError):
     """The compacted index was replaced while it was being read (a compaction finished)."""
 
 
-class NotADataset(FileNotFoundError):
+class NotADataset(UsageError, FileNotFoundError):
     """The location exists (or may) but holds no benchgen index."""
 
 
-class LeaseHeld(RuntimeError):
+class LeaseHeld(UsageError, RuntimeError):
     """Another process is writing this dataset (one writer per dataset)."""
 
 

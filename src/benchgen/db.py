@@ -49,7 +49,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from benchgen.errors import InfrastructureError
 from benchgen.retry import ConfigurationError, RetriesExhausted, RetryPolicy, call_with_retries
+from benchgen.settings import Settings
 
 SESSION_STATUSES = ("planning", "executing", "validating", "accepted", "rejected", "abandoned")
 """``abandoned``: the session was still in flight when its run ended (stopped at the N-th
@@ -57,7 +59,6 @@ acceptance, interrupted, or crashed); a later run that decides the candidate ove
 MIGRATIONS = Path(__file__).parent / "migrations"
 BASELINE_REVISION = "0001"
 """The schema that ``create_all`` made before migrations existed; such databases are stamped with it."""
-DB_RETRY_PREFIX = "BENCHGEN_DB_RETRY"
 
 T = TypeVar("T")
 
@@ -135,12 +136,16 @@ class RejectionRecord(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
-class DatabaseUnavailable(RuntimeError):
+class DatabaseUnavailable(InfrastructureError, RuntimeError):
     """The metadata database could not be reached, even after retries."""
+
+    kind = "database"
 
 
 class DatabaseConfigError(ConfigurationError):
     """The database URL, driver or credentials are wrong, or the server never answered."""
+
+    kind = "database"
 
 
 _REJECTED_CREDENTIALS = re.compile(
@@ -164,11 +169,10 @@ def sqlite_url(path: Path) -> str:
 
 
 def retry_policy() -> RetryPolicy:
-    """Retries of database work: 8 tries, 0.5 s doubling up to 8 s (about 40 s), overridable
-    with ``BENCHGEN_DB_RETRY_ATTEMPTS`` / ``_BASE_DELAY_S`` / ``_MAX_DELAY_S``."""
-    defaults = RetryPolicy(attempts=8, base_delay_s=0.5, max_delay_s=8.0)
-    override = RetryPolicy.from_env(DB_RETRY_PREFIX)
-    return defaults.model_copy(update=override.model_dump(exclude_unset=True))
+    """The database retry policy from the environment, for callers that were handed none
+    (``Settings.from_env().db_retry``: 8 tries, 0.5 s doubling up to 8 s, about 40 s;
+    ``BENCHGEN_DB_RETRY_ATTEMPTS`` / ``_BASE_DELAY_S`` / ``_MAX_DELAY_S``)."""
+    return Settings.from_env().db_retry
 
 
 def _transient(exc: BaseException) -> bool:
@@ -185,10 +189,16 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def with_retries(action: Callable[[], T], what: str, on_retry: Callable[[str], None] | None = None) -> T:
-    """Run one unit of database work, retried while the database is unreachable."""
+def with_retries(
+    action: Callable[[], T],
+    what: str,
+    on_retry: Callable[[str], None] | None = None,
+    policy: RetryPolicy | None = None,
+) -> T:
+    """Run one unit of database work, retried while the database is unreachable (``policy``
+    None: :func:`retry_policy`)."""
     try:
-        return call_with_retries(action, what, retry_policy(), _transient, on_retry)
+        return call_with_retries(action, what, policy or retry_policy(), _transient, on_retry)
     except RetriesExhausted as exc:
         raise DatabaseUnavailable(str(exc)) from exc
 
@@ -261,7 +271,9 @@ def _lock(connection: Connection) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(7461736)"))
 
 
-def connect(url: str, on_retry: Callable[[str], None] | None = None) -> Engine:
+def connect(
+    url: str, on_retry: Callable[[str], None] | None = None, policy: RetryPolicy | None = None
+) -> Engine:
     """Open the metadata database at ``url`` and upgrade its schema to the latest revision.
 
     Configuration errors (see :func:`make_engine`, :func:`check_connection`) are raised at
@@ -270,7 +282,7 @@ def connect(url: str, on_retry: Callable[[str], None] | None = None) -> Engine:
     engine = make_engine(url)
     ensure_directory(engine)
     check_connection(engine)
-    with_retries(lambda: upgrade(engine), "upgrading the metadata database", on_retry)
+    with_retries(lambda: upgrade(engine), "upgrading the metadata database", on_retry, policy)
     return engine
 
 

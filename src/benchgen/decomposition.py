@@ -56,6 +56,8 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.spatial import cKDTree
 
+from benchgen.errors import InfrastructureError
+
 CODE_VERSION = "benchgen.decomposition/5"
 """Part of every cache key: bump it whenever the algorithm's output may change."""
 
@@ -135,7 +137,7 @@ class Decomposition(BaseModel):
     cached: bool
 
 
-class DecompositionLimit(RuntimeError):
+class DecompositionLimit(InfrastructureError, RuntimeError):
     """A decomposition ran past its CPU budget (``cpu_limit``); the part is too costly."""
 
 

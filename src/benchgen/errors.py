@@ -17,6 +17,9 @@ class BenchgenError(Exception):
     """Base of every error benchgen raises deliberately; the message is meant for the user."""
 
     exit_code = 1
+    kind = ""
+    """What the error is about, in a word or two (``database``, ``not found``); the CLI
+    prints ``error: <kind>: <message>`` when it is set."""
 
 
 class UsageError(BenchgenError):

@@ -64,6 +64,7 @@ from benchgen.dataset import (
     rejection_index,
     write_json,
 )
+from benchgen.errors import InfrastructureError
 from benchgen.retry import RetriesExhausted, RetryPolicy, call_with_retries
 
 _T = TypeVar("_T")
@@ -77,7 +78,7 @@ LEASE_TTL_ENV = "BENCHGEN_LEASE_TTL_S"
 DEFAULT_LEASE_TTL_S = 60.0
 
 
-class PublishError(RuntimeError):
+class PublishError(InfrastructureError, RuntimeError):
     """A benchmark or rejection could not be uploaded, even after retries."""
 
 

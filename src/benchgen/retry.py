@@ -12,18 +12,19 @@ connection has worked once does a failure count as transient.
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from benchgen.errors import InfrastructureError, UsageError
 
 T = TypeVar("T")
 
 
 class RetryPolicy(BaseModel):
-    """How often and how patiently to retry one call."""
+    """How often and how patiently to retry one call (the configured ones are in :mod:`benchgen.settings`)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -38,26 +39,15 @@ class RetryPolicy(BaseModel):
         """Seconds to wait after ``failed_attempts`` failures (1 = after the first try)."""
         return float(min(self.max_delay_s, self.base_delay_s * 2 ** (failed_attempts - 1)))
 
-    @classmethod
-    def from_env(cls, prefix: str, environ: Mapping[str, str] | None = None) -> RetryPolicy:
-        """Defaults overridden by ``{prefix}_ATTEMPTS``, ``{prefix}_BASE_DELAY_S``, ``{prefix}_MAX_DELAY_S``."""
-        env = os.environ if environ is None else environ
-        values: dict[str, str] = {}
-        for field in ("attempts", "base_delay_s", "max_delay_s"):
-            raw = env.get(f"{prefix}_{field.upper()}")
-            if raw:
-                values[field] = raw
-        return cls.model_validate(values)
 
-
-class ConfigurationError(Exception):
+class ConfigurationError(UsageError):
     """A setting is wrong (credentials, host, port, URL, scheme): retrying cannot help.
 
     The message is one line that names the setting to fix.
     """
 
 
-class RetriesExhausted(RuntimeError):
+class RetriesExhausted(InfrastructureError, RuntimeError):
     """Every try of a call failed; ``__cause__`` is the last error."""
 
     def __init__(self, what: str, attempts: int, last: BaseException) -> None:

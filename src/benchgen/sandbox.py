@@ -53,6 +53,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 import benchgen
 from benchgen import seccomp
+from benchgen.errors import InfrastructureError
 from benchgen.sandbox_runner import (
     BUILDS_DIR,
     JOB_FILE,
@@ -181,7 +182,7 @@ class SandboxResult(BaseModel):
     """The process was forked from a warm template (see :class:`SandboxPool`) rather than started cold."""
 
 
-class SandboxError(RuntimeError):
+class SandboxError(InfrastructureError, RuntimeError):
     """The sandbox itself could not start or run; this is no verdict on the script."""
 
 

@@ -31,6 +31,8 @@ import socket
 import struct
 from typing import Any, NamedTuple
 
+from benchgen.errors import InfrastructureError
+
 # A forbidden call -> why, as the verdict states it.
 FORBIDDEN: dict[str, str] = {
     **dict.fromkeys(("fork", "vfork"), "process creation"),
@@ -144,7 +146,7 @@ MIN_API_LEVEL = 6
 """libseccomp API level 6: the kernel has user notification and TSYNC_ESRCH (Linux >= 5.7)."""
 
 
-class SeccompUnavailable(RuntimeError):
+class SeccompUnavailable(InfrastructureError, RuntimeError):
     """The filter cannot be compiled or installed here (no libseccomp, or an old kernel)."""
 
 

@@ -24,6 +24,7 @@ from benchgen.check import (
     decomposition_cache,
     scene_collision_geometry,
 )
+from benchgen.errors import UsageError
 from benchgen.evaluate import (
     EvaluateSettings,
     EvaluationReport,
@@ -37,7 +38,7 @@ from benchgen.sandbox import BuildRequest, SandboxLimits, run_script
 from benchgen.verdict import CheckFailure, Deadline, Progress, StageTimer
 
 
-class BenchmarkError(Exception):
+class BenchmarkError(UsageError):
     """The target does not build valid variants, so no solution can be scored against it (misuse)."""
 
 

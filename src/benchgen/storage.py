@@ -2,15 +2,11 @@
 
 S3 and S3-compatible servers are configured the standard AWS way (``AWS_ACCESS_KEY_ID``,
 ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_PROFILE``, ``AWS_DEFAULT_REGION``,
-``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_S3``), plus:
-
-- ``BENCHGEN_S3_ENDPOINT_URL``: endpoint of an S3-compatible server (MinIO, Ceph, moto, ...);
-  takes precedence over the AWS endpoint variables;
-- ``BENCHGEN_S3_CONNECT_TIMEOUT_S`` / ``BENCHGEN_S3_READ_TIMEOUT_S``: per-request timeouts
-  (default 10 s / 60 s), and ``BENCHGEN_S3_OPERATION_TIMEOUT_S`` (300 s), a hard deadline per
-  request, so an unreachable server is noticed and retried instead of hanging;
-- ``BENCHGEN_UPLOAD_ATTEMPTS``, ``BENCHGEN_UPLOAD_BASE_DELAY_S``, ``BENCHGEN_UPLOAD_MAX_DELAY_S``:
-  the upload retry policy (default 6 tries, 0.5 s doubling up to 8 s: about 15 s of waiting).
+``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_S3``), plus benchgen's endpoint, per-request timeouts
+and upload retry policy: :class:`~benchgen.settings.StorageSettings` and
+``Settings.upload_retry`` (``BENCHGEN_S3_*``, ``BENCHGEN_UPLOAD_*``; see :mod:`benchgen.settings`).
+Functions that need them take a ``settings`` argument; without one they read the environment
+(for library callers), while the CLI passes the settings it read once.
 
 Other fsspec protocols (``gs://``, ``az://``, ``memory://`` ...) work with their own
 packages and environment.
@@ -38,13 +34,12 @@ from urllib.parse import urlsplit
 import fsspec
 from fsspec.asyn import AsyncFileSystem, sync
 from fsspec.spec import AbstractFileSystem
-from pydantic import BaseModel, Field
 
+from benchgen.errors import UsageError
 from benchgen.retry import ConfigurationError, RetryPolicy
-from benchgen.settings import default_cache_dir
-
-ENDPOINT_ENV = "BENCHGEN_S3_ENDPOINT_URL"
-UPLOAD_RETRY_PREFIX = "BENCHGEN_UPLOAD"
+from benchgen.settings import ENDPOINT_ENV as ENDPOINT_ENV  # re-exported: part of this module's API
+from benchgen.settings import Settings
+from benchgen.settings import StorageSettings as StorageSettings
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _BUCKET = re.compile(r"^[A-Za-z0-9.\-_]{1,255}$")
@@ -55,53 +50,46 @@ _DENIED_CODES = {"AccessDenied", "403", "AllAccessDisabled", "Forbidden"}
 _MISSING_CODES = {"NoSuchBucket", "NoSuchKey", "404"}
 
 
-class StoreError(Exception):
-    """A dataset location cannot be used; the message is one line that says why."""
+class StoreError(UsageError):
+    """A dataset location cannot be used; the message is one line that says why.
+
+    A usage error (exit 2): a store error surfaces from the first, unretried contact with
+    the store (see :mod:`benchgen.retry`), when a location that never answered is
+    misconfigured until proven otherwise. Failures after that are retried and end as
+    :class:`~benchgen.retry.RetriesExhausted` (an infrastructure error, exit 1).
+    """
+
+    kind = "storage"
 
 
 class StoreConfigError(StoreError, ConfigurationError):
     """Malformed URL, unknown scheme, missing bucket, invalid endpoint or rejected credentials."""
 
+    kind = "misconfigured"
+
 
 class StoreNotFound(StoreError, FileNotFoundError):
     """The bucket (or the dataset) does not exist."""
+
+    kind = "not found"
 
 
 class StoreAccessDenied(StoreError, PermissionError):
     """The credentials are valid but not allowed to do this."""
 
+    kind = "access denied"
+
 
 class StoreUnreachable(StoreError, ConnectionError):
     """No answer from the store: unknown host, connection refused, time-out."""
 
-
-class StorageSettings(BaseModel):
-    """Connection settings of remote storage, read from the environment."""
-
-    endpoint_url: str | None = None
-    connect_timeout_s: float = Field(default=10.0, gt=0)
-    read_timeout_s: float = Field(default=60.0, gt=0)
-    operation_timeout_s: float = Field(default=300.0, gt=0)
-    """Hard deadline of one request (one file of a batch); the request is cancelled when it
-    passes. Needed because a PUT to a server that stopped answering can wait forever for
-    its ``100 Continue`` despite the read timeout."""
-
-    @classmethod
-    def from_env(cls) -> StorageSettings:
-        """Settings from ``BENCHGEN_S3_*`` variables (unset ones keep their defaults)."""
-        values: dict[str, str] = {}
-        if os.environ.get(ENDPOINT_ENV):
-            values["endpoint_url"] = os.environ[ENDPOINT_ENV]
-        for field in ("connect_timeout_s", "read_timeout_s", "operation_timeout_s"):
-            name = f"BENCHGEN_S3_{field.upper()}"
-            if os.environ.get(name):
-                values[field] = os.environ[name]
-        return cls.model_validate(values)
+    kind = "unreachable"
 
 
 def upload_retry_policy() -> RetryPolicy:
-    """The upload retry policy, from ``BENCHGEN_UPLOAD_*`` variables."""
-    return RetryPolicy.from_env(UPLOAD_RETRY_PREFIX)
+    """The upload retry policy from the environment, for callers that were handed no settings
+    (``Settings.from_env().upload_retry``)."""
+    return Settings.from_env().upload_retry
 
 
 def is_remote(location: str | os.PathLike[str]) -> bool:
@@ -184,16 +172,18 @@ def _validate_endpoint(endpoint: str) -> None:
         raise StoreConfigError(f"{where} has an invalid port (1-65535)")
 
 
-def filesystem(location: str | os.PathLike[str]) -> tuple[AbstractFileSystem, str]:
+def filesystem(
+    location: str | os.PathLike[str], settings: StorageSettings | None = None
+) -> tuple[AbstractFileSystem, str]:
     """The fsspec filesystem of ``location`` and the root path inside it.
 
     Raises :class:`StoreConfigError` for a malformed location (see :func:`validate`); nothing
-    is contacted here.
+    is contacted here. ``settings`` None: read from the environment.
     """
     text = normalize(location)
     if not is_remote(text):
         return fsspec.filesystem("file"), text
-    settings = StorageSettings.from_env()
+    settings = settings or StorageSettings.from_env()
     validate(text, settings)
     protocol = text.split("://", 1)[0]
     try:
@@ -231,8 +221,9 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return links
 
 
-def classify(exc: BaseException, location: str) -> StoreError:
-    """Turn an error from the store into a one-line :class:`StoreError` subclass."""
+def classify(exc: BaseException, location: str, settings: StorageSettings | None = None) -> StoreError:
+    """Turn an error from the store into a one-line :class:`StoreError` subclass (``settings``
+    name the endpoint in the message; None: read from the environment)."""
     if isinstance(exc, StoreError):
         return exc
     code = _error_code(exc)
@@ -249,9 +240,9 @@ def classify(exc: BaseException, location: str) -> StoreError:
     if code in _MISSING_CODES:
         return StoreNotFound(f"{location}: {_first_line(exc)}")
     if any(isinstance(e, socket.gaierror) for e in links):
-        return StoreUnreachable(f"{location}: unknown host ({_endpoint_hint()})")
+        return StoreUnreachable(f"{location}: unknown host ({_endpoint_hint(settings)})")
     if any(isinstance(e, ConnectionRefusedError) for e in links):
-        return StoreUnreachable(f"{location}: connection refused ({_endpoint_hint()})")
+        return StoreUnreachable(f"{location}: connection refused ({_endpoint_hint(settings)})")
     if any(isinstance(e, FileNotFoundError) for e in links):
         return StoreNotFound(f"{location}: not found")
     if code is None and any(isinstance(e, TimeoutError | ConnectionError | OSError) for e in links):
@@ -264,12 +255,14 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _endpoint_hint() -> str:
-    endpoint = StorageSettings.from_env().endpoint_url
+def _endpoint_hint(settings: StorageSettings | None) -> str:
+    endpoint = (settings or StorageSettings.from_env()).endpoint_url
     return f"endpoint {endpoint}" if endpoint else "the default AWS endpoint"
 
 
-def probe(location: str | os.PathLike[str], timeout: float | None = None) -> bool:
+def probe(
+    location: str | os.PathLike[str], timeout: float | None = None, settings: StorageSettings | None = None
+) -> bool:
     """One unretried request that checks the location is reachable and readable: for S3 a
     listing of at most one key under the prefix (allowed to a credential limited to that
     prefix, unlike ``HeadBucket``). Returns whether anything exists under the location.
@@ -277,11 +270,12 @@ def probe(location: str | os.PathLike[str], timeout: float | None = None) -> boo
     Raises a :class:`StoreError` subclass that says what is wrong.
     """
     text = normalize(location)
+    settings = settings or StorageSettings.from_env()
     try:
-        fs, root = filesystem(text)
+        fs, root = filesystem(text, settings)
         if not is_remote(text):
             return Path(root).exists()
-        limit = timeout or StorageSettings.from_env().connect_timeout_s * 3
+        limit = timeout or settings.connect_timeout_s * 3
         if _is_s3(fs):
             bucket, _, key = root.partition("/")
             prefix = f"{key}/" if key else ""
@@ -293,7 +287,7 @@ def probe(location: str | os.PathLike[str], timeout: float | None = None) -> boo
     except StoreError:
         raise
     except Exception as exc:
-        raise classify(exc, text) from exc
+        raise classify(exc, text, settings) from exc
 
 
 class ConditionFailed(Exception):
@@ -354,12 +348,13 @@ def url_of(location: str, *parts: str) -> str:
     return Path(location, *parts).resolve().as_uri()
 
 
-def default_work_dir(location: str) -> Path:
+def default_work_dir(location: str, cache_dir: Path | None = None) -> Path:
     """The local work directory of a remote dataset: staging, checks, renders, the default
-    SQLite database and the upload journal. Under the cache directory, keyed by the URL."""
+    SQLite database and the upload journal. Under the cache directory (None: the one the
+    environment names), keyed by the URL."""
 
     key = hashlib.sha256(normalize(location).encode()).hexdigest()[:16]
-    return default_cache_dir() / "datasets" / key
+    return (cache_dir or Settings.from_env().cache_dir) / "datasets" / key
 
 
 def cat_existing(fs: AbstractFileSystem, paths: list[str], timeout: float | None = None) -> dict[str, bytes]:

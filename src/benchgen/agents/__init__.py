@@ -15,10 +15,11 @@ See :mod:`benchgen.agents.graph` for the graph, budgets and resuming.
 """
 
 from benchgen.agents.capabilities import Capabilities, probe_capabilities
-from benchgen.agents.graph import CHECKPOINT_FILE, SessionState, run_agent_session, session_exists
+from benchgen.agents.graph import SessionState, run_agent_session, session_exists
 from benchgen.agents.models import preflight
 from benchgen.agents.reviewing import AgentReview
 from benchgen.agents.settings import AgentConfigError, AgentOutcome, AgentSettings, MissingApiKeyError
+from benchgen.checkpoints import CHECKPOINT_FILE
 
 __all__ = [
     "CHECKPOINT_FILE",

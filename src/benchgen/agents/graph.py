@@ -13,8 +13,8 @@ to continue). The coder writes the scenario (``/script.py``) and a reference sol
 evaluate_solution() on both; the reviewer sees the scene unsolved and solved. Its innermost middleware, :class:`~benchgen.agents.adapter.ServerAdapter`,
 fits every request to what the model's server accepts (plain system prompt, images once,
 ``tool_choice`` only where supported) and keeps host paths out of tool results. The outer graph's state (:class:`SessionState`) holds a snapshot of the
-workspace's text files, counters and usage, and a SQLite checkpointer
-(``DIR/checkpoints.sqlite``) saves it after every node, so a killed session resumes at
+workspace's text files, counters and usage, and a checkpointer
+(``DIR/checkpoints.sqlite``, or PostgreSQL with ``--db``: :mod:`benchgen.checkpoints`) saves it after every node, so a killed session resumes at
 the node that was running, with the workspace restored from the last checkpoint. Inner
 agent steps are not checkpointed (``checkpointer=False``): a node that was interrupted
 runs again from its start; the tokens its answered calls used are kept (the usage log,
@@ -24,11 +24,9 @@ runs again from its start; the tokens its answered calls used are kept (the usag
 from __future__ import annotations
 
 import logging
-import sqlite3
 import uuid
 import warnings
-from collections.abc import Iterator
-from contextlib import closing, contextmanager, nullcontext
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -39,7 +37,6 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 
 from benchgen.agents import prompts
@@ -68,11 +65,11 @@ from benchgen.agents.workspace import (
     remove_tree,
     sha256_text,
 )
+from benchgen.checkpoints import checkpoint_target, has_thread, open_checkpointer
 from benchgen.solving import BenchmarkError, EvaluateOptions
 
 logger = logging.getLogger(__name__)
 
-CHECKPOINT_FILE = "checkpoints.sqlite"
 SESSIONS_DIR = ".agent-sessions"
 USAGE_LOG = "usage.jsonl"
 SYSTEM_PROMPTS: dict[Role, str] = {
@@ -121,18 +118,6 @@ class _NoSubagents(AgentMiddleware[Any, Any, Any]):
 def new_session_id() -> str:
     """A short random session id."""
     return uuid.uuid4().hex[:12]
-
-
-@contextmanager
-def open_checkpointer(path: Path) -> Iterator[SqliteSaver]:
-    """A SQLite checkpointer on ``path`` (created if needed), closed on exit."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # WAL and a generous busy timeout let several sessions (processes) share one dataset's file.
-    with closing(sqlite3.connect(str(path), check_same_thread=False, timeout=60.0)) as conn:
-        conn.execute("PRAGMA journal_mode=WAL")
-        saver = SqliteSaver(conn)
-        saver.setup()
-        yield saver
 
 
 class SessionRunner:
@@ -561,13 +546,10 @@ def _review_entry(decision: AgentReview, round_: int) -> str:
     return "\n".join(lines)
 
 
-def session_exists(dataset_dir: Path, session_id: str) -> bool:
-    """Whether ``dataset_dir`` holds a checkpoint of this session (so it can be resumed)."""
-    path = dataset_dir.resolve() / CHECKPOINT_FILE
-    if not path.is_file():
-        return False
-    with open_checkpointer(path) as saver:
-        return saver.get_tuple({"configurable": {"thread_id": session_id}}) is not None
+def session_exists(dataset_dir: Path, session_id: str, checkpoints: str | None = None) -> bool:
+    """Whether a checkpoint of this session exists (so it can be resumed): in ``checkpoints``
+    (``AgentSettings.checkpoints``, a PostgreSQL URL) or else ``dataset_dir/checkpoints.sqlite``."""
+    return has_thread(checkpoint_target(dataset_dir, checkpoints), session_id)
 
 
 def run_agent_session(
@@ -585,14 +567,15 @@ def run_agent_session(
 ) -> AgentOutcome:
     """Run (or resume) one Planner → Coder → Reviewer session and return how it ended.
 
-    Checkpoints go to ``dataset_dir/checkpoints.sqlite`` under ``session_id`` (a new id
-    when None); the workspace lives in ``dataset_dir/.agent-sessions/<id>/`` until the
+    Checkpoints go to ``dataset_dir/checkpoints.sqlite``, or the PostgreSQL server of
+    ``settings.checkpoints`` (see :func:`benchgen.checkpoints.checkpoint_target`), under
+    ``session_id`` (a new id when None); the workspace lives in ``dataset_dir/.agent-sessions/<id>/`` until the
     session ends. ``resume=True`` continues a session from its last checkpoint (theme
     and tier then come from the checkpoint). A model or transport error ends the call
     with status ``failed`` and leaves the checkpoint, so the session can be resumed.
     ``checker`` replaces the trusted check (tests memoize it); default: ``check_script``.
     ``evaluator`` likewise replaces the solution's evaluation; default: ``benchgen.solving.evaluate_solution``.
-    ``checkpointer`` replaces the SQLite file (e.g. a shared PostgreSQL saver); the caller owns it.
+    ``checkpointer`` replaces that checkpointer (tests pass an in-memory one); the caller owns it.
     ``capabilities`` are the run's (from :func:`~benchgen.agents.capabilities.probe_capabilities`);
     when None, the models are probed before any work (one short call each).
 
@@ -610,7 +593,7 @@ def run_agent_session(
     opened = (
         nullcontext(checkpointer)
         if checkpointer is not None
-        else open_checkpointer(dataset_dir / CHECKPOINT_FILE)
+        else open_checkpointer(checkpoint_target(dataset_dir, settings.checkpoints))
     )
     with opened as saver:
         runner = SessionRunner(

@@ -7,13 +7,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from benchgen.check import CheckOptions
+from benchgen.errors import UsageError
 
 Role = Literal["planner", "coder", "reviewer"]
 ROLES: tuple[Role, ...] = ("planner", "coder", "reviewer")
 Status = Literal["approved", "rejected", "budget_exhausted", "failed"]
 
 
-class AgentConfigError(ValueError):
+class AgentConfigError(UsageError, ValueError):
     """The agent author cannot start: bad model string, missing package or API key, unknown session."""
 
 
@@ -81,6 +82,10 @@ class AgentSettings(BaseModel):
     model's LangChain profile, else ``DEFAULT_CONTEXT_TOKENS`` (models behind --base-url have no profile)."""
     keep_workspace: bool = False
     """Keep ``DIR/.agent-sessions/ID/`` after the session ends (for debugging)."""
+    checkpoints: str | None = None
+    """Where sessions are checkpointed: a PostgreSQL URL (``generate --db postgresql://...``) keeps
+    them in that server; None (or any other URL) in ``DIR/checkpoints.sqlite`` beside the dataset
+    (see :func:`benchgen.checkpoints.checkpoint_target`)."""
 
     @property
     def reviewer(self) -> str:

@@ -52,7 +52,7 @@ class AgentAuthor:
     def __call__(self, rng: np.random.Generator, theme: str | None, tier: str | None) -> Candidate:
         session_id = self.resume_session or self.session_id(rng)
         self.resume_session = None  # an explicit --resume applies to the first candidate only
-        resume = session_exists(self.dataset_dir, session_id)
+        resume = session_exists(self.dataset_dir, session_id, self.settings.checkpoints)
         if self.capabilities is None:
             self.capabilities = probe_capabilities(self.settings)
         outcome = run_agent_session(

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from benchgen.authors import families
 from benchgen.authors.families import FAMILIES, Const, Family
 from benchgen.authors.families import source as _source
+from benchgen.errors import UsageError
 from benchgen.materials import MATERIALS
 
 __all__ = [
@@ -45,7 +46,7 @@ __all__ = [
 _STOPWORDS = frozenset({"the", "and", "for", "with", "into", "onto", "from", "that", "this", "its", "off"})
 
 
-class NoFamilyMatches(ValueError):
+class NoFamilyMatches(UsageError, ValueError):
     """No family matches the requested theme and tier; the message lists what exists."""
 
 
