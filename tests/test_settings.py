@@ -23,6 +23,7 @@ VARIABLES = [
     "BENCHGEN_DB_RETRY_ATTEMPTS",
     "BENCHGEN_DB_RETRY_BASE_DELAY_S",
     "BENCHGEN_DB_RETRY_MAX_DELAY_S",
+    "BENCHGEN_LEASE_TTL_S",
 ]
 
 
@@ -41,6 +42,7 @@ def test_defaults_without_variables(clean_env: pytest.MonkeyPatch, tmp_path: Pat
     assert read.storage == StorageSettings(connect_timeout_s=10, read_timeout_s=60, operation_timeout_s=300)
     assert read.upload_retry == RetryPolicy(attempts=6, base_delay_s=0.5, max_delay_s=8)
     assert read.db_retry == RetryPolicy(attempts=8, base_delay_s=0.5, max_delay_s=8)
+    assert read.lease_ttl_s == 60
 
 
 def test_every_documented_variable_overrides_its_setting(
@@ -58,6 +60,7 @@ def test_every_documented_variable_overrides_its_setting(
         "BENCHGEN_DB_RETRY_ATTEMPTS": "3",
         "BENCHGEN_DB_RETRY_BASE_DELAY_S": "0.2",
         "BENCHGEN_DB_RETRY_MAX_DELAY_S": "4",
+        "BENCHGEN_LEASE_TTL_S": "5",
     }
     assert sorted(values) == sorted(VARIABLES)
     for name, value in values.items():
@@ -69,9 +72,9 @@ def test_every_documented_variable_overrides_its_setting(
     )
     assert read.upload_retry == RetryPolicy(attempts=2, base_delay_s=0.1, max_delay_s=1)
     assert read.db_retry == RetryPolicy(attempts=3, base_delay_s=0.2, max_delay_s=4)
+    assert read.lease_ttl_s == 5
     # The helpers for callers handed no settings read the same values.
     assert settings.default_cache_dir() == tmp_path / "cache"
-    assert storage.upload_retry_policy() == read.upload_retry
     assert db.retry_policy() == read.db_retry
     assert StorageSettings.from_env() == read.storage
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchgen import storage
-from benchgen.retry import ConfigurationError, RetryPolicy
+from benchgen.retry import ConfigurationError
 from benchgen.storage import (
     StorageSettings,
     StoreAccessDenied,
@@ -115,13 +115,6 @@ def test_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     assert StorageSettings.from_env() == StorageSettings(connect_timeout_s=2.5)
     monkeypatch.setenv("BENCHGEN_S3_ENDPOINT_URL", "http://127.0.0.1:1")
     assert StorageSettings.from_env().endpoint_url == "http://127.0.0.1:1"
-
-
-def test_upload_retry_policy_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BENCHGEN_UPLOAD_ATTEMPTS", "2")
-    monkeypatch.setenv("BENCHGEN_UPLOAD_MAX_DELAY_S", "1")
-    monkeypatch.delenv("BENCHGEN_UPLOAD_BASE_DELAY_S", raising=False)
-    assert storage.upload_retry_policy() == RetryPolicy(attempts=2, max_delay_s=1.0)
 
 
 def test_storage_options_bound_s3_and_leave_others_alone() -> None:

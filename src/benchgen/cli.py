@@ -301,7 +301,7 @@ def evaluate(
     if solution.is_dir():
         if out is not None:
             raise UsageError("--out is for one benchmark; a dataset run writes --results")
-        dataset = _open_dataset(target)
+        dataset = _open_dataset(target, settings)
         require_isolation(unsafe_no_isolation, console)
         _evaluate_dataset(
             console, dataset, solution, results or solution / "results.jsonl", options, workers, as_json
@@ -309,7 +309,7 @@ def evaluate(
         return
     script = Path(target)
     if not script.is_file():
-        script = _open_benchmark(target).script_path
+        script = _open_benchmark(target, settings).script_path
     require_output_dir(out)
     require_isolation(unsafe_no_isolation, console)
     with console.status("evaluating…") as status:
@@ -577,7 +577,7 @@ def generate(
         author_fn = _agent_author(
             console, out, work_dir, model, reviewer_model, base_url, resume, agent_options
         )
-    summary = _run_generator(console, options, quiet, author_fn)
+    summary = _run_generator(console, options, settings, quiet, author_fn)
     verdict = "[green]done[/]" if summary.stopped_because == "count_reached" else "[yellow]budget spent[/]"
     console.print(
         f"{verdict}: {summary.accepted}/{summary.target} accepted from {summary.candidates} candidates "
@@ -615,7 +615,9 @@ def _agent_author(
     return AgentAuthor(settings, local, resume_session=resume, capabilities=capabilities)
 
 
-def _run_generator(console: Console, options: object, quiet: bool, author_fn: Any = None) -> Any:
+def _run_generator(
+    console: Console, options: object, settings: Settings, quiet: bool, author_fn: Any = None
+) -> Any:
     """Run a generation. A wrong setting (store, database), an unusable location or another
     writer on the dataset raises a usage error before any work (exit 2); a storage or
     database failure during the run an infrastructure error (exit 1, with how to resume)."""
@@ -623,9 +625,7 @@ def _run_generator(console: Console, options: object, quiet: bool, author_fn: An
 
     assert isinstance(options, GenerateOptions)
     with ProgressDisplay(console, quiet) as display:
-        if author_fn is None:
-            return Generator(options, on_progress=display.update).run()
-        return Generator(options, on_progress=display.update, author=author_fn).run()
+        return Generator(options, on_progress=display.update, author=author_fn, settings=settings).run()
 
 
 class ProgressDisplay:
@@ -685,7 +685,7 @@ def list_benchmarks(
     Ids are always printed in full (use them with ``show`` and ``variant``)."""
     import json
 
-    dataset = _open_dataset(directory)
+    dataset = _open_dataset(directory, Settings.from_env())
     rows = (_listing_row(dataset, m) for m in dataset.iter_manifests())
     if as_json:
         out = sys.stdout
@@ -743,7 +743,7 @@ def stats_command(
     from benchgen.stats import compute_stats, publish_plots, write_plots
 
     settings = Settings.from_env()
-    dataset = _open_dataset(directory)
+    dataset = _open_dataset(directory, settings)
     err = _stderr()
     fs, root = storage.filesystem(directory, settings.storage)
     rejections = (Rejection.model_validate(r) for r in rejection_index(fs, root).records())
@@ -754,7 +754,7 @@ def stats_command(
             if plots is not None:
                 written = [str(p) for p in write_plots(result, plots).values()]
             else:
-                written = publish_plots(result, directory)
+                written = publish_plots(result, directory, settings)
         except Exception as exc:  # the numbers are still worth printing
             err.print(f"[yellow]warning:[/] plots not written: {exc}", highlight=False, soft_wrap=True)
     if as_json:
@@ -819,13 +819,13 @@ class LocationDenied(UsageError, PermissionError):
     kind = "access denied"
 
 
-def _open_dataset(location: str) -> Any:
+def _open_dataset(location: str, settings: Settings) -> Any:
     """Open a dataset; a location that is missing, unreachable, denied or not a dataset is a
     usage error (exit 2)."""
     from benchgen.dataset import open as open_dataset
 
     with _user_location():
-        return open_dataset(location)
+        return open_dataset(location, settings)
 
 
 @contextmanager
@@ -855,13 +855,13 @@ def _listing_row(dataset: Any, manifest: Any) -> dict[str, Any]:
     }
 
 
-def _open_benchmark(benchmark: str) -> Any:
+def _open_benchmark(benchmark: str, settings: Settings) -> Any:
     """Open ``DIR/<id>`` or ``URL/<id>`` (an id as ``list`` prints it, or a unique prefix);
     one that cannot be opened is a usage error (exit 2)."""
     from benchgen.dataset import open_benchmark
 
     with _user_location():
-        return open_benchmark(benchmark)
+        return open_benchmark(benchmark, settings)
 
 
 @app.command()
@@ -874,7 +874,7 @@ def show(
     ],
 ) -> None:
     """Show one benchmark's manifest in readable form."""
-    bench = _open_benchmark(benchmark)
+    bench = _open_benchmark(benchmark, Settings.from_env())
     m = bench.manifest
     console = Console()
     console.print(f"[bold]{m.name}[/]  ({m.id})")
@@ -913,7 +913,7 @@ def variant(
     console = _stderr()
     require_output_dir(out)
     require_isolation(unsafe_no_isolation, console)
-    bench = _open_benchmark(benchmark)
+    bench = _open_benchmark(benchmark, Settings.from_env())
     try:
         with console.status(f"building {bench.id} seed={seed} scale={scale:g}…"):
             xml = bench.variant(seed, scale, out, render=not no_render)
@@ -978,7 +978,12 @@ def index_compact(
     from benchgen.publishing import open_writer
 
     console = _stderr()
-    writer = open_writer(directory, work_dir, on_event=lambda line: console.print(line, highlight=False))
+    writer = open_writer(
+        directory,
+        work_dir,
+        on_event=lambda line: console.print(line, highlight=False),
+        settings=Settings.from_env(),
+    )
     writer.check()
     writer.acquire(uuid.uuid4().hex[:12])
     try:

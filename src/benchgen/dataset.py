@@ -50,7 +50,7 @@ from pydantic_core import from_json
 
 from benchgen.difficulty import Difficulty
 from benchgen.errors import InfrastructureError, UsageError
-from benchgen.settings import default_cache_dir
+from benchgen.settings import Settings
 from benchgen.similarity import Signature
 from benchgen.verdict import BuildMetrics, CollisionInfo, Randomization, ReviewVerdict
 
@@ -509,9 +509,13 @@ class Benchmark:
     copies, downloaded on first use into the cache (``$BENCHGEN_CACHE_DIR/benchmarks/``).
     """
 
-    def __init__(self, location: str | os.PathLike[str], manifest: Manifest) -> None:
+    def __init__(
+        self, location: str | os.PathLike[str], manifest: Manifest, settings: Settings | None = None
+    ) -> None:
         from benchgen import storage
 
+        self.settings = settings or Settings.from_env()
+        """Where remote files are cached and how the store is reached."""
         self.remote = storage.is_remote(location)
         self.location = storage.normalize(location) if self.remote else os.fspath(location)
         self.manifest = manifest
@@ -548,7 +552,7 @@ class Benchmark:
             return (self._local / relative).read_bytes()
         from benchgen import storage
 
-        fs, root = storage.filesystem(self.location)
+        fs, root = storage.filesystem(self.location, self.settings.storage)
         return bytes(fs.cat_file(storage.join(root, relative)))
 
     def fetch(self, dest: Path | None = None) -> Path:
@@ -565,14 +569,15 @@ class Benchmark:
         downloaded to a temporary directory first; the sandbox always runs locally."""
         import tempfile
 
-        from benchgen.check import build_variant
+        from benchgen.check import CheckOptions, build_variant
 
+        options = CheckOptions(cache_dir=self.settings.cache_dir)
         if self._local is not None:
-            return build_variant(self._local / "script.py", seed, scale, out_dir, render=render)
+            return build_variant(self._local / "script.py", seed, scale, out_dir, options, render)
         with tempfile.TemporaryDirectory(prefix="benchgen-variant-") as tmp:
             script = Path(tmp) / "script.py"
             script.write_bytes(self.read_bytes("script.py"))
-            return build_variant(script, seed, scale, out_dir, render=render)
+            return build_variant(script, seed, scale, out_dir, options, render)
 
     def evaluate(
         self,
@@ -585,8 +590,10 @@ class Benchmark:
         ``benchgen evaluate DIR/<id> SOLUTION`` does; returns the
         :class:`benchgen.evaluate.EvaluationReport`. ``options`` is a
         :class:`benchgen.solving.EvaluateOptions` (default: 8 seeds plus the reference scales)."""
-        from benchgen.solving import evaluate_solution
+        from benchgen.check import CheckOptions
+        from benchgen.solving import EvaluateOptions, evaluate_solution
 
+        options = options or EvaluateOptions(check=CheckOptions(cache_dir=self.settings.cache_dir))
         return evaluate_solution(
             self.script_path, Path(solution), options, out_dir=out_dir, progress=progress
         )
@@ -599,13 +606,13 @@ class Benchmark:
 
     def _cache_dir(self) -> Path:
 
-        return default_cache_dir() / "benchmarks" / f"{self.id}-{self.manifest.content_hash[:16]}"
+        return self.settings.cache_dir / "benchmarks" / f"{self.id}-{self.manifest.content_hash[:16]}"
 
     def _remote_files(self, under: str) -> list[str]:
         """Paths, relative to the benchmark, of the remote files under ``under``."""
         from benchgen import storage
 
-        fs, root = storage.filesystem(self.location)
+        fs, root = storage.filesystem(self.location, self.settings.storage)
         base = storage.join(root, under) if under else root
         return sorted(str(p)[len(root) :].lstrip("/") for p in fs.find(base))
 
@@ -617,7 +624,7 @@ class Benchmark:
         missing = [r for r in relatives if not (target / r).is_file()]
         if not missing:
             return
-        fs, root = storage.filesystem(self.location)
+        fs, root = storage.filesystem(self.location, self.settings.storage)
         for relative in missing:
             path = target / relative
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -639,20 +646,21 @@ class Dataset:
     :class:`NotADataset` when it answers but holds no index.
     """
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], settings: Settings | None = None) -> None:
         from benchgen import storage
 
+        self.settings = settings or Settings.from_env()
         self.remote = storage.is_remote(root)
         self.root: Path | str = storage.normalize(root) if self.remote else Path(root)
-        self._fs, self._path = storage.filesystem(root)
+        self._fs, self._path = storage.filesystem(root, self.settings.storage)
         self._manifests: list[Manifest] | None = None
-        if not storage.probe(root):
+        if not storage.probe(root, settings=self.settings.storage):
             raise storage.StoreNotFound(f"{root}: nothing at this location")
         self.index = benchmark_index(self._fs, self._path)
         try:
             exists = self.index.exists()
         except Exception as exc:
-            raise storage.classify(exc, str(root)) from exc
+            raise storage.classify(exc, str(root), self.settings.storage) from exc
         if not exists:
             raise NotADataset(f"{root} is not a benchgen dataset (no {INDEX_FILE})")
 
@@ -690,7 +698,7 @@ class Dataset:
 
     def __iter__(self) -> Iterator[Benchmark]:
         for manifest in self.manifests():
-            yield Benchmark(self._location_of(manifest.id), manifest)
+            yield Benchmark(self._location_of(manifest.id), manifest, self.settings)
 
     def __len__(self) -> int:
         return len(self.manifests())
@@ -728,41 +736,45 @@ class Dataset:
         full = self.resolve(benchmark_id)
         for manifest in self.manifests():
             if manifest.id == full:
-                return Benchmark(self._location_of(full), manifest)
+                return Benchmark(self._location_of(full), manifest, self.settings)
         raise KeyError(f"no benchmark {benchmark_id!r} in {self.root}")
 
 
-def open(root: str | os.PathLike[str]) -> Dataset:  # noqa: A001 - the public name the API promises
+def open(  # noqa: A001 - the public name the API promises
+    root: str | os.PathLike[str], settings: Settings | None = None
+) -> Dataset:
     """Open a dataset for reading: ``for bench in benchgen.dataset.open(DIR_OR_URL): ...``.
 
-    ``root`` is a directory or an fsspec URL (``s3://bucket/prefix``; see :mod:`benchgen.storage`).
+    ``root`` is a directory or an fsspec URL (``s3://bucket/prefix``; see :mod:`benchgen.storage`);
+    ``settings`` None reads them from the environment (:meth:`Settings.from_env`).
     """
-    return Dataset(root)
+    return Dataset(root, settings)
 
 
-def open_benchmark(path: str | os.PathLike[str]) -> Benchmark:
+def open_benchmark(path: str | os.PathLike[str], settings: Settings | None = None) -> Benchmark:
     """Open one benchmark, ``DIR/<id>`` or ``s3://bucket/prefix/<id>``, where ``<id>`` is an
     id as ``benchgen list`` prints it or a unique prefix of one."""
     from benchgen import storage
 
+    settings = settings or Settings.from_env()
     text = os.fspath(path).rstrip("/")
-    fs, root = storage.filesystem(text)
+    fs, root = storage.filesystem(text, settings.storage)
     try:
         data = fs.cat_file(storage.join(root, MANIFEST_FILE))
     except FileNotFoundError:
         data = None
     except Exception as exc:
-        raise storage.classify(exc, text) from exc
+        raise storage.classify(exc, text, settings.storage) from exc
     if data is None:
         parent, _, name = text.rpartition("/")
         if not parent or not name:
             raise FileNotFoundError(f"{path} is not a benchmark (no {MANIFEST_FILE})")
         try:
-            dataset = Dataset(parent)
+            dataset = Dataset(parent, settings)
             return dataset.get(name)
         except (NotADataset, storage.StoreNotFound):
             raise FileNotFoundError(f"{path} is not a benchmark (no {MANIFEST_FILE})") from None
         except KeyError as exc:
             raise FileNotFoundError(str(exc.args[0])) from None
     location = text if storage.is_remote(text) else Path(text)
-    return Benchmark(location, Manifest.model_validate_json(data))
+    return Benchmark(location, Manifest.model_validate_json(data), settings)

@@ -305,22 +305,43 @@ def _upsert(engine: Engine, model: type[Base], key: tuple[str, ...], fields: dic
                 setattr(row, name, value)
 
 
-def record_session(engine: Engine, on_retry: Callable[[str], None] | None = None, **fields: Any) -> None:
+def record_session(
+    engine: Engine,
+    on_retry: Callable[[str], None] | None = None,
+    policy: RetryPolicy | None = None,
+    **fields: Any,
+) -> None:
     """Insert or update a generation session by (dataset, id)."""
     key = (fields["dataset"], fields["id"])
-    with_retries(lambda: _upsert(engine, GenerationSession, key, fields), "recording a session", on_retry)
+    with_retries(
+        lambda: _upsert(engine, GenerationSession, key, fields), "recording a session", on_retry, policy
+    )
 
 
-def record_asset(engine: Engine, on_retry: Callable[[str], None] | None = None, **fields: Any) -> None:
+def record_asset(
+    engine: Engine,
+    on_retry: Callable[[str], None] | None = None,
+    policy: RetryPolicy | None = None,
+    **fields: Any,
+) -> None:
     """Insert or replace an accepted benchmark's record."""
     key = (fields["dataset"], fields["id"])
-    with_retries(lambda: _upsert(engine, BenchmarkAsset, key, fields), "recording a benchmark", on_retry)
+    with_retries(
+        lambda: _upsert(engine, BenchmarkAsset, key, fields), "recording a benchmark", on_retry, policy
+    )
 
 
-def record_rejection(engine: Engine, on_retry: Callable[[str], None] | None = None, **fields: Any) -> None:
+def record_rejection(
+    engine: Engine,
+    on_retry: Callable[[str], None] | None = None,
+    policy: RetryPolicy | None = None,
+    **fields: Any,
+) -> None:
     """Insert or replace a rejected candidate's record."""
     key = (fields["dataset"], fields["candidate_id"])
-    with_retries(lambda: _upsert(engine, RejectionRecord, key, fields), "recording a rejection", on_retry)
+    with_retries(
+        lambda: _upsert(engine, RejectionRecord, key, fields), "recording a rejection", on_retry, policy
+    )
 
 
 def list_assets(engine: Engine, dataset: str | None = None) -> list[BenchmarkAsset]:
@@ -355,6 +376,7 @@ def abandon_sessions(
     dataset: str,
     run_id: str | None = None,
     on_retry: Callable[[str], None] | None = None,
+    policy: RetryPolicy | None = None,
 ) -> int:
     """Mark ``validating`` sessions of ``dataset`` as ``abandoned``: those of ``run_id`` (a run
     that ends), or all of them (at the start of a run: with one writer per dataset, no other
@@ -371,11 +393,14 @@ def abandon_sessions(
         with Session(engine) as session, session.begin():
             return int(session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
 
-    return with_retries(mark, "closing abandoned sessions", on_retry)
+    return with_retries(mark, "closing abandoned sessions", on_retry, policy)
 
 
 def existing_ids(
-    engine: Engine, dataset: str, on_retry: Callable[[str], None] | None = None
+    engine: Engine,
+    dataset: str,
+    on_retry: Callable[[str], None] | None = None,
+    policy: RetryPolicy | None = None,
 ) -> tuple[set[str], set[str]]:
     """Ids of the benchmark rows and candidate ids of the rejection rows of ``dataset``."""
 
@@ -389,7 +414,7 @@ def existing_ids(
             )
         return assets, rejected
 
-    return with_retries(read, "reading the database's view of the dataset", on_retry)
+    return with_retries(read, "reading the database's view of the dataset", on_retry, policy)
 
 
 def backfill(
@@ -397,6 +422,7 @@ def backfill(
     rows: Iterable[tuple[type[Base], dict[str, Any]]],
     on_retry: Callable[[str], None] | None = None,
     batch: int = 500,
+    policy: RetryPolicy | None = None,
 ) -> int:
     """Insert or update ``(model, fields)`` rows, ``batch`` per transaction; returns the count."""
     pending: list[tuple[type[Base], dict[str, Any]]] = []
@@ -410,17 +436,21 @@ def backfill(
     for row in rows:
         pending.append(row)
         if len(pending) >= batch:
-            with_retries(flush, "backfilling the database", on_retry)
+            with_retries(flush, "backfilling the database", on_retry, policy)
             count += len(pending)
             pending.clear()
     if pending:
-        with_retries(flush, "backfilling the database", on_retry)
+        with_retries(flush, "backfilling the database", on_retry, policy)
         count += len(pending)
     return count
 
 
 def remove_assets(
-    engine: Engine, dataset: str, ids: Iterable[str], on_retry: Callable[[str], None] | None = None
+    engine: Engine,
+    dataset: str,
+    ids: Iterable[str],
+    on_retry: Callable[[str], None] | None = None,
+    policy: RetryPolicy | None = None,
 ) -> int:
     """Delete the benchmark rows ``ids`` of ``dataset`` (rows of benchmarks the store does not hold)."""
     doomed = sorted(ids)
@@ -434,4 +464,4 @@ def remove_assets(
             )
             return int(session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
 
-    return with_retries(remove, "removing database rows of unknown benchmarks", on_retry)
+    return with_retries(remove, "removing database rows of unknown benchmarks", on_retry, policy)

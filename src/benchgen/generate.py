@@ -64,6 +64,7 @@ from benchgen.publishing import Publisher, open_writer
 from benchgen.rendering import contact_sheet
 from benchgen.retry import call_with_retries
 from benchgen.review import ReviewDecision, ReviewSettings, review_scene
+from benchgen.settings import Settings
 from benchgen.similarity import DEFAULT_TOLERANCE, Signature, near_duplicate, signature
 from benchgen.verdict import CheckReport, RejectCode, ReviewVerdict
 
@@ -266,16 +267,21 @@ class Generator:
         options: GenerateOptions,
         on_progress: Callable[[Progress], None] | None = None,
         author: AuthorFn | None = None,
+        settings: Settings | None = None,
     ) -> None:
         """``author`` replaces the offline author (which deals families in balanced rounds,
-        :mod:`benchgen.balance`); a given author picks its own families."""
+        :mod:`benchgen.balance`); a given author picks its own families. ``settings`` (None: read
+        from the environment) say how the store and the database are reached and retried."""
         self.options = options
+        self.settings = settings or Settings.from_env()
         self.author: AuthorFn = author or write_candidate
         self.balanced = author is None and options.author == "offline"
         self.plan: FamilyPlan | None = None
         self.accepted_families: Counter[str] = Counter()
         self.on_progress = on_progress
-        self.writer: Publisher = open_writer(options.out, options.work_dir, on_event=self._emit)
+        self.writer: Publisher = open_writer(
+            options.out, options.work_dir, on_event=self._emit, settings=self.settings
+        )
         self.progress = Progress(target=options.count)
         self.run_id = uuid.uuid4().hex[:12]
         self.started = time.monotonic()
@@ -302,7 +308,9 @@ class Generator:
 
         options = self.options
         self.writer.check()
-        self.engine = db.connect(options.db_url or self.writer.default_db_url(), on_retry=self._emit)
+        self.engine = db.connect(
+            options.db_url or self.writer.default_db_url(), self._emit, self.settings.db_retry
+        )
         self.writer.acquire(self.run_id)
         try:
             self.writer.prepare()
@@ -310,7 +318,9 @@ class Generator:
             if self.balanced:
                 names = [f.name for f in solvable_families(options.theme, options.tier, options.families)]
                 self.plan = FamilyPlan(names, options.seed, self.known.prior_families)
-            closed = db.abandon_sessions(self.engine, self.writer.location, on_retry=self._emit)
+            closed = db.abandon_sessions(
+                self.engine, self.writer.location, on_retry=self._emit, policy=self.settings.db_retry
+            )
             if closed:
                 self._emit(f"marked {closed} sessions of interrupted runs abandoned")
             self._generate()
@@ -371,11 +381,11 @@ class Generator:
         from benchgen import db
 
         location = self.writer.location
-        in_db = db.existing_ids(self.engine, location, on_retry=self._emit)
+        in_db = db.existing_ids(self.engine, location, self._emit, self.settings.db_retry)
         known, missing_assets, missing_rejections = call_with_retries(
             lambda: self._read_index(in_db),
             f"reading the index of {location}",
-            storage.upload_retry_policy(),
+            self.settings.upload_retry,
             lambda exc: not isinstance(exc, storage.StoreError | ValueError),
             self._emit,
         )
@@ -443,12 +453,12 @@ class Generator:
             rows.append((db.GenerationSession, session))
             rows.append((db.RejectionRecord, self._rejection_fields(rejection, seed)))
         if rows:
-            db.backfill(self.engine, rows, on_retry=self._emit)
+            db.backfill(self.engine, rows, on_retry=self._emit, policy=self.settings.db_retry)
             self._emit(
                 f"database: backfilled {len(assets)} benchmarks and {len(rejections)} rejections from the store"
             )
         orphans = in_db - set(known.accepted_by_sha.values())
-        removed = db.remove_assets(self.engine, location, orphans, on_retry=self._emit)
+        removed = db.remove_assets(self.engine, location, orphans, self._emit, self.settings.db_retry)
         if removed:
             self._emit(f"database: removed {removed} rows of benchmarks the store does not hold")
 
@@ -574,7 +584,9 @@ class Generator:
         window.clear()
         self.progress.in_flight = 0
         try:
-            closed = db.abandon_sessions(self.engine, self.writer.location, self.run_id)
+            closed = db.abandon_sessions(
+                self.engine, self.writer.location, self.run_id, policy=self.settings.db_retry
+            )
         except Exception:  # the database is down: the next run closes them
             return
         if closed:
@@ -586,7 +598,7 @@ class Generator:
         from benchgen import db
 
         fields = self._session_fields(name, self.options.seed, candidate.tier, status, **extra)
-        db.record_session(self.engine, on_retry=self._emit, **fields)
+        db.record_session(self.engine, self._emit, self.settings.db_retry, **fields)
 
     def _session_fields(
         self, name: str, seed: int, tier: str | None, status: str, **extra: Any
@@ -661,7 +673,7 @@ class Generator:
         from benchgen import db
 
         fields = self._rejection_fields(rejection, self.options.seed)
-        db.record_rejection(self.engine, on_retry=self._emit, **fields)
+        db.record_rejection(self.engine, self._emit, self.settings.db_retry, **fields)
 
     def _rejection_fields(self, rejection: Rejection, seed: int) -> dict[str, Any]:
         return {
@@ -724,9 +736,8 @@ class Generator:
     def _record_asset(self, manifest: Manifest, name: str) -> None:
         from benchgen import db
 
-        db.record_asset(
-            self.engine, on_retry=self._emit, **self._asset_fields(manifest, name, self.options.seed)
-        )
+        fields = self._asset_fields(manifest, name, self.options.seed)
+        db.record_asset(self.engine, self._emit, self.settings.db_retry, **fields)
 
     def _asset_fields(self, manifest: Manifest, name: str, seed: int) -> dict[str, Any]:
         location = self.writer.location

@@ -11,7 +11,7 @@ or any fsspec URL) publishes with :class:`RemoteDatasetWriter`:
 
 A benchmark is visible once its segment exists, and its segment is written only after its
 manifest. Each upload step is retried with bounded exponential backoff
-(:func:`benchgen.storage.upload_retry_policy`). When the retries are exhausted the files
+(``Settings.upload_retry``). When the retries are exhausted the files
 uploaded for that benchmark are deleted (manifest first, best effort) and
 :class:`PublishError` stops the run: continuing would publish later candidates in its
 place and break "same seed, same benchmarks". The finished files are kept in the work
@@ -66,6 +66,7 @@ from benchgen.dataset import (
 )
 from benchgen.errors import InfrastructureError
 from benchgen.retry import RetriesExhausted, RetryPolicy, call_with_retries
+from benchgen.settings import Settings
 
 _T = TypeVar("_T")
 
@@ -74,8 +75,6 @@ PENDING_DIR = "pending"
 GALLERY_DIR = "gallery"
 """Where a remote dataset's gallery is built in the work directory before it is uploaded."""
 LEASE_FILE = ".lease.json"
-LEASE_TTL_ENV = "BENCHGEN_LEASE_TTL_S"
-DEFAULT_LEASE_TTL_S = 60.0
 
 
 class PublishError(InfrastructureError, RuntimeError):
@@ -114,10 +113,11 @@ def open_writer(
     out: str | os.PathLike[str],
     work_dir: Path | None = None,
     on_event: Callable[[str], None] | None = None,
+    settings: Settings | None = None,
 ) -> Publisher:
     """The publisher of a dataset location: local directory or fsspec URL (nothing is contacted)."""
     if storage.is_remote(out):
-        return RemoteDatasetWriter(str(out), work_dir=work_dir, on_event=on_event)
+        return RemoteDatasetWriter(str(out), work_dir=work_dir, on_event=on_event, settings=settings)
     return DatasetWriter(Path(storage.normalize(out)))
 
 
@@ -127,12 +127,6 @@ def _retryable(exc: BaseException) -> bool:
     return not isinstance(
         exc, FileNotFoundError | PermissionError | ValueError | TypeError | storage.StoreError | LeaseLost
     )
-
-
-def lease_ttl() -> float:
-    """Lease lifetime in seconds (``BENCHGEN_LEASE_TTL_S``, default 60)."""
-    raw = os.environ.get(LEASE_TTL_ENV)
-    return float(raw) if raw else DEFAULT_LEASE_TTL_S
 
 
 class StoreLease:
@@ -472,17 +466,19 @@ class RemoteDatasetWriter(_Writer):
         url: str,
         work_dir: Path | None = None,
         on_event: Callable[[str], None] | None = None,
-        policy: RetryPolicy | None = None,
+        settings: Settings | None = None,
     ) -> None:
+        self.settings = settings or Settings.from_env()
+        """The store's connection settings, the upload retry policy, the lease lifetime, the cache."""
         self.url = storage.normalize(url)
         self.fs: AbstractFileSystem
-        self.fs, self.root = storage.filesystem(self.url)
-        self.work_dir = work_dir or storage.default_work_dir(self.url)
+        self.fs, self.root = storage.filesystem(self.url, self.settings.storage)
+        self.work_dir = work_dir or storage.default_work_dir(self.url, self.settings.cache_dir)
         self.staging = self.work_dir / STAGING_DIR
         self.journal = self.work_dir / JOURNAL_DIR
         self.pending = self.work_dir / PENDING_DIR
-        self.policy = policy or storage.upload_retry_policy()
-        self.timeout = storage.StorageSettings.from_env().operation_timeout_s
+        self.policy = self.settings.upload_retry
+        self.timeout = self.settings.storage.operation_timeout_s
         self.on_event = on_event
         self.index = benchmark_index(self.fs, self.root)
         self.rejection_index = rejection_index(self.fs, self.root)
@@ -503,7 +499,7 @@ class RemoteDatasetWriter(_Writer):
         """One unretried read that proves the store answers and these credentials may read
         the prefix (see :func:`benchgen.storage.probe`). Writes nothing."""
         try:
-            storage.probe(self.url)
+            storage.probe(self.url, settings=self.settings.storage)
         except storage.StoreNotFound:
             bucket = self.root.split("/", 1)[0]
             raise storage.StoreNotFound(
@@ -516,7 +512,7 @@ class RemoteDatasetWriter(_Writer):
             self.fs,
             storage.join(self.root, LEASE_FILE),
             lease_owner(run_id),
-            lease_ttl(),
+            self.settings.lease_ttl_s,
             min(self.timeout, 30.0),
             self._emit,
         )
@@ -525,7 +521,7 @@ class RemoteDatasetWriter(_Writer):
         except (LeaseHeld, storage.StoreError):
             raise
         except Exception as exc:
-            raise storage.classify(exc, self.url) from exc
+            raise storage.classify(exc, self.url, self.settings.storage) from exc
         self._lease = lease
 
     def release(self) -> None:

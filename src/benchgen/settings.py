@@ -16,13 +16,13 @@ once per command and passes the parts down (``settings.storage`` to :mod:`benchg
   the upload retry policy (6 tries, 0.5 s doubling up to 8 s).
 - ``BENCHGEN_DB_RETRY_ATTEMPTS``, ``BENCHGEN_DB_RETRY_BASE_DELAY_S``,
   ``BENCHGEN_DB_RETRY_MAX_DELAY_S``: the database retry policy (8 tries, 0.5 s doubling up to 8 s).
+- ``BENCHGEN_LEASE_TTL_S`` (60 s): how long a remote dataset's writer lease lives without renewal.
 
 The AWS variables (credentials, region, ``AWS_ENDPOINT_URL``) are read by botocore itself, the
 model providers' API keys by LangChain; the agent author's own settings are
 :class:`benchgen.agents.settings.AgentSettings` (command-line options, not variables).
-Variables that cross process boundaries on purpose stay variables: ``BENCHGEN_UNSAFE_NO_ISOLATION``
-(the sandbox's opt-out, set by ``--unsafe-no-isolation`` for every worker) and
-``BENCHGEN_LEASE_TTL_S`` (:mod:`benchgen.publishing`).
+A variable that crosses process boundaries on purpose stays a variable: ``BENCHGEN_UNSAFE_NO_ISOLATION``
+(the sandbox's opt-out, set by ``--unsafe-no-isolation`` for every worker).
 """
 
 from __future__ import annotations
@@ -85,6 +85,9 @@ class Settings(BaseModel):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     upload_retry: RetryPolicy = UPLOAD_RETRY
     db_retry: RetryPolicy = DB_RETRY
+    lease_ttl_s: float = Field(default=60.0, gt=0)
+    """A remote dataset's writer lease lifetime: renewed every quarter of it, taken over by
+    another writer once it has expired."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -120,6 +123,7 @@ _PLACES: dict[str, tuple[str, ...]] = {
     "db_retry_attempts": ("db_retry", "attempts"),
     "db_retry_base_delay_s": ("db_retry", "base_delay_s"),
     "db_retry_max_delay_s": ("db_retry", "max_delay_s"),
+    "lease_ttl_s": ("lease_ttl_s",),
 }
 """Each variable (``BENCHGEN_`` + the key, upper case) and the setting it overrides."""
 
@@ -140,6 +144,7 @@ class _Variables(BaseSettings):
     db_retry_attempts: str | None = None
     db_retry_base_delay_s: str | None = None
     db_retry_max_delay_s: str | None = None
+    lease_ttl_s: str | None = None
 
 
 def default_cache_dir() -> Path:

@@ -24,6 +24,7 @@ from PIL import Image, ImageDraw, ImageFont
 from pydantic import BaseModel, Field
 
 from benchgen.dataset import Manifest, Rejection
+from benchgen.settings import Settings
 
 STATS_DIR = "stats"
 """Where the plots go, relative to the dataset (``DIR/stats/*.png``)."""
@@ -204,7 +205,7 @@ def compute_stats(
     )
 
 
-def dataset_stats(location: str | os.PathLike[str]) -> DatasetStats:
+def dataset_stats(location: str | os.PathLike[str], settings: Settings | None = None) -> DatasetStats:
     """Statistics of the dataset at ``location`` (directory or URL), read from its two indexes.
 
     Raises what :func:`benchgen.dataset.open` raises when it is not a readable dataset."""
@@ -212,8 +213,8 @@ def dataset_stats(location: str | os.PathLike[str]) -> DatasetStats:
     from benchgen.dataset import open as open_dataset
     from benchgen.dataset import rejection_index
 
-    dataset = open_dataset(location)
-    fs, root = storage.filesystem(location)
+    dataset = open_dataset(location, settings)
+    fs, root = storage.filesystem(location, dataset.settings.storage)
     rejections = (Rejection.model_validate(r) for r in rejection_index(fs, root).records())
     return compute_stats(dataset.iter_manifests(), rejections, str(dataset.root))
 
@@ -363,15 +364,18 @@ def write_plots(stats: DatasetStats, out_dir: Path) -> dict[str, Path]:
     return written
 
 
-def publish_plots(stats: DatasetStats, location: str | os.PathLike[str]) -> list[str]:
+def publish_plots(
+    stats: DatasetStats, location: str | os.PathLike[str], settings: Settings | None = None
+) -> list[str]:
     """Write the plots into the dataset at ``location`` (``DIR/stats/`` or uploaded to
     ``URL/stats/``); returns where each one went."""
     from benchgen import storage
 
     if not storage.is_remote(location):
         return [str(p) for p in write_plots(stats, Path(location) / STATS_DIR).values()]
-    fs, root = storage.filesystem(location)
-    timeout = storage.StorageSettings.from_env().operation_timeout_s
+    connection = (settings or Settings.from_env()).storage
+    fs, root = storage.filesystem(location, connection)
+    timeout = connection.operation_timeout_s
     with tempfile.TemporaryDirectory(prefix="benchgen-stats-") as tmp:
         paths = write_plots(stats, Path(tmp))
         pairs = [(str(p), storage.join(root, STATS_DIR, p.name)) for p in paths.values()]

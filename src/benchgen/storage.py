@@ -36,7 +36,7 @@ from fsspec.asyn import AsyncFileSystem, sync
 from fsspec.spec import AbstractFileSystem
 
 from benchgen.errors import UsageError
-from benchgen.retry import ConfigurationError, RetryPolicy
+from benchgen.retry import ConfigurationError
 from benchgen.settings import ENDPOINT_ENV as ENDPOINT_ENV  # re-exported: part of this module's API
 from benchgen.settings import Settings
 from benchgen.settings import StorageSettings as StorageSettings
@@ -84,12 +84,6 @@ class StoreUnreachable(StoreError, ConnectionError):
     """No answer from the store: unknown host, connection refused, time-out."""
 
     kind = "unreachable"
-
-
-def upload_retry_policy() -> RetryPolicy:
-    """The upload retry policy from the environment, for callers that were handed no settings
-    (``Settings.from_env().upload_retry``)."""
-    return Settings.from_env().upload_retry
 
 
 def is_remote(location: str | os.PathLike[str]) -> bool:
