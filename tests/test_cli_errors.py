@@ -5,9 +5,7 @@ In-process (typer's CliRunner) and before any sandbox, server or model is starte
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
-from typing import get_args
 
 import pytest
 import typer
@@ -163,14 +161,3 @@ def test_db_upgrade_maps_database_errors(tmp_path: Path) -> None:
     assert unknown.exit_code == 2 and "unknown database scheme 's4'" in unknown.stderr
     fresh = runner.invoke(app, ["db", "upgrade", "--out", str(tmp_path / "ds")])
     assert fresh.exit_code == 0 and "at revision" in fresh.stderr
-
-
-def test_author_choices_are_generate_options_own() -> None:
-    """cli.AuthorKind mirrors generate.AuthorKind (read from the source: importing generate takes seconds)."""
-    source = (Path(cli.__file__).parent / "generate.py").read_text()
-    (literal,) = [
-        node.value
-        for node in ast.parse(source).body
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "AuthorKind"
-    ]
-    assert ast.literal_eval(literal.slice) == get_args(cli.AuthorKind)  # type: ignore[attr-defined]

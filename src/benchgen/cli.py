@@ -22,21 +22,18 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from benchgen import __version__
+from benchgen.authors import AuthorKind
 from benchgen.errors import BenchgenError, InfrastructureError, UsageError
 from benchgen.executors import ExecutorKind
 from benchgen.scenario import Tier
 from benchgen.settings import Settings
-
-AuthorKind = Literal["offline", "agent"]
-"""``GenerateOptions.author`` (:data:`benchgen.generate.AuthorKind`, which takes seconds to
-import; a test keeps the two equal)."""
 
 MISUSE = UsageError.exit_code
 NO_VERDICT = MISUSE

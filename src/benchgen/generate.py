@@ -40,7 +40,7 @@ import numpy as np
 from pydantic import BaseModel, Field, field_validator
 
 from benchgen import __version__, storage
-from benchgen.authors import AuthorFailure
+from benchgen.authors import AuthorFailure, AuthorKind
 from benchgen.authors.offline import Candidate, solvable_families, write_candidate
 from benchgen.balance import FamilyPlan
 from benchgen.check import CheckOptions, check_script
@@ -72,7 +72,6 @@ LOOKAHEAD_PER_WORKER = 4
 """How far past the oldest undecided candidate the run authors and checks, per worker: enough
 to keep every worker busy behind one slow check, little enough to bound discarded work."""
 
-AuthorKind = Literal["offline", "agent"]
 AuthorFn = Callable[[np.random.Generator, str | None, str | None], Candidate]
 """An author: (rng, theme, tier) → candidate script. The offline author is the default."""
 
