@@ -19,10 +19,10 @@ from build123d import Location
 from pydantic import BaseModel
 
 from benchgen.geometry import GeometrySettings
-from benchgen.geometry import _aabbs_overlap as aabbs_overlap
 from benchgen.geometry import _outside as outside
 from benchgen.geometry import _zone_inside as zone_inside
 from benchgen.geometry import _zones_overlap as zones_overlap
+from benchgen.geometry import boxes_overlap as aabbs_overlap
 from benchgen.scenario import Scenario, Zone
 
 _TOL = GeometrySettings().bounds_tolerance

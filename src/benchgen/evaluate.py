@@ -37,6 +37,8 @@ from benchgen.geometry import (
     GeometryLoader,
     GeometrySettings,
     LoadedScene,
+    boxes_overlap,
+    overlap_volume,
     payload_envelope,
     zone_manifold,
 )
@@ -260,10 +262,6 @@ def _inside(geom: BodyGeometry, zone: Zone, tol: float) -> bool:
     )
 
 
-def _aabbs_overlap(a: BodyGeometry, lo: np.ndarray, hi: np.ndarray) -> bool:
-    return bool(np.all(a.bbox_min < hi) and np.all(lo < a.bbox_max))
-
-
 def judge_design(scene: LoadedScene, design: LoadedDesign, settings: GeometrySettings) -> DesignCost:
     """The static rules, cheapest first; raises :class:`DesignFailure`, returns the cost when all pass."""
     record = scene.record
@@ -282,39 +280,35 @@ def judge_design(scene: LoadedScene, design: LoadedDesign, settings: GeometrySet
             )
     tol = settings.min_overlap_mm3
     envelope = payload_envelope(scene)
-    env_lo, env_hi = envelope.aabb
     for part, geom in design.parts:
         for scene_part, scene_geom in scene.parts:
-            if _aabbs_overlap(geom, scene_geom.bbox_min, scene_geom.bbox_max):
-                overlap = (geom.manifold ^ scene_geom.manifold).volume()
-                if overlap > tol:
-                    raise DesignFailure(
-                        EvaluateCode.INTERSECTION,
-                        f"design part {part.label!r} overlaps scene part {scene_part.label!r} "
-                        f"by {overlap:.1f} mm³ at {where}",
-                    )
-        if _aabbs_overlap(geom, env_lo, env_hi):
-            overlap = (geom.manifold ^ envelope.manifold).volume()
+            overlap = overlap_volume(geom.manifold, geom.box, scene_geom.manifold, scene_geom.box)
             if overlap > tol:
                 raise DesignFailure(
                     EvaluateCode.INTERSECTION,
-                    f"design part {part.label!r} overlaps the payload's start envelope by {overlap:.1f} mm³ "
-                    f"at {where}",
+                    f"design part {part.label!r} overlaps scene part {scene_part.label!r} "
+                    f"by {overlap:.1f} mm³ at {where}",
                 )
+        overlap = overlap_volume(geom.manifold, geom.box, envelope.manifold, envelope.aabb)
+        if overlap > tol:
+            raise DesignFailure(
+                EvaluateCode.INTERSECTION,
+                f"design part {part.label!r} overlaps the payload's start envelope by {overlap:.1f} mm³ "
+                f"at {where}",
+            )
     parts = design.parts
     for i, (part_a, geom_a) in enumerate(parts):
         for part_b, geom_b in parts[i + 1 :]:
-            if _aabbs_overlap(geom_a, geom_b.bbox_min, geom_b.bbox_max):
-                overlap = (geom_a.manifold ^ geom_b.manifold).volume()
-                if overlap > tol:
-                    raise DesignFailure(
-                        EvaluateCode.INTERSECTION,
-                        f"design parts {part_a.label!r} and {part_b.label!r} overlap by {overlap:.1f} mm³ "
-                        f"at {where}",
-                    )
+            overlap = overlap_volume(geom_a.manifold, geom_a.box, geom_b.manifold, geom_b.box)
+            if overlap > tol:
+                raise DesignFailure(
+                    EvaluateCode.INTERSECTION,
+                    f"design parts {part_a.label!r} and {part_b.label!r} overlap by {overlap:.1f} mm³ "
+                    f"at {where}",
+                )
     for part, geom in design.parts:
         for index, zone in enumerate(record.forbid_zones):
-            if _aabbs_overlap(geom, np.asarray(zone.min), np.asarray(zone.max)):
+            if boxes_overlap(geom.box, (np.asarray(zone.min), np.asarray(zone.max))):
                 overlap = (geom.manifold ^ zone_manifold(zone)).volume()
                 if overlap > tol:
                     raise DesignFailure(

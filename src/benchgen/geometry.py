@@ -186,6 +186,11 @@ class BodyGeometry:
         )
 
     @property
+    def box(self) -> tuple[np.ndarray, np.ndarray]:
+        """The exact bounding box as (min corner, max corner)."""
+        return self.bbox_min, self.bbox_max
+
+    @property
     def triangles(self) -> int:
         """Triangles over all solids."""
         return sum(len(s.mesh.faces) for s in self.solids)
@@ -1363,10 +1368,9 @@ def check_goal_room(scene: LoadedScene, settings: GeometrySettings) -> None:
     box = zone_manifold(goal)
     goal_box = (np.asarray(goal.min, dtype=float), np.asarray(goal.max, dtype=float))
     fixed = [
-        geom.manifold
+        scene.bodies[part.label].manifold
         for part in record.parts
-        if part.joint.kind == "fixed"
-        and _aabbs_overlap(((geom := scene.bodies[part.label]).bbox_min, geom.bbox_max), goal_box)
+        if part.joint.kind == "fixed" and boxes_overlap(scene.bodies[part.label].box, goal_box)
     ]
     free = box - manifold3d.Manifold.batch_boolean(fixed, manifold3d.OpType.Add) if fixed else box
     room = free.volume()
@@ -1378,8 +1382,20 @@ def check_goal_room(scene: LoadedScene, settings: GeometrySettings) -> None:
         )
 
 
-def _aabbs_overlap(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> bool:
+Box = tuple[np.ndarray, np.ndarray]
+"""An axis-aligned box as (min corner, max corner), millimetres."""
+
+
+def boxes_overlap(a: Box, b: Box) -> bool:
+    """Whether two axis-aligned boxes share interior (touching faces do not count)."""
     return bool(np.all(a[0] < b[1]) and np.all(b[0] < a[1]))
+
+
+def overlap_volume(a: manifold3d.Manifold, a_box: Box, b: manifold3d.Manifold, b_box: Box) -> float:
+    """The volume (mm³) two solids share, exactly; 0 without a boolean when their boxes are apart."""
+    if not boxes_overlap(a_box, b_box):
+        return 0.0
+    return float((a ^ b).volume())
 
 
 def check_intersections(
@@ -1393,9 +1409,7 @@ def check_intersections(
             deadline.check(f"intersections at {scene.where}")
         for j in range(i + 1, len(parts)):
             part_b, geom_b = parts[j]
-            if not _aabbs_overlap(boxes[i], boxes[j]):
-                continue
-            overlap = (geom_a.manifold ^ geom_b.manifold).volume()
+            overlap = overlap_volume(geom_a.manifold, boxes[i], geom_b.manifold, boxes[j])
             if overlap > settings.min_overlap_mm3:
                 raise CheckFailure(
                     RejectCode.INTERSECTION,
@@ -1404,9 +1418,7 @@ def check_intersections(
     envelope = scene.envelope
     label = scene.record.payload.label
     for (part, geom), box in zip(parts, boxes, strict=True):
-        if not _aabbs_overlap(envelope.aabb, box):
-            continue
-        overlap = (envelope.manifold ^ geom.manifold).volume()
+        overlap = overlap_volume(envelope.manifold, envelope.aabb, geom.manifold, box)
         if overlap > settings.min_overlap_mm3:
             raise CheckFailure(
                 RejectCode.INTERSECTION,

@@ -660,47 +660,38 @@ def write_design(result: Any, seed: int, scale: float, directory: Path, what: st
     )
 
 
-def run_design_requests(channel: Channel, workdir: Path, job: RunnerJob) -> None:
-    """Import the solution and call ``design(view)`` for every variant's view, emitting progress."""
+def run_requests(channel: Channel, workdir: Path, job: RunnerJob) -> None:
+    """Import the script (or solution) and answer every request, emitting progress: ``build(seed,
+    scale)`` for a script, ``design(view)`` for a solution; raises :class:`RunFailure`."""
     from benchgen.solution import load_view
 
     script = workdir / job.script
     module = load_script(script)
     channel.emit(RunnerEvent(event="imported"))
-    design = find_design(module)
-    for index, (seed, scale) in enumerate(job.requests):
-        what = f"design(view of seed={seed}, scale={scale})"
-        channel.emit(RunnerEvent(event="start", index=index))
-        try:
-            result = design(load_view(workdir / VIEWS_DIR / str(index)))
-            write_design(result, seed, scale, workdir / BUILDS_DIR / str(index), what)
-        except RunFailure as failure:
-            failure.message = _clip(failure.message, MAX_MESSAGE_CHARS)
-            raise
-        except BaseException as exc:  # whatever the solution raises ends its run
-            raise _failure(what, exc, script) from None
-        channel.emit(RunnerEvent(event="done", index=index))
-
-
-def run_requests(channel: Channel, workdir: Path, job: RunnerJob) -> None:
-    """Import the script and build every request, emitting progress; raises :class:`RunFailure`."""
     if job.kind == "design":
-        run_design_requests(channel, workdir, job)
-        return
-    script = workdir / job.script
-    module = load_script(script)
-    channel.emit(RunnerEvent(event="imported"))
-    build = find_build(module)
+        design = find_design(module)
+
+        def produce(index: int, seed: int, scale: float) -> Any:
+            return design(load_view(workdir / VIEWS_DIR / str(index)))
+
+        write, call = write_design, "design(view of seed={seed}, scale={scale})"
+    else:
+        build = find_build(module)
+
+        def produce(index: int, seed: int, scale: float) -> Any:
+            return build(seed, scale)
+
+        write, call = write_build, "build(seed={seed}, scale={scale})"
     for index, (seed, scale) in enumerate(job.requests):
-        what = f"build(seed={seed}, scale={scale})"
+        what = call.format(seed=seed, scale=scale)
         channel.emit(RunnerEvent(event="start", index=index))
         try:
-            result = build(seed, scale)
-            write_build(result, seed, scale, workdir / BUILDS_DIR / str(index), what)
+            result = produce(index, seed, scale)
+            write(result, seed, scale, workdir / BUILDS_DIR / str(index), what)
         except RunFailure as failure:
             failure.message = _clip(failure.message, MAX_MESSAGE_CHARS)
             raise
-        except BaseException as exc:  # whatever the script raises ends its run
+        except BaseException as exc:  # whatever the script or solution raises ends its run
             raise _failure(what, exc, script) from None
         channel.emit(RunnerEvent(event="done", index=index))
 

@@ -157,6 +157,24 @@ def plan_direction(a: Sequence[float], b: Sequence[float]) -> PlanPoint:
     return _plan_unit(b[0] - a[0], b[1] - a[1])
 
 
+def wall_thickness(scale: float) -> float:
+    """A printed chute's wall (mm): 3 mm, thinner below scale 1 (by √scale) and never thicker
+    above it, since the weight limit does not grow with the scene."""
+    return 3.0 * min(1.0, math.sqrt(scale))
+
+
+def block_catch(
+    side: float, jitter: Point, clearance: float, scale: float, heading: PlanPoint
+) -> tuple[float, float]:
+    """For a chute heading this way (plan unit vector) under a dropped axis-aligned block of
+    edge ``side`` whose start is jittered by up to ``jitter``: how far its closed back sits
+    behind the block's centre, and its clear width."""
+    ax, ay = side / 2 + jitter[0], side / 2 + jitter[1]
+    along = ax * abs(heading[0]) + ay * abs(heading[1])
+    across = ax * abs(heading[1]) + ay * abs(heading[0])
+    return along + clearance, max(2 * across, 1.25 * side + 2 * jitter[1]) + 4.0 * scale
+
+
 def hood(
     at: Point,
     direction: PlanPoint,

@@ -113,7 +113,18 @@ import math
 from benchgen.materials import get_material
 from benchgen.scenario import Part, Vec3
 from benchgen.solution import Design, SceneView
-from benchgen.toolkit import KeepOut, channel, corners, high_path, path_clear, route, run_volume
+from benchgen.toolkit import (
+    KeepOut,
+    block_catch,
+    channel,
+    corners,
+    high_path,
+    path_clear,
+    plan_direction,
+    route,
+    run_volume,
+    wall_thickness,
+)
 
 MATERIAL = "wood"  # light and cheap, and nearly as slippery as PLA
 MAX_GRADE = 2.0  # about 63°
@@ -125,25 +136,20 @@ def design(view: SceneView) -> Design:
     wall_part = view.part("wall")
     goal, block = view.goal_zone, view.payload
     side = max(block.size)
-    jx, jy, jz = block.jitter
+    jz = block.jitter[2]
     toward = 1.0 if goal.center[0] > block.start[0] else -1.0
     friction = max(get_material(block.material).friction, get_material(MATERIAL).friction)
     min_grade = friction + 0.12  # steeper than the friction angle, with a margin
     near_face = wall_part.bbox_min[0] if toward > 0 else wall_part.bbox_max[0]
     far_face = wall_part.bbox_max[0] if toward > 0 else wall_part.bbox_min[0]
 
-    wall = 3.0 * min(1.0, math.sqrt(k))  # thin walls keep the weight down: they need not scale
+    wall = wall_thickness(k)
     clearance = 3.0 * k
     z_catch = block.start[2] - side / 2 - jz - clearance
     here = (block.start[0], block.start[1])
 
     def catch_for(heading: tuple[float, float]) -> tuple[float, float]:
-        """For a chute heading this way under the (axis-aligned, jittered) block: how far its
-        closed back sits behind the block's centre, and its clear width."""
-        ax, ay = side / 2 + jx, side / 2 + jy
-        along = ax * abs(heading[0]) + ay * abs(heading[1])
-        across = ax * abs(heading[1]) + ay * abs(heading[0])
-        return along + clearance, max(2 * across, 1.25 * side + 2 * jy) + 4.0 * k
+        return block_catch(side, block.jitter, clearance, k, heading)
 
     # End closed inside the pocket, far enough in that the resting block's centre is inside
     # the goal; the last run passes through the opening, gently, the block coasting.
@@ -171,7 +177,7 @@ def design(view: SceneView) -> Design:
     )
 
     def build(plan: list[tuple[float, float]]) -> list[tuple[float, float, float]] | None:
-        heading = _unit(here, plan[1])
+        heading = plan_direction(here, plan[1])
         back, width = catch_for(heading)
         if len(plan) > 2 and math.dist(here, plan[1]) < back:
             return None  # the block must land before the first bend
@@ -218,7 +224,7 @@ def design(view: SceneView) -> Design:
     )
     if path is None:
         raise RuntimeError("no steep enough clear chute from the release point through the opening")
-    _, width = catch_for(_unit(path[0][:2], path[1][:2]))
+    _, width = catch_for(plan_direction(path[0][:2], path[1][:2]))
     # Walls as tall as the block, so it cannot leap them where the chute turns; a lower end
     # wall, so that the block rests against it lying flat, well inside the goal's height.
     shape = channel(
@@ -235,13 +241,8 @@ def design(view: SceneView) -> Design:
 
 def _straight_on(a: tuple[float, float], b: tuple[float, float], c: tuple[float, float]) -> bool:
     """Whether the path a → b → c turns by less than 20° at b."""
-    (ux, uy), (vx, vy) = _unit(a, b), _unit(b, c)
+    (ux, uy), (vx, vy) = plan_direction(a, b), plan_direction(b, c)
     return ux * vx + uy * vy > math.cos(math.radians(20.0))
-
-
-def _unit(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
-    n = math.dist(a, b)
-    return ((b[0] - a[0]) / n, (b[1] - a[1]) / n)
 
 
 def _rimmed(lo: Vec3, hi: Vec3, goal_lo: Vec3, goal_hi: Vec3, toward: float) -> list[KeepOut]:

@@ -118,7 +118,16 @@ import math
 
 from benchgen.scenario import Part
 from benchgen.solution import Design, SceneView
-from benchgen.toolkit import KeepOut, channel, graded_path, hood, path_clear, plan_direction, route
+from benchgen.toolkit import (
+    KeepOut,
+    channel,
+    graded_path,
+    hood,
+    path_clear,
+    plan_direction,
+    route,
+    wall_thickness,
+)
 
 MATERIAL = "wood"
 
@@ -138,7 +147,7 @@ def design(view: SceneView) -> Design:
     edge_x = shelf.bbox_max[0] if toward > 0 else shelf.bbox_min[0]
     lip_top = max(v.Z for v in shelf.shape.vertices() if abs(v.X - edge_x) < 1.0 * k)
 
-    wall = 3.0 * min(1.0, math.sqrt(k))  # thin walls keep the weight down: they need not scale
+    wall = wall_thickness(k)
     # The end wall takes the ball at full speed: MuJoCo's soft contacts let it sink in several
     # millimetres (the most, for its size, at scale 0.5), so it must be thick not to let it through.
     stop = 10.0

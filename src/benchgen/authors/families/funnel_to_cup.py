@@ -128,7 +128,16 @@ import math
 
 from benchgen.scenario import Part
 from benchgen.solution import Design, SceneView
-from benchgen.toolkit import KeepOut, channel, hood, path_clear, plan_direction, route, sloped_path
+from benchgen.toolkit import (
+    KeepOut,
+    channel,
+    hood,
+    path_clear,
+    plan_direction,
+    route,
+    sloped_path,
+    wall_thickness,
+)
 
 MATERIAL = "wood"
 MAX_GRADE = 0.1  # steeper, and the ball knocks the hood's thin end wall hard enough to sink through it
@@ -143,7 +152,7 @@ def design(view: SceneView) -> Design:
     axis = (goal.center[0], goal.center[1])
     rim_top = funnel.bbox_max[2]
 
-    wall = 3.0 * min(1.0, math.sqrt(k))  # thin walls keep the weight down: they need not scale
+    wall = wall_thickness(k)
     jitter = math.hypot(ball.jitter[0], ball.jitter[1])
     width = 2 * radius + 2 * jitter + 6.0 * k
     half = width / 2 + wall

@@ -112,11 +112,9 @@ stops against the end wall and rests in the goal, whatever its jitter.
 
 from __future__ import annotations
 
-import math
-
 from benchgen.scenario import Part, Vec3
 from benchgen.solution import Design, SceneView
-from benchgen.toolkit import KeepOut, channel, graded_path, path_clear, route
+from benchgen.toolkit import KeepOut, channel, graded_path, path_clear, route, wall_thickness
 
 MATERIAL = "wood"
 
@@ -132,7 +130,7 @@ def design(view: SceneView) -> Design:
     edge_x = ledge.bbox_max[0] if toward > 0 else ledge.bbox_min[0]
     lip_top = max(v.Z for v in ledge.shape.vertices() if abs(v.X - edge_x) < 1.0 * k)
 
-    wall = 3.0 * min(1.0, math.sqrt(k))  # thin walls keep the weight down: they need not scale
+    wall = wall_thickness(k)
     width = 2 * radius + 2 * ball.jitter[1] + 8.0 * k
     half = width / 2 + wall
     clearance = 3.0 * k

@@ -91,7 +91,16 @@ import math
 
 from benchgen.scenario import Part, Vec3
 from benchgen.solution import Design, SceneView
-from benchgen.toolkit import KeepOut, channel, corners, path_clear, route, sloped_path
+from benchgen.toolkit import (
+    KeepOut,
+    channel,
+    corners,
+    path_clear,
+    plan_direction,
+    route,
+    sloped_path,
+    wall_thickness,
+)
 
 MATERIAL = "wood"
 GRADE = 0.08  # about 4.5°: the ball keeps rolling, and reaches the pen at a modest speed
@@ -107,7 +116,7 @@ def design(view: SceneView) -> Design:
     jx, jy, jz = ball.jitter
     toward = 1.0 if goal.center[0] > ball.start[0] else -1.0
 
-    wall = 3.0 * min(1.0, math.sqrt(k))  # thin walls keep the weight down: they need not scale
+    wall = wall_thickness(k)
     clearance = 2.0 * k
     width = 2 * radius + 2 * max(jx, jy) + 6.0 * k
     wall_height = radius + 2.0 * k
@@ -146,7 +155,7 @@ def design(view: SceneView) -> Design:
         # The channel starts under the ball, heading wherever its first run goes.
         if len(plan) > 2 and math.dist(here, plan[1]) < radius + jx + jy + clearance:
             return None  # the ball must land before the first bend
-        heading = _unit(here, plan[1])
+        heading = plan_direction(here, plan[1])
         # The closed back's inner face sits just behind the ball's jittered start.
         back = radius + jx * abs(heading[0]) + jy * abs(heading[1]) + clearance
         catch = (here[0] - heading[0] * back, here[1] - heading[1] * back)
@@ -188,11 +197,6 @@ def design(view: SceneView) -> Design:
         end_wall_height=end[2] + 2 * radius - tray_low,
     )
     return Design(parts=[Part("chute", shape, material=MATERIAL), Part("tray", tray, material=MATERIAL)])
-
-
-def _unit(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
-    n = math.dist(a, b)
-    return ((b[0] - a[0]) / n, (b[1] - a[1]) / n)
 
 
 def _ring(lo: Vec3, hi: Vec3, inner_lo: Vec3, inner_hi: Vec3) -> list[KeepOut]:

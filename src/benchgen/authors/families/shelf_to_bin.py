@@ -113,7 +113,7 @@ import math
 
 from benchgen.scenario import Part, Vec3
 from benchgen.solution import Design, SceneView
-from benchgen.toolkit import KeepOut, channel, graded_path, path_clear, route
+from benchgen.toolkit import KeepOut, channel, graded_path, path_clear, plan_direction, route, wall_thickness
 
 MATERIAL = "wood"
 TRAY_GRADE = 0.1
@@ -130,7 +130,7 @@ def design(view: SceneView) -> Design:
     edge_x = shelf.bbox_max[0] if toward > 0 else shelf.bbox_min[0]
     lip_top = max(v.Z for v in shelf.shape.vertices() if abs(v.X - edge_x) < 1.0 * k)
 
-    wall = 3.0 * min(1.0, math.sqrt(k))  # thin walls keep the weight down: they need not scale
+    wall = wall_thickness(k)
     width = 2 * radius + 2 * ball.jitter[1] + 8.0 * k
     half = width / 2 + wall
     clearance = 3.0 * k
@@ -162,7 +162,7 @@ def design(view: SceneView) -> Design:
         return inside and _room(at, d, w, goal.min, goal.max) > 2 * radius + clearance + wall
 
     def build(plan: list[tuple[float, float]]) -> list[tuple[float, float, float]] | None:
-        if not tray_fits(plan[-1], _unit(plan[-2], plan[-1])):
+        if not tray_fits(plan[-1], plan_direction(plan[-2], plan[-1])):
             return None
         # Fall no steeper than about 5°, so the ball reaches the bin at a modest speed.
         run = sum(math.dist(plan[i], plan[i + 1]) for i in range(len(plan) - 1))
@@ -177,7 +177,7 @@ def design(view: SceneView) -> Design:
     # allows; its end wall stands as high as a ball leaving the channel can fly.
     end = path[-1]
     last = next(p for p in reversed(path) if math.hypot(p[0] - end[0], p[1] - end[1]) > 1e-6)
-    d = _unit((last[0], last[1]), (end[0], end[1]))
+    d = plan_direction((last[0], last[1]), (end[0], end[1]))
     length = _room(end, d, tray_half + clearance, goal.min, goal.max) - clearance - wall
     tray = channel(
         [
@@ -191,11 +191,6 @@ def design(view: SceneView) -> Design:
         end_wall_height=end[2] + 2 * radius - tray_low,
     )
     return Design(parts=[Part("chute", shape, material=MATERIAL), Part("tray", tray, material=MATERIAL)])
-
-
-def _unit(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
-    n = math.dist(a, b)
-    return ((b[0] - a[0]) / n, (b[1] - a[1]) / n)
 
 
 def _room(at: tuple[float, ...], d: tuple[float, float], half: float, lo: Vec3, hi: Vec3) -> float:
