@@ -253,12 +253,12 @@ def test_rejection_archive_and_near_duplicates(tmp_path: Path) -> None:
     for path in published:
         manifest = benchgen.dataset.Manifest.model_validate_json(path.read_text())
         assert (path.parent / "solution.py").read_text() == solution
-        solution = manifest.solution
-        assert solution is not None and solution.success_rate == 1.0
-        assert solution.budget_headroom is not None and solution.budget_headroom > 1
+        reference = manifest.solution
+        assert reference is not None and reference.success_rate == 1.0
+        assert reference.budget_headroom is not None and reference.budget_headroom > 1
         assert manifest.difficulty.terms["budget"] > 0
-        assert solution.animation is not None
-        assert (path.parent / "assets" / solution.animation).stat().st_size > 10_000
+        assert reference.animation is not None
+        assert (path.parent / "assets" / reference.animation).stat().st_size > 10_000
     archive = {r.code: r for r in benchgen.publishing.DatasetWriter(options.out).rejections()}
     assert "broken on purpose" in archive["script_error"].message
     assert (
