@@ -356,14 +356,14 @@ def warm_runs(
         wall = time.perf_counter() - started
         if not report.accepted:
             raise SystemExit(f"{script.name} was rejected ({report.code}): {report.message[:300]}")
-        stages = dict(report.metrics["timings_s"])
+        stages = dict(report.metrics.timings_s or {})
         stages["start-up"] = wall - sum(stages.values())  # outside the stages: loader, report, cleanup
         stages["total"] = wall
         job = {
             "script": str(script),
             "requests": _requests(),
             "model": str(out / "model.xml"),
-            "simulations": len(report.metrics["per_build"]),
+            "simulations": len(report.metrics.per_build or []),
             "steps": 1000,
             "renders": str(out / "raw-renders"),
         }
@@ -405,16 +405,16 @@ def generation_candidate(index: int, seed: int, work: str) -> tuple[int, bool, s
     check = CheckOptions(cache_dir=Path(work) / "cache")
     assets = staged / "assets"
     report = check_script(staged / "script.py", check, out_dir=assets, solution=solution)
-    stages = " ".join(f"{k}={v:.1f}" for k, v in report.metrics.get("timings_s", {}).items())
+    stages = " ".join(f"{k}={v:.1f}" for k, v in (report.metrics.timings_s or {}).items())
     if not report.accepted:
         return index, False, f"{candidate.family}: {report.code} [{stages}]"
     import mujoco
 
     contact_sheet([assets / r for r in report.artifacts["renders"]], assets / "contact_sheet.png")
     model = mujoco.MjModel.from_xml_path(str(assets / "model.xml"))
-    scene = report.metrics["scene"]
-    frame = (np.array(scene["bounds"]["min"]) * 0.001, np.array(scene["bounds"]["max"]) * 0.001)
-    decision = review_scene(model, frame, scene["payload"]["label"], ReviewSettings(), check.render)
+    scene, _ = report.metrics.checked_scene()
+    frame = (np.array(scene.bounds.min) * 0.001, np.array(scene.bounds.max) * 0.001)
+    decision = review_scene(model, frame, scene.payload.label, ReviewSettings(), check.render)
     gated = "gated" if solution is not None else "no solution"
     return (
         index,
@@ -427,13 +427,14 @@ def generation(workers: int, count: int, seed: int) -> tuple[float, int, int, fl
     """Accepted per minute with ``workers`` long-lived worker processes (spawned, like ``generate``'s pool),
     candidates submitted ahead; (rate, accepted, candidates, seconds) until ``count`` are accepted."""
     import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
     with tempfile.TemporaryDirectory(prefix="bench-generate-") as work:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
             started = time.perf_counter()
-            pending, accepted, submitted = set(), 0, 0
+            pending: set[Future[tuple[int, bool, str]]] = set()
+            accepted, submitted = 0, 0
             while accepted < count:
                 while len(pending) < 2 * workers:
                     pending.add(pool.submit(generation_candidate, submitted, seed, work))

@@ -885,7 +885,7 @@ def test_agent_author_lands_a_benchmark_in_the_dataset(
     assert candidate.script == GOOD and candidate.solution == SOLUTION
     (bench,) = list(open_dataset(out))
     assert bench.script_path.read_text() == GOOD
-    recorded = bench.manifest.author
+    recorded = bench.manifest.author.model_dump()  # the agent adds its provenance as extra fields
     assert recorded["kind"] == "agent" and recorded["family"] == "agent"
     assert set(recorded["models"].values()) == {"openai:stub-model"}
     assert recorded["solution_evaluation"]["passed"] and recorded["solution_evaluation"]["cost_usd"] > 0
@@ -980,7 +980,9 @@ def test_reviewer_on_a_vllm_like_server_without_tool_choice_and_one_image(
 
     with Image.open(io.BytesIO(base64.b64decode(image_parts(first)[0].split(",", 1)[1]))) as stacked:
         assert stacked.size == (8 * 200, 2 * (3 * 150 + 40))
-        assert stacked.getpixel((100, 40 + 75))[2] == 120 and stacked.getpixel((100, 490 + 40 + 75))[2] == 240
+        top, bottom = stacked.getpixel((100, 40 + 75)), stacked.getpixel((100, 490 + 40 + 75))
+        assert isinstance(top, tuple) and isinstance(bottom, tuple)
+        assert top[2] == 120 and bottom[2] == 240
     review_text = message_text(next(m for m in first["messages"] if m["role"] == "user"))
     assert "Image 1: top half UNSOLVED" in review_text and "bottom half SOLVED" in review_text
     assert "sent only once" in json.dumps(second["messages"])

@@ -34,7 +34,7 @@ def test_sqlite_checkpoints_round_trip_and_a_missing_file_is_not_created(tmp_pat
     graph.add_edge("step", END)
     config = {"configurable": {"thread_id": thread_id}}
     with open_checkpointer(target) as saver:
-        graph.compile(checkpointer=saver).invoke({"n": 1}, config)  # type: ignore[arg-type]
+        graph.compile(checkpointer=saver).invoke({"n": 1}, config)  # type: ignore[call-overload]
     assert has_thread(target, thread_id) and not has_thread(target, "other")
     with open_checkpointer(f"sqlite:///{target}") as saver:
         assert graph.compile(checkpointer=saver).get_state(config).values == {"n": 2}  # type: ignore[arg-type]

@@ -57,6 +57,7 @@ def test_slide_range_scales_and_hinge_range_does_not() -> None:
     gate = runpy.run_path(str(EXAMPLES / "hinged_gate.py"))["build"]
     slide_1 = next(p.joint for p in drawer(0, 1.0).parts if isinstance(p.joint, Slide))
     slide_2 = next(p.joint for p in drawer(0, 2.0).parts if isinstance(p.joint, Slide))
+    assert slide_1.range is not None
     assert slide_2.range == pytest.approx((2 * slide_1.range[0], 2 * slide_1.range[1]))
     hinge_1 = next(p.joint for p in gate(0, 1.0).parts if isinstance(p.joint, Hinge))
     hinge_2 = next(p.joint for p in gate(0, 2.0).parts if isinstance(p.joint, Hinge))

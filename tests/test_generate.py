@@ -244,12 +244,13 @@ def test_rejection_archive_and_near_duplicates(tmp_path: Path) -> None:
         scenario_source(),  # its reference does not fit this scene: unsolved
         valid.replace('Part("bin", bin_part, material="pla")', 'Part("bin", bin_part, material="abs")'),
     ]
-    options = GenerateOptions(out=tmp_path / "ds", count=2, seed=0, workers=1)
+    out = tmp_path / "ds"
+    options = GenerateOptions(out=out, count=2, seed=0, workers=1)
     solution = (EXAMPLES / "concave_bin_solution.py").read_text()
     summary = Generator(options, author=_scripted_author(sources, solution)).run()
     assert summary.accepted == 2 and summary.candidates == 5
     assert summary.rejected == {"script_error": 1, "near_duplicate": 1, "unsolved": 1}
-    published = sorted(options.out.glob("*/manifest.json"))
+    published = sorted(out.glob("*/manifest.json"))
     for path in published:
         manifest = benchgen.dataset.Manifest.model_validate_json(path.read_text())
         assert (path.parent / "solution.py").read_text() == solution
@@ -259,13 +260,11 @@ def test_rejection_archive_and_near_duplicates(tmp_path: Path) -> None:
         assert manifest.difficulty.terms["budget"] > 0
         assert reference.animation is not None
         assert (path.parent / "assets" / reference.animation).stat().st_size > 10_000
-    archive = {r.code: r for r in benchgen.publishing.DatasetWriter(options.out).rejections()}
+    archive = {r.code: r for r in benchgen.publishing.DatasetWriter(out).rejections()}
     assert "broken on purpose" in archive["script_error"].message
-    assert (
-        options.out / "rejected" / archive["script_error"].candidate_id / "script.py"
-    ).read_text() == sources[0]
+    assert (out / "rejected" / archive["script_error"].candidate_id / "script.py").read_text() == sources[0]
     assert archive["near_duplicate"].stage == "duplicate"
-    _evaluate_whole_dataset(options.out, [p.parent.name for p in published], solution, tmp_path / "sols")
+    _evaluate_whole_dataset(out, [p.parent.name for p in published], solution, tmp_path / "sols")
 
 
 def _evaluate_whole_dataset(dataset: Path, ids: list[str], solution: str, solutions: Path) -> None:
@@ -333,7 +332,7 @@ def test_workers_stay_busy_behind_a_slow_candidate(tmp_path: Path) -> None:
         Generator(options, on_progress=watch, author=_scripted_author([slow, *fast], solution)).run()
     assert seen, "candidates 4 and 5 were not checked while candidate 0 ran"
     # Committed strictly in order: nothing after the slow head was archived.
-    assert list(benchgen.publishing.DatasetWriter(options.out).rejections()) == []
+    assert list(benchgen.publishing.DatasetWriter(tmp_path / "ds").rejections()) == []
 
 
 @pytest.mark.e2e
@@ -365,5 +364,5 @@ def test_a_run_deals_one_benchmark_per_family(tmp_path: Path) -> None:
     )
     summary = Generator(options).run()
     assert summary.stopped_because == "count_reached"
-    families = [bench.manifest.family for bench in benchgen.dataset.open(options.out)]
-    assert sorted(families) == sorted(names), summary.rejected
+    dealt = [bench.manifest.family for bench in benchgen.dataset.open(options.out)]
+    assert sorted(dealt) == sorted(names), summary.rejected

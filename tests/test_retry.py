@@ -26,7 +26,7 @@ def test_delays_double_from_the_base_up_to_the_cap() -> None:
 
 
 def test_transient_failures_are_retried_with_the_policy_waits() -> None:
-    action, waits, notes = Flaky(2, ConnectionError("reset")), [], []
+    action, waits, notes = Flaky(2, ConnectionError("reset")), list[float](), list[str]()
     policy = RetryPolicy(attempts=4, base_delay_s=0.5, max_delay_s=8.0)
     result = call_with_retries(
         action, "upload", policy, lambda e: isinstance(e, ConnectionError), notes.append, waits.append
@@ -41,7 +41,7 @@ def test_transient_failures_are_retried_with_the_policy_waits() -> None:
 
 
 def test_a_non_retryable_error_propagates_at_once() -> None:
-    action, waits = Flaky(5, ValueError("bad password")), []
+    action, waits = Flaky(5, ValueError("bad password")), list[float]()
     with pytest.raises(ValueError, match="bad password"):
         call_with_retries(
             action, "connect", RetryPolicy(), lambda e: isinstance(e, ConnectionError), sleep=waits.append
@@ -52,7 +52,7 @@ def test_a_non_retryable_error_propagates_at_once() -> None:
 
 def test_exhausted_retries_name_the_call_and_chain_the_last_error() -> None:
     error = TimeoutError("no answer")
-    action, waits = Flaky(10, error), []
+    action, waits = Flaky(10, error), list[float]()
     policy = RetryPolicy(attempts=3, base_delay_s=0.0)
     with pytest.raises(RetriesExhausted) as raised:
         call_with_retries(action, "write manifest", policy, lambda e: True, sleep=waits.append)

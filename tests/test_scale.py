@@ -557,7 +557,7 @@ def test_remote_writer_removes_interrupted_uploads_and_archives_rejections(
 @pytest.mark.e2e
 def test_database_writes_retry_through_a_restart(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = db.connect(services.pg_url)
-    fields = {
+    fields: dict[str, Any] = {
         "dataset": "test://restart",
         "run_id": "r",
         "theme": None,
@@ -634,7 +634,7 @@ def test_checkpointer_on_postgres(services: Services) -> None:
     thread = {"configurable": {"thread_id": thread_id}}
     assert not has_thread(services.pg_url, thread_id)
     with open_checkpointer(services.pg_url) as saver:
-        graph.compile(checkpointer=saver).invoke({"n": 1}, thread)  # type: ignore[arg-type]
+        graph.compile(checkpointer=saver).invoke({"n": 1}, thread)  # type: ignore[call-overload]
     with open_checkpointer(services.pg_url) as saver:
         assert graph.compile(checkpointer=saver).get_state(thread).values == {"n": 2}  # type: ignore[arg-type]
     assert has_thread(services.pg_url, thread_id)
@@ -768,10 +768,16 @@ def test_store_is_the_truth_the_database_is_reconciled_on_start(
     archive_synthetic(writer, rejection)
 
     engine = db.connect(services.pg_password_url)
-    fields = {"dataset": url, "run_id": "crashed", "theme": None, "tier": "spatial", "author": "offline"}
+    fields: dict[str, Any] = {
+        "dataset": url,
+        "run_id": "crashed",
+        "theme": None,
+        "tier": "spatial",
+        "author": "offline",
+    }
     db.record_session(engine, id="11-ghost", status="accepted", **fields)
     db.record_session(engine, id="11-c00003-dead", status="validating", **fields)
-    ghost = {
+    ghost: dict[str, Any] = {
         "name": "ghost",
         "tier": "spatial",
         "mjcf_url": "",
