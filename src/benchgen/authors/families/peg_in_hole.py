@@ -48,8 +48,10 @@ def build(seed: int, scale: float = 1.0) -> Scenario:
     hole = Pos(*f.point(sx, sy, height - depth / 2 + 0.5)) * Cylinder(hole_r * f.k, (depth + 1.0) * f.k)
     socket = f.box(sx - size / 2, sx + size / 2, sy - size / 2, sy + size / 2, 0, height) - hole
 
-    # The peg is released upright in mid-air well before the socket.
-    start = (rng.uniform(-280.0, -200.0), rng.uniform(-80.0, 80.0), rng.uniform(150.0, 220.0))
+    # The peg is released upright in mid-air well before the socket, its bottom high enough
+    # (at least 185 mm) above the floor that something standing under it can carry it over
+    # the tallest obstacle the lane may hold (140 mm).
+    start = (rng.uniform(-280.0, -200.0), rng.uniform(-80.0, 80.0), rng.uniform(220.0, 250.0))
     params.update(start_x=start[0], start_y=start[1], start_z=start[2])
 
     # Goal: the hole, up to where a fully seated peg's centre sits (a peg lying across
