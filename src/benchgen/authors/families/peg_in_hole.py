@@ -204,7 +204,7 @@ def design(view: SceneView) -> Design:
             floor = max(floor, part.bbox_max[2])
     top = floor + gap + thick
     z0 = top + gap
-    height = min(peg_bottom - 1.0 * k - z0, 0.9 * length)
+    height = min(peg_bottom - 1.0 * k - z0, 0.6 * length)
     outline = Polygon(*inner, align=None)
     pusher = extrude(offset(outline, wall, kind=Kind.INTERSECTION), height) - extrude(outline, height)
     # Only the V of that outline is kept: the peg falls straight and lands standing, and side
