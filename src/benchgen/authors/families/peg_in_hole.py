@@ -194,8 +194,10 @@ def design(view: SceneView) -> Design:
     # As slow as the time allows, and no faster, relative to the peg's size, at any scale.
     speed = max(100.0 * math.sqrt(k), travel / TRIP_S)
 
-    # The track top: above the socket, any pit and any part in the pusher's way.
-    floor = socket.bbox_max[2]
+    # The track top: above the socket, any pit and any part in the pusher's way, and high enough
+    # that a peg seated in the hole stands clear of the V (which would otherwise run into a peg
+    # that went ahead of it).
+    floor = max(socket.bbox_max[2], goal.min[2] + length)
     for zone in view.forbid_zones:
         floor = max(floor, zone.max[2])
     for part in view.parts:
