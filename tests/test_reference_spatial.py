@@ -27,7 +27,7 @@ from benchgen.scene import JointRecord
 from benchgen.solution import Design, PartView, PayloadView, SceneView
 from script_audit import load_build
 
-SPATIAL = ("shelf_to_bin", "gap_pit", "obstacle_field", "step_up", "arch_tunnel")
+SPATIAL = ("shelf_to_bin", "gap_pit", "obstacle_field", "step_up", "arch_tunnel", "peg_in_hole")
 ALLOWED_IMPORTS = {
     "__future__",
     "math",
@@ -169,6 +169,7 @@ def test_candidate_carries_the_reference(family: str) -> None:
     ("obstacle_field", 0, 13, 1.0),
     ("step_up", 5, 4, 1.0),
     ("arch_tunnel", 0, 12, 2.0),
+    ("peg_in_hole", 3, 2, 2.0),
 ])  # fmt: skip
 def test_reference_design_keeps_the_static_rules(family: str, author: int, seed: int, scale: float) -> None:
     script = write_candidate(np.random.default_rng([0, author]), theme=family).script
