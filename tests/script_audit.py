@@ -18,11 +18,7 @@ import numpy as np
 from build123d import Location
 from pydantic import BaseModel
 
-from benchgen.geometry import GeometrySettings
-from benchgen.geometry import _outside as outside
-from benchgen.geometry import _zone_inside as zone_inside
-from benchgen.geometry import _zones_overlap as zones_overlap
-from benchgen.geometry import boxes_overlap as aabbs_overlap
+from benchgen.geometry import GeometrySettings, box_outside, boxes_overlap, zone_inside, zones_overlap
 from benchgen.scenario import Scenario, Zone
 
 _TOL = GeometrySettings().bounds_tolerance
@@ -56,7 +52,7 @@ def _bbox(shape: Any) -> Box:
 
 def _near(a: Box, b: Box, gap: float) -> bool:
     """The boxes come within ``gap`` of each other (geometry's overlap test on ``a`` grown by ``gap``)."""
-    return aabbs_overlap((a[0] - gap, a[1] + gap), b)
+    return boxes_overlap((a[0] - gap, a[1] + gap), b)
 
 
 def audit_scene(scene: Scenario, min_gap: float = 1.0) -> list[str]:
@@ -69,7 +65,7 @@ def audit_scene(scene: Scenario, min_gap: float = 1.0) -> list[str]:
         if not shape.is_valid or len(shape.solids()) != 1 or shape.volume <= 0:
             problems.append(f"part {part.label!r} is not one valid solid with volume")
         boxes[part.label] = _bbox(shape)
-        if outside(*boxes[part.label], bounds, _TOL):
+        if box_outside(*boxes[part.label], bounds, _TOL):
             problems.append(f"part {part.label!r} leaves bounds")
         if boxes[part.label][0][2] < -_GROUND:
             problems.append(f"part {part.label!r} goes below the ground")
@@ -84,7 +80,7 @@ def audit_scene(scene: Scenario, min_gap: float = 1.0) -> list[str]:
     corners = [start + jitter * (np.array(c) - 1) for c in np.ndindex(3, 3, 3)]
     plo, phi = _bbox(payload.shape)
     env = (plo + start - jitter, phi + start + jitter)
-    if outside(*env, bounds, _TOL):
+    if box_outside(*env, bounds, _TOL):
         problems.append("payload start envelope leaves bounds")
     for part in scene.parts:
         if not _near(boxes[part.label], env, min_gap):

@@ -1215,7 +1215,7 @@ def zone_manifold(zone: Zone) -> manifold3d.Manifold:
     return manifold3d.Manifold.cube(zone.size).translate(zone.min)
 
 
-def _outside(lo: np.ndarray, hi: np.ndarray, bounds: Zone, tol: float) -> str | None:
+def box_outside(lo: np.ndarray, hi: np.ndarray, bounds: Zone, tol: float) -> str | None:
     """Which axis/side of ``bounds`` an AABB crosses, or None when it is inside."""
     for axis, name in enumerate("xyz"):
         if lo[axis] < bounds.min[axis] - tol:
@@ -1234,7 +1234,7 @@ def check_bounds(scene: LoadedScene, settings: GeometrySettings) -> None:
     bounds = scene.record.bounds
     ground = -settings.ground_tolerance_mm
     for part, geom in scene.parts:
-        crossing = _outside(geom.bbox_min, geom.bbox_max, bounds, settings.bounds_tolerance)
+        crossing = box_outside(geom.bbox_min, geom.bbox_max, bounds, settings.bounds_tolerance)
         if crossing:
             raise CheckFailure(
                 RejectCode.OUT_OF_BOUNDS,
@@ -1247,7 +1247,7 @@ def check_bounds(scene: LoadedScene, settings: GeometrySettings) -> None:
             )
     lo, hi = scene.envelope.aabb
     label = scene.record.payload.label
-    crossing = _outside(lo, hi, bounds, settings.bounds_tolerance)
+    crossing = box_outside(lo, hi, bounds, settings.bounds_tolerance)
     if crossing:
         raise CheckFailure(
             RejectCode.OUT_OF_BOUNDS,
@@ -1261,11 +1261,13 @@ def check_bounds(scene: LoadedScene, settings: GeometrySettings) -> None:
         )
 
 
-def _zone_inside(zone: Zone, bounds: Zone, tol: float) -> bool:
+def zone_inside(zone: Zone, bounds: Zone, tol: float) -> bool:
+    """Whether ``zone`` lies inside ``bounds``, within ``tol`` mm."""
     return all(zone.min[i] >= bounds.min[i] - tol and zone.max[i] <= bounds.max[i] + tol for i in range(3))
 
 
-def _zones_overlap(a: Zone, b: Zone) -> bool:
+def zones_overlap(a: Zone, b: Zone) -> bool:
+    """Whether two zones share interior (touching faces do not count)."""
     return all(a.min[i] < b.max[i] and b.min[i] < a.max[i] for i in range(3))
 
 
@@ -1274,13 +1276,13 @@ def check_zones(scene: LoadedScene, settings: GeometrySettings) -> None:
     and a goal zone the payload's centre can reach (:func:`check_goal_room`)."""
     record = scene.record
     for role, zone in record.zones():
-        if not _zone_inside(zone, record.bounds, settings.bounds_tolerance):
+        if not zone_inside(zone, record.bounds, settings.bounds_tolerance):
             raise CheckFailure(
                 RejectCode.ZONE_CONFLICT, f"{role} zone {zone.name!r} is not inside bounds at {scene.where}"
             )
     envelope = scene.envelope.manifold
     for zone in record.forbid_zones:
-        if _zones_overlap(record.goal_zone, zone):
+        if zones_overlap(record.goal_zone, zone):
             raise CheckFailure(
                 RejectCode.ZONE_CONFLICT,
                 f"goal zone {record.goal_zone.name!r} overlaps forbid zone {zone.name!r} at {scene.where}",
